@@ -1,0 +1,159 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { configSchema, envNames, settingMeta, type GatehouseConfig, type SettingName } from './schema.js';
+
+/** The configuration is invalid; `problems` has one line per setting at fault. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadedConfig {
+  config: GatehouseConfig;
+  /** Things an operator must hear about at start (insecure settings in use). */
+  warnings: string[];
+}
+
+const DURATION = /^(\d+)\s*(ms|s|m|h|d)?$/;
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function label(name: SettingName, source: string | undefined): string {
+  return source ?? `${envNames(name)[0]} (config file: ${name})`;
+}
+
+function convert(name: SettingName, raw: unknown): unknown {
+  const schema = configSchema.properties[name] as { type?: string };
+  if (settingMeta(name).duration && typeof raw === 'string') {
+    const match = DURATION.exec(raw.trim());
+    if (!match) return raw;
+    return Math.ceil(Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1));
+  }
+  if (typeof raw !== 'string') return raw;
+  if (schema.type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+  if (schema.type === 'boolean') {
+    const lowered = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(lowered)) return true;
+    if (['false', '0', 'no', 'off', ''].includes(lowered)) return false;
+  }
+  return raw;
+}
+
+function describeProblem(name: SettingName, value: unknown): string {
+  const schema = configSchema.properties[name] as {
+    type?: string; minimum?: number; maximum?: number; anyOf?: Array<{ const: string }>;
+  };
+  const shown = settingMeta(name).secret ? '' : ` (got ${JSON.stringify(value)})`;
+  if (schema.anyOf) return `must be one of ${schema.anyOf.map((s) => s.const).join(', ')}${shown}`;
+  if (settingMeta(name).duration) {
+    return `must be a duration such as "90s", "30m", "7d" or a number of seconds${schema.minimum ? ` (at least ${schema.minimum}s)` : ''}${shown}`;
+  }
+  if (schema.type === 'integer') {
+    const range = schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : schema.minimum !== undefined ? ` of at least ${schema.minimum}` : '';
+    return `must be a whole number${range}${shown}`;
+  }
+  if (schema.type === 'boolean') return `must be true or false${shown}`;
+  return `must be a non-empty string${shown}`;
+}
+
+/**
+ * Reads settings from the environment (`GATEHOUSE_*`) and, when `GATEHOUSE_CONFIG` names one, a JSON
+ * file (environment wins), validates all of them, and returns a frozen configuration.
+ * @throws ConfigError listing every problem at once.
+ */
+export function loadConfig(env: Env): LoadedConfig {
+  const problems: string[] = [];
+  let file: Record<string, unknown> = {};
+  const configPath = env.GATEHOUSE_CONFIG;
+  if (configPath) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(configPath, 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('expected a JSON object');
+      file = parsed as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError([`GATEHOUSE_CONFIG: cannot read ${configPath}: ${(error as Error).message}`]);
+    }
+    for (const key of Object.keys(file)) {
+      if (!(key in configSchema.properties)) problems.push(`${configPath}: unknown setting "${key}"`);
+    }
+  }
+
+  const values: Record<string, unknown> = {};
+  const sources: Partial<Record<SettingName, string>> = {};
+  for (const name of Object.keys(configSchema.properties) as SettingName[]) {
+    const fromEnv = envNames(name).find((variable) => env[variable] !== undefined);
+    if (fromEnv !== undefined) {
+      values[name] = convert(name, env[fromEnv]);
+      sources[name] = fromEnv;
+    } else if (name in file) {
+      values[name] = convert(name, file[name]);
+      sources[name] = `${configPath}: ${name}`;
+    } else {
+      const fallback = (configSchema.properties[name] as { default?: unknown }).default;
+      if (fallback !== undefined) values[name] = fallback;
+    }
+  }
+  values.mode ??= env.NODE_ENV === 'production' ? 'production' : 'development';
+  values.issuer ??= `http://localhost:${typeof values.port === 'number' ? values.port : 8080}`;
+  values.databaseUrl ??= join(typeof values.dataDir === 'string' ? values.dataDir : './data', 'gatehouse.db');
+
+  for (const name of Object.keys(configSchema.properties) as SettingName[]) {
+    if (!Value.Check(configSchema.properties[name], values[name])) {
+      problems.push(`${label(name, sources[name])}: ${describeProblem(name, values[name])}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config = values as GatehouseConfig;
+  const warnings: string[] = [];
+  checkIssuer(config, sources, problems, warnings);
+  if (config.sessionIdleTimeout > config.sessionAbsoluteLifetime) {
+    problems.push(`${label('sessionIdleTimeout', sources.sessionIdleTimeout)}: must not be longer than sessionAbsoluteLifetime`);
+  }
+  if (config.passwordMinLength > config.passwordMaxLength) {
+    problems.push(`${label('passwordMinLength', sources.passwordMinLength)}: must not be greater than passwordMaxLength`);
+  }
+  if (config.loginLockout > config.loginLockoutMax) {
+    problems.push(`${label('loginLockout', sources.loginLockout)}: must not be longer than loginLockoutMax`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { config: Object.freeze(config), warnings };
+}
+
+function checkIssuer(config: GatehouseConfig, sources: Partial<Record<SettingName, string>>, problems: string[], warnings: string[]): void {
+  const where = label('issuer', sources.issuer);
+  let url: URL;
+  try {
+    url = new URL(config.issuer);
+  } catch {
+    problems.push(`${where}: must be an absolute URL such as https://auth.example.com (got ${JSON.stringify(config.issuer)})`);
+    return;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    problems.push(`${where}: must use https (got ${url.protocol})`);
+  } else if (url.search || url.hash || url.username || url.password) {
+    problems.push(`${where}: must not contain a query, fragment or credentials`);
+  } else if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) {
+    if (!config.dangerouslyAllowInsecureHttp) {
+      problems.push(`${where}: plain http is only allowed for localhost; use https, or set GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP=true for a test network`);
+    } else {
+      warnings.push(`GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP is on: ${config.issuer} is served over plain http and cookies are not Secure`);
+    }
+  }
+  if (config.dangerouslyAllowInsecureHttp && config.mode === 'production') {
+    problems.push(`${label('dangerouslyAllowInsecureHttp', sources.dangerouslyAllowInsecureHttp)}: is refused in production mode`);
+  }
+}
+
+/** The issuer's origin (scheme://host[:port]), what Origin headers are compared with. */
+export function issuerOrigin(config: Pick<GatehouseConfig, 'issuer'>): string {
+  return new URL(config.issuer).origin;
+}

@@ -1,0 +1,84 @@
+import { Type, type Static, type TInteger, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema. Each property is a setting: its environment variable is
+ * `GATEHOUSE_` + the name in SCREAMING_SNAKE_CASE (or `env` when given), its config-file key is the
+ * name itself. The configuration reference in README.md is generated from the descriptions.
+ */
+interface SettingMeta {
+  /** Environment variables read, first found wins (default: GATEHOUSE_ + SNAKE_CASE name). */
+  env?: string[];
+  /** The value is a duration: a number of seconds, or a string such as "30m", "7d". */
+  duration?: boolean;
+  /** Never echo the value (it may hold a password). */
+  secret?: boolean;
+  /** How the default is worked out when it depends on other settings (for the docs). */
+  defaultText?: string;
+}
+
+function setting<T extends TSchema>(schema: T, meta: SettingMeta = {}): T {
+  return { ...schema, 'x-gatehouse': meta };
+}
+
+const seconds = (description: string, defaultSeconds: number, minimum = 1): TInteger =>
+  setting(Type.Integer({ description, default: defaultSeconds, minimum }), { duration: true });
+
+export const configSchema = Type.Object(
+  {
+    mode: setting(
+      Type.Union([Type.Literal('development'), Type.Literal('production')], {
+        description: 'development: readable logs, localhost conveniences. production: JSON logs, insecure settings refused.',
+      }),
+      { defaultText: '`production` when NODE_ENV=production, else `development`' },
+    ),
+    port: setting(Type.Integer({ description: 'TCP port to listen on.', default: 8080, minimum: 0, maximum: 65535 }), {
+      env: ['GATEHOUSE_PORT', 'PORT'],
+    }),
+    host: Type.String({ description: 'Address to listen on (`localhost` binds every loopback address; `0.0.0.0` all IPv4).', default: 'localhost', minLength: 1 }),
+    issuer: setting(Type.String({ description: 'Public base URL of this server: cookies, redirects and origin checks are derived from it.', minLength: 1 }), {
+      defaultText: '`http://localhost:PORT`',
+    }),
+    dataDir: Type.String({ description: 'Folder for the embedded database and generated development files (created with mode 0700).', default: './data', minLength: 1 }),
+    databaseUrl: setting(Type.String({ description: 'Database: a SQLite file path, or `postgres://user:pass@host:5432/db`.', minLength: 1 }), {
+      secret: true,
+      defaultText: '`DATA_DIR/gatehouse.db` (SQLite)',
+    }),
+    signupEnabled: Type.Boolean({ description: 'Whether anyone may create an account at /signup. When false only the CLI creates accounts.', default: true }),
+    sessionIdleTimeout: seconds('A session ends after this long without activity (not for "remember me").', 30 * 60),
+    sessionAbsoluteLifetime: seconds('A session ends this long after sign-in, whatever its activity; also the idle timeout of "remember me" sessions.', 7 * 24 * 3600),
+    sessionTouchInterval: seconds('Activity is written to the store at most once per this interval per session (idle expiry slides in steps of it).', 60),
+    sessionCleanupInterval: seconds('How often expired and revoked sessions are deleted.', 10 * 60),
+    passwordMinLength: Type.Integer({ description: 'Shortest password accepted, in characters (NIST SP 800-63B: at least 8).', default: 8, minimum: 8, maximum: 64 }),
+    passwordMaxLength: Type.Integer({ description: 'Longest password accepted, in characters.', default: 256, minimum: 64, maximum: 1024 }),
+    argon2MemoryCost: Type.Integer({ description: 'argon2id memory in KiB (OWASP: 19456). Raising it rehashes each password at its next login.', default: 19456, minimum: 7168, maximum: 1048576 }),
+    argon2TimeCost: Type.Integer({ description: 'argon2id iterations (OWASP: 2).', default: 2, minimum: 1, maximum: 20 }),
+    argon2Parallelism: Type.Integer({ description: 'argon2id lanes (OWASP: 1).', default: 1, minimum: 1, maximum: 16 }),
+    loginAccountMaxAttempts: Type.Integer({ description: 'Failed logins per account within the window before it is locked for a while.', default: 5, minimum: 1 }),
+    loginIpMaxAttempts: Type.Integer({ description: 'Failed logins per client IP within the window before it is locked for a while.', default: 50, minimum: 1 }),
+    loginLockout: seconds('First lockout after too many failures; each further failure doubles it.', 30),
+    loginLockoutMax: seconds('Longest lockout.', 15 * 60),
+    loginAttemptWindow: seconds('Failed logins older than this are forgotten.', 15 * 60),
+    trustProxy: Type.Boolean({ description: 'Take the client IP and protocol from X-Forwarded-* headers (only behind a proxy you run).', default: false }),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+      { description: 'Log level.', default: 'info' },
+    ),
+    dangerouslyAllowInsecureHttp: Type.Boolean({
+      description: 'Allow a plain-http issuer that is not localhost: cookies lose `Secure` and `__Host-`. Logged at start; refused in production.',
+      default: false,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export type GatehouseConfig = Readonly<Static<typeof configSchema>>;
+
+export type SettingName = keyof typeof configSchema.properties;
+
+export function settingMeta(name: SettingName): SettingMeta {
+  return (configSchema.properties[name] as { 'x-gatehouse'?: SettingMeta })['x-gatehouse'] ?? {};
+}
+
+export function envNames(name: SettingName): string[] {
+  return settingMeta(name).env ?? [`GATEHOUSE_${name.replace(/[A-Z0-9]+/g, (m) => `_${m}`).toUpperCase()}`];
+}

@@ -1,0 +1,82 @@
+import type { Clock } from '../clock.js';
+import { AuthError } from '../errors.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
+import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
+import type { User, UserRepository } from '../ports.js';
+import { generateId } from '../secrets.js';
+import type { SessionService } from '../sessions/session-service.js';
+import { normalizeEmail } from './normalize-email.js';
+
+export interface AccountOptions {
+  /** Whether anyone may sign up; when false only administrators (the CLI) create accounts. */
+  signupEnabled: boolean;
+  passwordPolicy: PasswordPolicy;
+}
+
+export interface AccountDeps {
+  users: UserRepository;
+  sessions: SessionService;
+  hasher: PasswordHasher;
+  clock: Clock;
+}
+
+/** Accounts: registration, password changes, disabling. */
+export class AccountService {
+  readonly #deps: AccountDeps;
+  readonly #options: AccountOptions;
+
+  constructor(deps: AccountDeps, options: AccountOptions) {
+    this.#deps = deps;
+    this.#options = options;
+  }
+
+  get signupEnabled(): boolean {
+    return this.#options.signupEnabled;
+  }
+
+  /**
+   * Creates an account with a password. `by: 'self'` is public sign-up (refused when closed);
+   * `by: 'admin'` is the CLI.
+   * @throws AuthError `signup_closed`, `invalid_email`, `invalid_password`, `email_taken`.
+   */
+  async register(input: { email: string; password: string }, options: { by: 'self' | 'admin' }): Promise<User> {
+    if (options.by === 'self' && !this.#options.signupEnabled) throw new AuthError('signup_closed');
+    const { email, emailKey } = normalizeEmail(input.email);
+    assertAcceptablePassword(input.password, this.#options.passwordPolicy, { email });
+    const existing = await this.#deps.users.findByEmailKey(emailKey);
+    if (existing) throw new AuthError('email_taken');
+    const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.password));
+    return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash, createdAt: this.#deps.clock.now() });
+  }
+
+  /**
+   * Changes the password after checking the current one, then signs out every other session.
+   * @throws AuthError `invalid_credentials` (current password wrong), `invalid_password`.
+   */
+  async changePassword(user: User, input: { currentPassword: string; newPassword: string; keepSessionId?: string }): Promise<void> {
+    const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)));
+    if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
+    assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
+    const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
+    await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
+    await this.#deps.sessions.revokeAll(user.id, { exceptId: input.keepSessionId });
+  }
+
+  /** @throws AuthError `invalid_email`, `not_found`. */
+  async getByEmail(email: string): Promise<User> {
+    const user = await this.#deps.users.findByEmailKey(normalizeEmail(email).emailKey);
+    if (!user) throw new AuthError('not_found', { description: `No account for ${email}.` });
+    return user;
+  }
+
+  /** Disables the account and signs out all its sessions. @throws AuthError `not_found`. */
+  async disable(userId: string): Promise<void> {
+    const done = await this.#deps.users.disable(userId, this.#deps.clock.now());
+    if (!done) throw new AuthError('not_found', { description: 'No such account.' });
+    await this.#deps.sessions.revokeAll(userId);
+  }
+
+  list(options: { limit: number; offset: number }): Promise<User[]> {
+    return this.#deps.users.list(options);
+  }
+}

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { AuthError } from '../errors.js';
+import type { PasswordHasher } from '../passwords/password-hasher.js';
+import { normalizePassword } from '../passwords/password-policy.js';
+import type { Session, User, UserRepository } from '../ports.js';
+import type { SessionService } from '../sessions/session-service.js';
+import type { LoginThrottle } from '../throttle/login-throttle.js';
+import { normalizeEmail } from './normalize-email.js';
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  remember: boolean;
+  ip: string;
+  userAgent: string;
+}
+
+export interface AuthenticatorDeps {
+  users: UserRepository;
+  sessions: SessionService;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  clock: Clock;
+}
+
+/**
+ * Password login. Every failure looks the same to the caller ("wrong email or password"), and an
+ * unknown email costs the same as a wrong password: it is verified against a dummy hash.
+ */
+export class Authenticator {
+  readonly #deps: AuthenticatorDeps;
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(deps: AuthenticatorDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Checks the credentials and starts a session.
+   * @throws AuthError `too_many_attempts`, `invalid_credentials`, `account_disabled`.
+   */
+  async login(input: LoginInput): Promise<{ user: User; session: Session; token: string }> {
+    const emailKey = emailKeyOf(input.email);
+    const keys = { account: emailKey, ip: input.ip };
+    await this.#deps.throttle.assertAllowed(keys);
+
+    const password = normalizePassword(input.password);
+    const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
+    const hash = user?.passwordHash ?? (await this.#dummy());
+    const matches = await this.#deps.hasher.verify(hash, password);
+    if (!user || user.passwordHash === null || !matches) {
+      await this.#deps.throttle.recordFailure(keys);
+      throw new AuthError('invalid_credentials', { detail: user ? 'wrong password' : 'unknown email' });
+    }
+    if (user.disabledAt !== null) throw new AuthError('account_disabled');
+
+    await this.#deps.throttle.recordSuccess(keys);
+    if (this.#deps.hasher.needsRehash(user.passwordHash)) {
+      await this.#deps.users.updatePasswordHash(user.id, await this.#deps.hasher.hash(password), this.#deps.clock.now());
+    }
+    const { session, token } = await this.#deps.sessions.create({
+      userId: user.id,
+      ip: input.ip,
+      userAgent: input.userAgent,
+      remember: input.remember,
+    });
+    return { user, session, token };
+  }
+
+  /** Computes the dummy hash ahead of the first login so the first unknown email is not faster. */
+  warmUp(): Promise<string> {
+    return this.#dummy();
+  }
+
+  #dummy(): Promise<string> {
+    this.#dummyHash ??= this.#deps.hasher.hash(randomBytes(16).toString('base64url'));
+    return this.#dummyHash;
+  }
+}
+
+function emailKeyOf(email: string): string {
+  try {
+    return normalizeEmail(email).emailKey;
+  } catch {
+    return '';
+  }
+}

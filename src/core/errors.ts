@@ -1,0 +1,77 @@
+/**
+ * The single error type of Gatehouse. A protocol or user failure is an `AuthError` with a stable
+ * `code`; the HTTP status comes from {@link errorStatus}, never from the throw site. The
+ * `description` is safe to show to the caller; the `detail` is for the log only.
+ */
+export const errorStatus = {
+  invalid_request: 400,
+  invalid_email: 400,
+  invalid_password: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  csrf_failed: 403,
+  invalid_origin: 403,
+  account_disabled: 403,
+  signup_closed: 403,
+  not_found: 404,
+  email_taken: 409,
+  unsupported_media_type: 415,
+  too_many_attempts: 429,
+  server_error: 500,
+  temporarily_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof errorStatus;
+
+const defaultDescriptions: Record<ErrorCode, string> = {
+  invalid_request: 'The request is malformed.',
+  invalid_email: 'Enter a valid email address.',
+  invalid_password: 'That password cannot be used.',
+  invalid_credentials: 'Wrong email or password.',
+  unauthenticated: 'Sign in to continue.',
+  csrf_failed: 'The form expired or came from another site. Reload the page and try again.',
+  invalid_origin: 'The request came from an origin that is not allowed.',
+  account_disabled: 'This account is disabled.',
+  signup_closed: 'Sign-up is closed on this server. Ask an administrator for an account.',
+  not_found: 'Not found.',
+  email_taken: 'An account with this email already exists.',
+  unsupported_media_type: 'Unsupported content type.',
+  too_many_attempts: 'Too many attempts. Wait a moment and try again.',
+  server_error: 'Something went wrong on our side.',
+  temporarily_unavailable: 'The service is temporarily unavailable. Try again shortly.',
+};
+
+export interface AuthErrorOptions {
+  /** Safe to show to the caller; defaults to a generic sentence for the code. */
+  description?: string;
+  /** For the log only, never sent. */
+  detail?: string;
+  /** Seconds the caller should wait (sent as `Retry-After`). */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+export class AuthError extends Error {
+  readonly code: ErrorCode;
+  readonly description: string;
+  readonly detail: string | undefined;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, options: AuthErrorOptions = {}) {
+    const description = options.description ?? defaultDescriptions[code];
+    super(options.detail ? `${code}: ${options.detail}` : `${code}: ${description}`, { cause: options.cause });
+    this.name = 'AuthError';
+    this.code = code;
+    this.description = description;
+    this.detail = options.detail;
+    this.retryAfter = options.retryAfter;
+  }
+
+  get status(): number {
+    return errorStatus[this.code];
+  }
+}
+
+export function isAuthError(value: unknown): value is AuthError {
+  return value instanceof AuthError;
+}

@@ -1,0 +1,89 @@
+/**
+ * Storage interfaces the adapters implement (SQL today, Redis later). The core speaks only these;
+ * times are milliseconds since the epoch, names are camelCase (adapters map to snake_case columns).
+ */
+
+export interface User {
+  id: string;
+  /** The address as the user gave it, trimmed, NFC, with the domain lower-cased. */
+  email: string;
+  /** Lower-cased `email`: the uniqueness key. */
+  emailKey: string;
+  /** argon2id PHC string; null for an account with no password. */
+  passwordHash: string | null;
+  createdAt: number;
+  updatedAt: number;
+  disabledAt: number | null;
+}
+
+export type NewUser = Omit<User, 'updatedAt' | 'disabledAt'>;
+
+export interface UserRepository {
+  /** Inserts a user; raises `email_taken` when the email key exists. */
+  insert(user: NewUser): Promise<User>;
+  findById(id: string): Promise<User | undefined>;
+  findByEmailKey(emailKey: string): Promise<User | undefined>;
+  /** Users ordered by creation time. */
+  list(options: { limit: number; offset: number }): Promise<User[]>;
+  updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Marks the user disabled; false when no such user. */
+  disable(id: string, now: number): Promise<boolean>;
+}
+
+export interface Session {
+  /** Public identifier (shown on /account, used to revoke); not the cookie secret. */
+  id: string;
+  /** SHA-256 of the cookie secret; the secret itself is never stored. */
+  tokenHash: string;
+  userId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Idle timeout of this session ("remember me" sessions have a longer one). */
+  idleTimeoutMs: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  ip: string;
+  userAgent: string;
+  revokedAt: number | null;
+}
+
+export interface SessionRepository {
+  insert(session: Session): Promise<void>;
+  /** The session with this token hash and its user, revoked or not. */
+  findByTokenHash(tokenHash: string): Promise<{ session: Session; user: User } | undefined>;
+  /** Sessions of the user that are neither revoked nor expired at `now`, newest first. */
+  listActive(userId: string, now: number): Promise<Session[]>;
+  /**
+   * Records activity: sets last seen and the new idle expiry, but only if the stored last-seen
+   * time is older than `touchedBefore` (so concurrent requests write at most once per interval).
+   */
+  touch(id: string, update: { lastSeenAt: number; idleExpiresAt: number; touchedBefore: number }): Promise<void>;
+  /** Revokes one session of this user; false when it does not exist, is not theirs or is already revoked. */
+  revoke(userId: string, sessionId: string, now: number): Promise<boolean>;
+  /** Revokes every live session of the user except `exceptId`; returns how many. */
+  revokeAll(userId: string, now: number, options?: { exceptId?: string }): Promise<number>;
+  /** Deletes sessions expired before `now` and sessions revoked before `revokedBefore`. */
+  deleteExpired(now: number, revokedBefore: number): Promise<number>;
+}
+
+export interface ThrottleRepository {
+  /** Adds one failure under `key`, restarting the count when the last one is older than `windowStart`; returns the count. */
+  recordFailure(key: string, now: number, windowStart: number): Promise<number>;
+  /** Locks `key` until `until`. */
+  lock(key: string, until: number): Promise<void>;
+  /** Time until which `key` is locked, or undefined. */
+  findLockedUntil(key: string): Promise<number | undefined>;
+  reset(key: string): Promise<void>;
+  /** Deletes entries whose last failure and lock are both before `before`. */
+  deleteStale(before: number): Promise<number>;
+}
+
+/** Everything the core needs from a storage engine. */
+export interface Storage {
+  readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly throttle: ThrottleRepository;
+  /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,151 @@
+import type { Clock } from '../clock.js';
+import { AuthError } from '../errors.js';
+import type { Session, SessionRepository, User } from '../ports.js';
+import { generateId, generateSecret, hashSecret } from '../secrets.js';
+import { describeUserAgent } from './describe-user-agent.js';
+
+export interface SessionOptions {
+  /** Idle timeout of an ordinary session. */
+  idleTimeoutMs: number;
+  /** Absolute lifetime of every session; also the idle timeout of a "remember me" session. */
+  absoluteLifetimeMs: number;
+  /** Activity is written at most once per this interval per session (bounded write rate). */
+  touchIntervalMs: number;
+  /** How long revoked sessions are kept before cleanup deletes them. */
+  revokedRetentionMs: number;
+}
+
+/** Prefix of session secrets, recognisable by secret scanners. */
+export const SESSION_TOKEN_PREFIX = 'gths_';
+
+export interface NewSessionInput {
+  userId: string;
+  ip: string;
+  userAgent: string;
+  remember: boolean;
+}
+
+export interface AuthenticatedSession {
+  session: Session;
+  user: User;
+}
+
+/** A session as shown to its owner. */
+export interface SessionView {
+  id: string;
+  device: string;
+  ip: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  current: boolean;
+}
+
+/**
+ * The brief's "guest list": server-side sessions behind an opaque cookie secret. Only the
+ * SHA-256 of the secret is stored; sessions expire when idle and absolutely.
+ */
+export class SessionService {
+  readonly #store: SessionRepository;
+  readonly #clock: Clock;
+  readonly #options: SessionOptions;
+
+  constructor(store: SessionRepository, clock: Clock, options: SessionOptions) {
+    this.#store = store;
+    this.#clock = clock;
+    this.#options = options;
+  }
+
+  get options(): Readonly<SessionOptions> {
+    return this.#options;
+  }
+
+  /** Starts a session; returns it and the secret for the cookie (shown once, never stored). */
+  async create(input: NewSessionInput): Promise<{ session: Session; token: string }> {
+    const now = this.#clock.now();
+    const token = generateSecret(SESSION_TOKEN_PREFIX);
+    const idleTimeoutMs = input.remember ? this.#options.absoluteLifetimeMs : this.#options.idleTimeoutMs;
+    const absoluteExpiresAt = now + this.#options.absoluteLifetimeMs;
+    const session: Session = {
+      id: generateId(),
+      tokenHash: hashSecret(token),
+      userId: input.userId,
+      createdAt: now,
+      lastSeenAt: now,
+      idleTimeoutMs,
+      idleExpiresAt: Math.min(now + idleTimeoutMs, absoluteExpiresAt),
+      absoluteExpiresAt,
+      ip: input.ip,
+      userAgent: input.userAgent.slice(0, 512),
+      revokedAt: null,
+    };
+    await this.#store.insert(session);
+    return { session, token };
+  }
+
+  /**
+   * The live session behind a cookie secret, or undefined when it is unknown, revoked, expired or
+   * its user is disabled. Records activity at most once per touch interval.
+   */
+  async authenticate(token: string | undefined): Promise<AuthenticatedSession | undefined> {
+    if (!token || !token.startsWith(SESSION_TOKEN_PREFIX) || token.length > 128) return undefined;
+    const found = await this.#store.findByTokenHash(hashSecret(token));
+    if (!found) return undefined;
+    const { session, user } = found;
+    const now = this.#clock.now();
+    if (session.revokedAt !== null || user.disabledAt !== null) return undefined;
+    if (now >= session.absoluteExpiresAt || now >= session.idleExpiresAt) return undefined;
+    if (now - session.lastSeenAt >= this.#options.touchIntervalMs) {
+      const idleExpiresAt = Math.min(now + session.idleTimeoutMs, session.absoluteExpiresAt);
+      await this.#store.touch(session.id, { lastSeenAt: now, idleExpiresAt, touchedBefore: now - this.#options.touchIntervalMs });
+      return { session: { ...session, lastSeenAt: now, idleExpiresAt }, user };
+    }
+    return found;
+  }
+
+  /** The user's live sessions, newest first, `current` marked. */
+  async list(userId: string, currentSessionId?: string): Promise<SessionView[]> {
+    const sessions = await this.#store.listActive(userId, this.#clock.now());
+    return sessions.map((s) => ({
+      id: s.id,
+      device: describeUserAgent(s.userAgent),
+      ip: s.ip,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.idleExpiresAt,
+      current: s.id === currentSessionId,
+    }));
+  }
+
+  /** Revokes one of the user's sessions. @throws AuthError `not_found` when it is not theirs or not live. */
+  async revoke(userId: string, sessionId: string): Promise<void> {
+    const revoked = await this.#store.revoke(userId, sessionId, this.#clock.now());
+    if (!revoked) throw new AuthError('not_found', { description: 'That session no longer exists.' });
+  }
+
+  /** Revokes every session of the user except `exceptId` ("sign out everywhere else"); returns how many. */
+  async revokeAll(userId: string, options: { exceptId?: string } = {}): Promise<number> {
+    return this.#store.revokeAll(userId, this.#clock.now(), options);
+  }
+
+  /**
+   * Replaces a session by a new one for the same user and device (after a privilege change such as
+   * a new password), keeping its "remember me" choice.
+   */
+  async rotate(session: Session): Promise<{ session: Session; token: string }> {
+    const replacement = await this.create({
+      userId: session.userId,
+      ip: session.ip,
+      userAgent: session.userAgent,
+      remember: session.idleTimeoutMs >= this.#options.absoluteLifetimeMs,
+    });
+    await this.#store.revoke(session.userId, session.id, this.#clock.now());
+    return replacement;
+  }
+
+  /** Deletes expired sessions and long-revoked ones; returns how many. */
+  async cleanup(): Promise<number> {
+    const now = this.#clock.now();
+    return this.#store.deleteExpired(now, now - this.#options.revokedRetentionMs);
+  }
+}

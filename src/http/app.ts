@@ -1,0 +1,85 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { GatehouseConfig } from '../config/schema.js';
+import type { AppServices, CookiePolicy, HttpContext } from './context.js';
+import { createCsrfGuard } from './csrf.js';
+import { registerErrorHandler } from './error-handler.js';
+import { registerAccountPages } from './routes/account-pages.js';
+import { registerAssets } from './routes/assets.js';
+import { registerAuthPages } from './routes/auth-pages.js';
+import { registerHealth } from './routes/health.js';
+import { registerSessionApi } from './routes/session-api.js';
+import { registerSecurityHeaders } from './security-headers.js';
+
+export interface BuildAppOptions {
+  config: GatehouseConfig;
+  services: AppServices;
+  /** A pino logger; none when omitted (tests). */
+  logger?: FastifyBaseLogger;
+}
+
+/** `__Host-` cookies need Secure, which browsers grant on https and on http://localhost. */
+export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerouslyAllowInsecureHttp'>): CookiePolicy {
+  const url = new URL(config.issuer);
+  const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
+  return secure
+    ? { session: '__Host-gatehouse', csrf: '__Host-gatehouse-csrf', secure: true }
+    : { session: 'gatehouse', csrf: 'gatehouse-csrf', secure: false };
+}
+
+/** Builds the Fastify application; never listens (tests use `inject()`). */
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const { config, services } = options;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
+  });
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+
+  const origin = new URL(config.issuer).origin;
+  const cookies = cookiePolicy(config);
+  const sessionCookieOptions = { path: '/', httpOnly: true, secure: cookies.secure, sameSite: 'lax' as const };
+  const ctx: HttpContext = {
+    config,
+    services,
+    cookies,
+    origin,
+    csrf: createCsrfGuard(cookies, origin),
+    async authenticate(request, reply) {
+      const token = request.cookies[cookies.session];
+      if (token === undefined) return undefined;
+      const auth = await services.sessions.authenticate(token);
+      if (!auth) reply.clearCookie(cookies.session, sessionCookieOptions);
+      return auth;
+    },
+    setSessionCookie(reply, token, session) {
+      const remember = session.idleTimeoutMs >= services.sessions.options.absoluteLifetimeMs;
+      reply.setCookie(cookies.session, token, {
+        ...sessionCookieOptions,
+        ...(remember ? { maxAge: Math.floor((session.absoluteExpiresAt - session.createdAt) / 1000) } : {}),
+      });
+    },
+    clearSessionCookie(reply) {
+      reply.clearCookie(cookies.session, sessionCookieOptions);
+    },
+  };
+
+  app.addHook('onResponse', async (request, reply) => {
+    // One line per request; the path only, never the query (it may carry codes or tokens).
+    request.log.info(`${request.method} ${request.url.split('?')[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+  });
+  registerSecurityHeaders(app, { https: origin.startsWith('https:') });
+  registerErrorHandler(app);
+  registerHealth(app, ctx);
+  registerAssets(app);
+  registerAuthPages(app, ctx);
+  registerAccountPages(app, ctx);
+  registerSessionApi(app, ctx);
+  return app;
+}

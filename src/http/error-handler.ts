@@ -1,0 +1,68 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError, errorStatus, isAuthError } from '../core/errors.js';
+import { errorPage } from '../ui/pages/error-page.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route answers with HTML pages (errors become an error page, not JSON). */
+    page?: boolean;
+  }
+}
+
+const PAGE_TITLES: Partial<Record<AuthError['code'], string>> = {
+  not_found: 'Page not found',
+  csrf_failed: 'Form expired',
+  invalid_origin: 'Request refused',
+  too_many_attempts: 'Too many attempts',
+  temporarily_unavailable: 'Temporarily unavailable',
+  server_error: 'Something went wrong',
+};
+
+/** Turns anything thrown into an AuthError: ours as they are, Fastify's 4xx by kind, the rest masked. */
+export function toAuthError(error: unknown): AuthError {
+  if (isAuthError(error)) return error;
+  const fastifyError = error as Partial<FastifyError>;
+  if (fastifyError.validation) return new AuthError('invalid_request', { detail: fastifyError.message });
+  const status = fastifyError.statusCode;
+  if (status === 415) return new AuthError('unsupported_media_type', { detail: fastifyError.message });
+  if (status === 404) return new AuthError('not_found');
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new AuthError('invalid_request', { detail: `${fastifyError.code ?? ''} ${fastifyError.message ?? ''}`.trim() });
+  }
+  return new AuthError('server_error', { cause: error });
+}
+
+export function wantsHtml(request: FastifyRequest): boolean {
+  if (request.routeOptions.config?.page) return true;
+  const accept = request.headers.accept ?? '';
+  return accept.includes('text/html') && !request.url.startsWith('/api/');
+}
+
+/** Sends an AuthError as the route's kind of response: an error page or `{ error, error_description }`. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AuthError): FastifyReply {
+  const status = errorStatus[error.code];
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  reply.code(status);
+  if (wantsHtml(request)) {
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(errorPage({ status, title: PAGE_TITLES[error.code] ?? 'Request refused', message: error.description }));
+  }
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify({ error: error.code, error_description: error.description }));
+}
+
+/** The one error handler: 5xx are logged with their stack and masked; 4xx are logged briefly. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error, request, reply) => {
+    const authError = toAuthError(error);
+    if (authError.code === 'server_error') {
+      request.log.error({ err: error }, 'unhandled error');
+    } else if (authError.status >= 500) {
+      request.log.error({ code: authError.code, detail: authError.detail }, 'service unavailable');
+    } else {
+      request.log.info({ code: authError.code, detail: authError.detail }, 'request refused');
+    }
+    return sendError(request, reply, authError);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AuthError('not_found')));
+}

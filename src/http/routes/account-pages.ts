@@ -1,0 +1,100 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
+import { accountPage } from '../../ui/pages/account-page.js';
+import type { HttpContext } from '../context.js';
+import { sendFormFailure, sendPage } from '../form-failure.js';
+
+// Fixed messages chosen by key, so nothing from the URL is echoed into the page.
+const NOTICES = {
+  'session-revoked': 'The session was signed out.',
+  'signed-out-others': 'You are signed out everywhere else.',
+  'password-changed': 'Your password was changed and your other sessions were signed out.',
+} as const;
+
+const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) });
+const RevokeForm = Type.Object({
+  session: Type.String({ maxLength: 64, default: '' }),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
+const CsrfOnlyForm = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 128 })) });
+const PasswordForm = Type.Object({
+  current_password: Type.String({ maxLength: 4096, default: '' }),
+  new_password: Type.String({ maxLength: 4096, default: '' }),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
+
+/** GET /account and its forms: sessions list and revocation, sign out everywhere else, password change. */
+export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): void {
+  const { services, csrf } = ctx;
+  const page = { page: true };
+
+  /** The signed-in caller, or a redirect to the login page that returns here. */
+  async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<AuthenticatedSession | undefined> {
+    const auth = await ctx.authenticate(request, reply);
+    if (!auth) void reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
+    return auth;
+  }
+
+  async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: { notice?: string; error?: string }): Promise<string> {
+    const sessions = await services.sessions.list(auth.user.id, auth.session.id);
+    return accountPage({
+      csrfToken: csrf.token(request, reply),
+      email: auth.user.email,
+      memberSince: auth.user.createdAt,
+      sessions,
+      ...extra,
+    });
+  }
+
+  app.get<{ Querystring: Static<typeof AccountQuery> }>('/account', { config: page, schema: { querystring: AccountQuery } }, async (request, reply) => {
+    const auth = await requireSession(request, reply);
+    if (!auth) return reply;
+    const key = request.query.notice;
+    const notice = key && Object.hasOwn(NOTICES, key) ? NOTICES[key as keyof typeof NOTICES] : undefined;
+    return sendPage(reply, await render(request, reply, auth, { notice }));
+  });
+
+  app.post<{ Body: Static<typeof RevokeForm> }>('/account/sessions/revoke', { config: page, schema: { body: RevokeForm } }, async (request, reply) => {
+    csrf.assertForm(request, request.body._csrf);
+    const auth = await requireSession(request, reply);
+    if (!auth) return reply;
+    try {
+      await services.sessions.revoke(auth.user.id, request.body.session);
+    } catch (error) {
+      return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
+    }
+    if (request.body.session === auth.session.id) {
+      ctx.clearSessionCookie(reply);
+      return reply.redirect('/login', 303);
+    }
+    return reply.redirect('/account?notice=session-revoked', 303);
+  });
+
+  app.post<{ Body: Static<typeof CsrfOnlyForm> }>('/account/sessions/revoke-all', { config: page, schema: { body: CsrfOnlyForm } }, async (request, reply) => {
+    csrf.assertForm(request, request.body._csrf);
+    const auth = await requireSession(request, reply);
+    if (!auth) return reply;
+    await services.sessions.revokeAll(auth.user.id, { exceptId: auth.session.id });
+    return reply.redirect('/account?notice=signed-out-others', 303);
+  });
+
+  app.post<{ Body: Static<typeof PasswordForm> }>('/account/password', { config: page, schema: { body: PasswordForm } }, async (request, reply) => {
+    csrf.assertForm(request, request.body._csrf);
+    const auth = await requireSession(request, reply);
+    if (!auth) return reply;
+    try {
+      await services.accounts.changePassword(auth.user, {
+        currentPassword: request.body.current_password,
+        newPassword: request.body.new_password,
+        keepSessionId: auth.session.id,
+      });
+    } catch (error) {
+      return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
+    }
+    // A privilege change: the current session gets a new secret too.
+    const { session, token } = await services.sessions.rotate(auth.session);
+    ctx.setSessionCookie(reply, token, session);
+    return reply.redirect('/account?notice=password-changed', 303);
+  });
+}

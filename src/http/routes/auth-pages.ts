@@ -1,0 +1,117 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { loginPage } from '../../ui/pages/login-page.js';
+import { signupPage } from '../../ui/pages/signup-page.js';
+import type { HttpContext } from '../context.js';
+import { sendFormFailure, sendPage } from '../form-failure.js';
+import { parseReturnTo } from '../return-to.js';
+
+const ReturnToQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: 2048 })) });
+
+// Fields default to '' so a missing field reads as a wrong answer, not a malformed request.
+const CredentialsForm = Type.Object({
+  email: Type.String({ maxLength: 320, default: '' }),
+  password: Type.String({ maxLength: 4096, default: '' }),
+  remember: Type.Optional(Type.String({ maxLength: 8 })),
+  return_to: Type.Optional(Type.String({ maxLength: 2048 })),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
+type CredentialsForm = Static<typeof CredentialsForm>;
+
+const CsrfOnlyForm = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 128 })) });
+
+/** GET/POST /login, GET/POST /signup, POST /logout: the HTML sign-in pages. */
+export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void {
+  const { services, csrf } = ctx;
+  const page = { page: true };
+
+  app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
+
+  app.get<{ Querystring: Static<typeof ReturnToQuery> }>(
+    '/login',
+    { config: page, schema: { querystring: ReturnToQuery } },
+    async (request, reply) => {
+      const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
+      if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
+      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled: services.accounts.signupEnabled }));
+    },
+  );
+
+  app.post<{ Body: CredentialsForm }>('/login', { config: page, schema: { body: CredentialsForm } }, async (request, reply) => {
+    const form = request.body;
+    csrf.assertForm(request, form._csrf);
+    const returnTo = parseReturnTo(form.return_to, ctx.origin);
+    try {
+      // No fixation: whatever session the browser held ends, and the new one has a new secret.
+      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      const { session, token } = await services.authenticator.login({
+        email: form.email,
+        password: form.password,
+        remember: form.remember !== undefined,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+      });
+      ctx.setSessionCookie(reply, token, session);
+      return reply.redirect(returnTo ?? '/account', 303);
+    } catch (error) {
+      return sendFormFailure(reply, error, (message) =>
+        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled }),
+      );
+    }
+  });
+
+  app.get<{ Querystring: Static<typeof ReturnToQuery> }>(
+    '/signup',
+    { config: page, schema: { querystring: ReturnToQuery } },
+    async (request, reply) => {
+      const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
+      if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
+      const signupEnabled = services.accounts.signupEnabled;
+      const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength });
+      return sendPage(reply, html, signupEnabled ? 200 : 403);
+    },
+  );
+
+  app.post<{ Body: CredentialsForm }>('/signup', { config: page, schema: { body: CredentialsForm } }, async (request, reply) => {
+    const form = request.body;
+    csrf.assertForm(request, form._csrf);
+    const returnTo = parseReturnTo(form.return_to, ctx.origin);
+    try {
+      const user = await services.accounts.register({ email: form.email, password: form.password }, { by: 'self' });
+      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      // Until email verification exists, a new account is signed in straight away.
+      const { session, token } = await services.sessions.create({
+        userId: user.id,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+        remember: false,
+      });
+      ctx.setSessionCookie(reply, token, session);
+      return reply.redirect(returnTo ?? '/account', 303);
+    } catch (error) {
+      return sendFormFailure(reply, error, (message) =>
+        signupPage({
+          csrfToken: csrf.token(request, reply),
+          email: form.email,
+          returnTo,
+          error: message,
+          signupEnabled: services.accounts.signupEnabled,
+          passwordMinLength: ctx.config.passwordMinLength,
+        }),
+      );
+    }
+  });
+
+  app.post<{ Body: Static<typeof CsrfOnlyForm> }>('/logout', { config: page, schema: { body: CsrfOnlyForm } }, async (request, reply) => {
+    csrf.assertForm(request, request.body._csrf);
+    await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+    ctx.clearSessionCookie(reply);
+    return reply.redirect('/login', 303);
+  });
+}
+
+/** Revokes the session a cookie names, if it is live. */
+export async function endPresentedSession(ctx: HttpContext, token: string | undefined): Promise<void> {
+  const current = await ctx.services.sessions.authenticate(token);
+  if (current) await ctx.services.sessions.revoke(current.user.id, current.session.id);
+}

@@ -1,0 +1,88 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AuthError } from '../../core/errors.js';
+import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
+import type { HttpContext } from '../context.js';
+import { endPresentedSession } from './auth-pages.js';
+
+const ErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() });
+
+const SessionBody = Type.Object({
+  user: Type.Object({ id: Type.String(), email: Type.String(), createdAt: Type.String({ format: 'date-time' }) }),
+  session: Type.Object({
+    id: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    lastSeenAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time', description: 'When the session ends if idle from now on.' }),
+    absoluteExpiresAt: Type.String({ format: 'date-time' }),
+  }),
+});
+
+const LoginBody = Type.Object(
+  {
+    email: Type.String({ maxLength: 320 }),
+    password: Type.String({ maxLength: 4096 }),
+    remember: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+function toBody({ user, session }: AuthenticatedSession): Static<typeof SessionBody> {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    user: { id: user.id, email: user.email, createdAt: iso(user.createdAt) },
+    session: {
+      id: session.id,
+      createdAt: iso(session.createdAt),
+      lastSeenAt: iso(session.lastSeenAt),
+      expiresAt: iso(session.idleExpiresAt),
+      absoluteExpiresAt: iso(session.absoluteExpiresAt),
+    },
+  };
+}
+
+/** JSON bodies only: a form post cannot reach these endpoints, and a cross-origin fetch needs a preflight we never grant. */
+function assertJson(request: FastifyRequest): void {
+  const type = request.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw new AuthError('unsupported_media_type', { description: 'Send a JSON body (Content-Type: application/json).' });
+}
+
+/** GET /api/session, POST /api/login, POST /api/logout: sessions for applications and first-party SPAs. */
+export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void {
+  const { services, csrf } = ctx;
+
+  app.get('/api/session', { schema: { response: { 200: SessionBody, 401: ErrorBody } } }, async (request, reply) => {
+    const auth = await ctx.authenticate(request, reply);
+    if (!auth) throw new AuthError('unauthenticated');
+    return toBody(auth);
+  });
+
+  app.post<{ Body: Static<typeof LoginBody> }>(
+    '/api/login',
+    {
+      preValidation: async (request) => {
+        csrf.assertSameOrigin(request);
+        assertJson(request);
+      },
+      schema: { body: LoginBody, response: { 200: SessionBody } },
+    },
+    async (request, reply) => {
+      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      const { user, session, token } = await services.authenticator.login({
+        email: request.body.email,
+        password: request.body.password,
+        remember: request.body.remember ?? false,
+        ip: request.ip,
+        userAgent: request.headers['user-agent'] ?? '',
+      });
+      ctx.setSessionCookie(reply, token, session);
+      return toBody({ user, session });
+    },
+  );
+
+  app.post('/api/logout', { preValidation: async (request) => csrf.assertSameOrigin(request) }, async (request, reply) => {
+    await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+    ctx.clearSessionCookie(reply);
+    return reply.code(204).send();
+  });
+}

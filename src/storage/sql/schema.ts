@@ -1,0 +1,39 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes as Kysely sees them (snake_case columns; times are epoch milliseconds). */
+export interface UsersTable {
+  id: string;
+  email: string;
+  email_key: string;
+  password_hash: string | null;
+  created_at: number;
+  updated_at: number;
+  disabled_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  idle_timeout_ms: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  ip: string;
+  user_agent: string;
+  revoked_at: number | null;
+}
+
+export interface LoginThrottleTable {
+  key: string;
+  failures: Generated<number>;
+  last_failure_at: number;
+  locked_until: number | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  login_throttle: LoginThrottleTable;
+}

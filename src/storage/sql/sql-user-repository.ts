@@ -1,0 +1,63 @@
+import type { Kysely, Selectable } from 'kysely';
+import { AuthError } from '../../core/errors.js';
+import type { NewUser, User, UserRepository } from '../../core/ports.js';
+import { isUniqueViolation } from './dialect.js';
+import type { Database, UsersTable } from './schema.js';
+
+export function toUser(row: Selectable<UsersTable>): User {
+  return {
+    id: row.id,
+    email: row.email,
+    emailKey: row.email_key,
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    disabledAt: row.disabled_at,
+  };
+}
+
+export function createSqlUserRepository(db: Kysely<Database>): UserRepository {
+  return {
+    async insert(user: NewUser) {
+      const row = {
+        id: user.id,
+        email: user.email,
+        email_key: user.emailKey,
+        password_hash: user.passwordHash,
+        created_at: user.createdAt,
+        updated_at: user.createdAt,
+        disabled_at: null,
+      };
+      try {
+        await db.insertInto('users').values(row).execute();
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AuthError('email_taken', { cause: error });
+        throw error;
+      }
+      return toUser(row);
+    },
+    async findById(id) {
+      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async findByEmailKey(emailKey) {
+      const row = await db.selectFrom('users').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
+      return row && toUser(row);
+    },
+    async list({ limit, offset }) {
+      const rows = await db.selectFrom('users').selectAll().orderBy('created_at').orderBy('id').limit(limit).offset(offset).execute();
+      return rows.map(toUser);
+    },
+    async updatePasswordHash(id, passwordHash, now) {
+      await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+    },
+    async disable(id, now) {
+      const result = await db
+        .updateTable('users')
+        .set((eb) => ({ disabled_at: eb.fn.coalesce('disabled_at', eb.val(now)), updated_at: now }))
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { stylesheetVersion } from './assets/stylesheet.js';
+import { html, type SafeHtml } from './html.js';
+
+export interface LayoutOptions {
+  title: string;
+  body: SafeHtml;
+  /** Signed-in user's email, shown in the header with a sign-out button. */
+  signedInAs?: { email: string; csrfToken: string };
+  wide?: boolean;
+}
+
+/** The page shell: language, viewport, stylesheet, skip link, header, one main landmark. */
+export function layout(options: LayoutOptions): string {
+  const account = options.signedInAs
+    ? html`<nav aria-label="Account"><a href="/account">${options.signedInAs.email}</a>
+        <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${options.signedInAs.csrfToken}">
+        <button type="submit" class="link">Sign out</button></form></nav>`
+    : '';
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${options.title} · Gatehouse</title>
+<link rel="stylesheet" href="/assets/gatehouse.css?v=${stylesheetVersion}">
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="site"><a class="brand" href="/">Gatehouse</a>${account}</header>
+<main id="main" class="${options.wide ? 'wide' : ''}">
+${options.body}
+</main>
+</body>
+</html>
+`.value;
+}
+
+export function alert(message: string | undefined): SafeHtml | '' {
+  return message ? html`<div class="alert" role="alert" id="form-error">${message}</div>` : '';
+}
+
+export function notice(message: string | undefined): SafeHtml | '' {
+  return message ? html`<div class="notice" role="status">${message}</div>` : '';
+}

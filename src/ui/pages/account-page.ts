@@ -1,0 +1,79 @@
+import { html } from '../html.js';
+import { alert, layout, notice } from '../layout.js';
+
+export interface AccountSessionRow {
+  id: string;
+  device: string;
+  ip: string;
+  createdAt: number;
+  lastSeenAt: number;
+  current: boolean;
+}
+
+export interface AccountPageModel {
+  csrfToken: string;
+  email: string;
+  memberSince: number;
+  sessions: AccountSessionRow[];
+  notice?: string;
+  error?: string;
+}
+
+function when(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export function accountPage(model: AccountPageModel): string {
+  const others = model.sessions.filter((s) => !s.current).length;
+  const rows = model.sessions.map(
+    (s) => html`<tr>
+  <td>${s.device} ${s.current ? html`<span class="tag">This device</span>` : ''}</td>
+  <td>${s.ip}</td>
+  <td><time datetime="${new Date(s.createdAt).toISOString()}">${when(s.createdAt)}</time></td>
+  <td><time datetime="${new Date(s.lastSeenAt).toISOString()}">${when(s.lastSeenAt)}</time></td>
+  <td><form method="post" action="/account/sessions/revoke">
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <input type="hidden" name="session" value="${s.id}">
+    <button type="submit" class="danger" aria-label="${s.current ? 'Sign out this device' : `Revoke session on ${s.device} from ${s.ip}`}">${s.current ? 'Sign out' : 'Revoke'}</button>
+  </form></td>
+</tr>`,
+  );
+  return layout({
+    title: 'Your account',
+    wide: true,
+    signedInAs: { email: model.email, csrfToken: model.csrfToken },
+    body: html`<h1>Your account</h1>
+${notice(model.notice)}
+${alert(model.error)}
+<section class="card" aria-labelledby="profile-heading">
+  <h2 id="profile-heading">Profile</h2>
+  <p>Signed in as <strong id="account-email">${model.email}</strong>, member since ${when(model.memberSince)}.</p>
+</section>
+<section class="card" aria-labelledby="sessions-heading">
+  <h2 id="sessions-heading">Active sessions</h2>
+  <table>
+    <thead><tr><th scope="col">Device</th><th scope="col">IP address</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col"><span class="skip">Action</span></th></tr></thead>
+    <tbody>${rows}</tbody>
+  </table>
+  ${others > 0
+    ? html`<form method="post" action="/account/sessions/revoke-all">
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <button type="submit" class="secondary">Sign out everywhere else</button>
+  </form>`
+    : ''}
+</section>
+<section class="card" aria-labelledby="password-heading">
+  <h2 id="password-heading">Change password</h2>
+  <form method="post" action="/account/password" novalidate>
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <input type="text" name="username" autocomplete="username" value="${model.email}" hidden>
+    <label for="current_password">Current password</label>
+    <input id="current_password" name="current_password" type="password" autocomplete="current-password" required>
+    <label for="new_password">New password</label>
+    <input id="new_password" name="new_password" type="password" autocomplete="new-password" required aria-describedby="new-password-hint">
+    <p class="hint" id="new-password-hint">Changing your password signs out all your other sessions.</p>
+    <button type="submit">Change password</button>
+  </form>
+</section>`,
+  });
+}

@@ -1,0 +1,33 @@
+import { html } from '../html.js';
+import { alert, layout } from '../layout.js';
+
+export interface LoginPageModel {
+  csrfToken: string;
+  email?: string;
+  returnTo?: string;
+  error?: string;
+  signupEnabled: boolean;
+}
+
+export function loginPage(model: LoginPageModel): string {
+  const signupHref = model.returnTo ? `/signup?return_to=${encodeURIComponent(model.returnTo)}` : '/signup';
+  return layout({
+    title: 'Sign in',
+    body: html`<div class="card">
+<h1>Sign in</h1>
+${alert(model.error)}
+<form method="post" action="/login" novalidate>
+  <input type="hidden" name="_csrf" value="${model.csrfToken}">
+  ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" autocomplete="username" required value="${model.email ?? ''}"
+    ${model.error ? html`aria-describedby="form-error"` : ''} ${model.email ? '' : html`autofocus`}>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required ${model.email ? html`autofocus` : ''}>
+  <label class="inline" for="remember"><input id="remember" name="remember" type="checkbox" value="1"> Keep me signed in on this device</label>
+  <button type="submit">Sign in</button>
+</form>
+${model.signupEnabled ? html`<p>New here? <a href="${signupHref}">Create an account</a></p>` : ''}
+</div>`,
+  });
+}

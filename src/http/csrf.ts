@@ -22,11 +22,18 @@ export function createCsrfGuard(cookies: CookiePolicy, origin: string): CsrfGuar
 
   function assertSameOrigin(request: FastifyRequest): void {
     const sent = request.headers.origin;
+    const site = request.headers['sec-fetch-site'];
+    // Fetch "append a request Origin header": under our own `Referrer-Policy: no-referrer` a browser
+    // sends `Origin: null` on a same-origin form post, so an opaque origin passes only when Fetch
+    // Metadata vouches that the request came from this origin.
+    if (sent === 'null') {
+      if (site !== 'same-origin') throw new AuthError('invalid_origin', { detail: `origin null, sec-fetch-site ${JSON.stringify(site ?? null).slice(0, 40)}` });
+      return;
+    }
     if (sent !== undefined) {
       if (sent !== origin) throw new AuthError('invalid_origin', { detail: `origin ${JSON.stringify(sent).slice(0, 100)}` });
       return;
     }
-    const site = request.headers['sec-fetch-site'];
     if (site !== undefined && site !== 'same-origin') {
       throw new AuthError('invalid_origin', { detail: `sec-fetch-site ${JSON.stringify(site).slice(0, 40)}` });
     }

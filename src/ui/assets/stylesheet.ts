@@ -20,7 +20,8 @@ input[type=email], input[type=password], input[type=text] { width: 100%; padding
 .hint { color: var(--muted); font-size: .9rem; margin: .25rem 0 0; }
 button { font: inherit; padding: .6rem 1.1rem; border-radius: .35rem; border: 1px solid var(--accent); background: var(--accent); color: var(--accent-fg); cursor: pointer; margin-top: 1rem; }
 button.secondary { background: transparent; color: var(--accent); }
-button.danger { background: transparent; color: var(--danger); border-color: var(--danger); margin-top: 0; }
+button.danger { background: transparent; color: var(--danger); border-color: var(--danger); margin-top: 0; white-space: nowrap; }
+td time { white-space: nowrap; }
 button.link { background: none; border: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }

@@ -11,7 +11,9 @@ export function parseReturnTo(value: unknown, origin: string): string | undefine
   } catch {
     return undefined;
   }
-  if (url.origin !== origin) return undefined;
+  // Dot segments resolve away ("/.//evil.example", "/%2e//evil.example" become "//evil.example"),
+  // and a Location starting with "//" is another host: check the path after resolution too.
+  if (url.origin !== origin || url.pathname.startsWith('//')) return undefined;
   return `${url.pathname}${url.search}${url.hash}`;
 }
 

@@ -80,5 +80,6 @@ export function settingMeta(name: SettingName): SettingMeta {
 }
 
 export function envNames(name: SettingName): string[] {
-  return settingMeta(name).env ?? [`GATEHOUSE_${name.replace(/[A-Z0-9]+/g, (m) => `_${m}`).toUpperCase()}`];
+  // A digit stays with the word before it: argon2MemoryCost -> GATEHOUSE_ARGON2_MEMORY_COST.
+  return settingMeta(name).env ?? [`GATEHOUSE_${name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`];
 }

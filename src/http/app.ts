@@ -36,7 +36,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true } },
+    // removeAdditional must stay false: with `true` ajv silently strips the fields a schema refuses
+    // with `additionalProperties: false` instead of failing validation (400 invalid_request).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } },
   });
 
   await app.register(cookie);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -16,6 +16,8 @@ export interface SqlConnection {
   engine: Engine;
   /** Where it points, without credentials (for logs). */
   description: string;
+  /** The schema Gatehouse's tables live in (PostgreSQL's `current_schema()`); undefined on SQLite. */
+  currentSchema(): Promise<string | undefined>;
 }
 
 const BIGINT_OID = 20;
@@ -36,10 +38,15 @@ export function connect(url: string): SqlConnection {
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
     const target = new URL(url);
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
-      db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      db,
       engine: 'postgres',
       description: `postgres://${target.host}${target.pathname}`,
+      async currentSchema() {
+        const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+        return rows[0]?.schema ?? undefined;
+      },
     };
   }
   const file = url.replace(/^(sqlite|file):(\/\/)?/, '');
@@ -53,6 +60,7 @@ export function connect(url: string): SqlConnection {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
     engine: 'sqlite',
     description: `sqlite:${file}`,
+    currentSchema: async () => undefined,
   };
 }
 

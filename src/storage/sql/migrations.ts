@@ -55,13 +55,18 @@ export interface MigrationOutcome {
   applied: string[];
 }
 
-/** Brings the schema to the latest version; a failed migration is rolled back and thrown. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationOutcome> {
+/**
+ * Brings the schema to the latest version; a failed migration is rolled back and thrown.
+ * `schema` names where the bookkeeping tables live on an engine with schemas: Kysely's Migrator
+ * otherwise finds them in any schema of the database and skips creating its own.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, options: { schema?: string } = {}): Promise<MigrationOutcome> {
   const migrator = new Migrator({
     db,
     provider,
     migrationTableName: 'gatehouse_migration',
     migrationLockTableName: 'gatehouse_migration_lock',
+    migrationTableSchema: options.schema,
   });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));

@@ -109,7 +109,7 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
       const result = await db
         .deleteFrom('sessions')
         .where((eb) =>
-          eb.or([eb('absolute_expires_at', '<=', now), eb('idle_expires_at', '<=', now), eb('revoked_at', '<=', revokedBefore)]),
+          eb.or([eb('absolute_expires_at', '<=', now), eb('idle_expires_at', '<=', now), eb('revoked_at', '<', revokedBefore)]),
         )
         .executeTakeFirst();
       return Number(result.numDeletedRows);

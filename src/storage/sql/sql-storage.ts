@@ -40,7 +40,7 @@ function guarded<T extends object>(repository: T): T {
 
 /** Opens SQL storage at `url` (a SQLite file path or `postgres://…`). Does not migrate. */
 export function openSqlStorage(url: string): SqlStorage {
-  const { db, engine, description } = connect(url);
+  const { db, engine, description, currentSchema } = connect(url);
   return {
     engine,
     description,
@@ -54,7 +54,7 @@ export function openSqlStorage(url: string): SqlStorage {
         throw new AuthError('temporarily_unavailable', { detail: `database ping failed: ${String(error)}`, cause: error });
       }
     },
-    migrate: () => migrateToLatest(db as never),
+    migrate: async () => migrateToLatest(db as never, { schema: await currentSchema() }),
     close: () => db.destroy(),
   };
 }

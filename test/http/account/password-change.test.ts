@@ -1,0 +1,123 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashSecret } from '../../../src/core/secrets.js';
+import { TestAgent } from '../../support/agent.js';
+import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
+
+const SESSION_COOKIE = '__Host-gatehouse';
+const OLD_PASSWORD = 'correct horse battery';
+const NEW_PASSWORD = 'purple walrus umbrella 42';
+
+function alertText(body: string): string | undefined {
+  return /<div class="alert" role="alert" id="form-error">([^<]*)<\/div>/.exec(body)?.[1];
+}
+
+function sessionCheck(agent: TestAgent): Promise<LightMyRequestResponse> {
+  return agent.get('/api/session', { accept: 'application/json' });
+}
+
+describe('changing the password at /account/password', () => {
+  let t: TestGatehouse;
+  let agent: TestAgent;
+  let other: TestAgent;
+
+  beforeEach(async () => {
+    t = await startTestGatehouse();
+    agent = new TestAgent(t.app);
+    await agent.signUp('ann@example.com', OLD_PASSWORD);
+    other = new TestAgent(t.app);
+    await other.logIn('ann@example.com', OLD_PASSWORD);
+    await agent.get('/account');
+  });
+  afterEach(() => t.close());
+
+  function change(currentPassword: string, newPassword: string): Promise<LightMyRequestResponse> {
+    return agent.postForm('/account/password', { current_password: currentPassword, new_password: newPassword });
+  }
+
+  async function expectUnchanged(): Promise<void> {
+    expect((await sessionCheck(agent)).statusCode).toBe(200);
+    expect((await sessionCheck(other)).statusCode).toBe(200);
+    expect((await new TestAgent(t.app).logIn('ann@example.com', OLD_PASSWORD)).statusCode).toBe(303);
+  }
+
+  it('re-renders the form with 401 when the current password is wrong', async () => {
+    const token = agent.cookies.get(SESSION_COOKIE);
+    const response = await change('not my password', NEW_PASSWORD);
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(alertText(response.body)).toBe('Your current password is not right.');
+    expect(response.body).toContain('action="/account/password"');
+    expect(response.body).not.toContain('not my password');
+    expect(response.body).not.toContain(NEW_PASSWORD);
+    expect(response.cookies.find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
+    expect(agent.cookies.get(SESSION_COOKIE)).toBe(token);
+    await expectUnchanged();
+  });
+
+  it.each([
+    ['too short', 'short7!', 'Use at least 8 characters.'],
+    ['too common', 'password123', 'That password is too common. Choose one that is harder to guess.'],
+    ['the email', 'ann@example.com', 'Do not use your email address as your password.'],
+  ])('re-renders the form with 400 for a new password that is %s', async (_label, weak, message) => {
+    const response = await change(OLD_PASSWORD, weak);
+    expect(response.statusCode).toBe(400);
+    expect(alertText(response.body)).toBe(message);
+    expect(response.body).not.toContain(OLD_PASSWORD);
+    await expectUnchanged();
+  });
+
+  it('changes it: other sessions end, this one continues under a new cookie, only the new password works', async () => {
+    const before = agent.cookies.get(SESSION_COOKIE)!;
+    const response = await change(OLD_PASSWORD, NEW_PASSWORD);
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/account?notice=password-changed');
+    expect(response.body).not.toContain(NEW_PASSWORD);
+
+    const cookie = response.cookies.find((c) => c.name === SESSION_COOKIE);
+    expect(cookie).toMatchObject({ path: '/', httpOnly: true, secure: true, sameSite: 'Lax' });
+    expect(cookie?.value).toMatch(/^gths_[A-Za-z0-9_-]{43}$/);
+    expect(cookie?.value).not.toBe(before);
+
+    // The old secret is dead; the browser carries on with the new one.
+    const replay = await t.app.inject({ method: 'GET', url: '/api/session', cookies: { [SESSION_COOKIE]: before } });
+    expect(replay.statusCode).toBe(401);
+    expect((await t.gatehouse.storage.sessions.findByTokenHash(hashSecret(before)))?.session.revokedAt).toBe(t.clock.now());
+    expect((await sessionCheck(agent)).statusCode).toBe(200);
+    const page = await agent.get(response.headers.location as string);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Your password was changed and your other sessions were signed out.');
+
+    expect((await sessionCheck(other)).statusCode).toBe(401);
+
+    const oldLogin = await new TestAgent(t.app).logIn('ann@example.com', OLD_PASSWORD);
+    expect(oldLogin.statusCode).toBe(401);
+    expect(alertText(oldLogin.body)).toBe('Wrong email or password.');
+    const newLogin = await new TestAgent(t.app).logIn('ann@example.com', NEW_PASSWORD);
+    expect(newLogin.statusCode).toBe(303);
+  });
+
+  it('keeps "remember me" on the rotated session', async () => {
+    const remembered = new TestAgent(t.app);
+    await remembered.logIn('ann@example.com', OLD_PASSWORD, { remember: '1' });
+    await remembered.get('/account');
+    const response = await remembered.postForm('/account/password', { current_password: OLD_PASSWORD, new_password: NEW_PASSWORD });
+    expect(response.statusCode).toBe(303);
+    expect(response.cookies.find((c) => c.name === SESSION_COOKIE)?.maxAge).toBe(7 * 24 * 3600);
+    t.clock.advance(2 * 3600 * 1000);
+    expect((await sessionCheck(remembered)).statusCode).toBe(200);
+  });
+
+  it('refuses a change without a session or without the CSRF token', async () => {
+    const stranger = new TestAgent(t.app);
+    await stranger.get('/login');
+    const anonymous = await stranger.postForm('/account/password', { current_password: OLD_PASSWORD, new_password: NEW_PASSWORD });
+    expect(anonymous.statusCode).toBe(303);
+    expect(anonymous.headers.location).toBe('/login?return_to=%2Faccount');
+
+    const forged = await agent.postForm('/account/password', { current_password: OLD_PASSWORD, new_password: NEW_PASSWORD, _csrf: 'forged' });
+    expect(forged.statusCode).toBe(403);
+    await expectUnchanged();
+  });
+});

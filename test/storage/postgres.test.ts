@@ -1,0 +1,99 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openSqlStorage, type SqlStorage } from '../../src/storage/sql/sql-storage.js';
+import { createPostgresSchema } from '../support/postgres.js';
+import { postgresAvailable, requireService } from '../support/services.js';
+import { authErrorOf, migrationContract, storageContract } from './contract.js';
+
+const runPostgres = requireService('PostgreSQL', postgresAvailable);
+
+/** A migrated storage in a private schema; the schema is dropped again if migrating fails. */
+async function openMigrated(): Promise<{ storage: SqlStorage; url: string; cleanup(): Promise<void> }> {
+  const schema = await createPostgresSchema();
+  const storage = openSqlStorage(schema.url);
+  const cleanup = async (): Promise<void> => {
+    await storage.close();
+    await schema.drop();
+  };
+  try {
+    await storage.migrate();
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+  return { storage, url: schema.url, cleanup };
+}
+
+describe.runIf(runPostgres)('PostgreSQL adapter', () => {
+  storageContract('PostgreSQL', async () => {
+    const { storage, url, cleanup } = await openMigrated();
+    return {
+      storage,
+      cleanup,
+      async deleteUserRow(id) {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query('delete from users where id = $1', [id]);
+        } finally {
+          await client.end();
+        }
+      },
+    };
+  });
+
+  migrationContract('PostgreSQL', async () => {
+    const schema = await createPostgresSchema();
+    const storage = openSqlStorage(schema.url);
+    return {
+      storage,
+      async cleanup() {
+        await storage.close();
+        await schema.drop();
+      },
+    };
+  });
+
+  describe('two Gatehouse schemas in one database', () => {
+    // Kysely's Migrator, unless told the schema, finds another schema's migration tables and skips creating its own.
+    it('migrates each schema on its own', async () => {
+      const first = await openMigrated();
+      try {
+        const second = await openMigrated();
+        try {
+          expect(await second.storage.users.list({ limit: 1, offset: 0 })).toEqual([]);
+          expect(await second.storage.migrate()).toEqual({ applied: [] });
+        } finally {
+          await second.cleanup();
+        }
+      } finally {
+        await first.cleanup();
+      }
+    });
+  });
+  describe('when PostgreSQL cannot be reached', () => {
+    // Nothing listens on port 1, so the connection is refused at once; the adapter's pool gives up
+    // after 5 s in any case, and the tests' own timeout keeps a hang from stalling the run.
+    const unreachableUrl = 'postgres://postgres@127.0.0.1:1/test';
+    const timeout = 10_000;
+    let storage: SqlStorage | undefined;
+    afterEach(async () => {
+      await storage?.close();
+      storage = undefined;
+    });
+
+    it('rejects ping with temporarily_unavailable', async () => {
+      storage = openSqlStorage(unreachableUrl);
+      const error = await authErrorOf(storage.ping());
+      expect(error.code).toBe('temporarily_unavailable');
+      expect(error.status).toBe(503);
+    }, timeout);
+
+    it('rejects a repository call with temporarily_unavailable, not a driver error', async () => {
+      storage = openSqlStorage(unreachableUrl);
+      const error = await authErrorOf(storage.users.findByEmailKey('ann@example.com'));
+      expect(error.code).toBe('temporarily_unavailable');
+      expect(error.description).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+    }, timeout);
+  });
+});

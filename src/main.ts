@@ -68,7 +68,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     windowMs: config.loginAttemptWindow * 1000,
   });
   const accounts = new AccountService(
-    { users: storage.users, sessions, hasher, clock },
+    { users: storage.users, sessions, hasher, throttle, clock },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, clock });

@@ -118,6 +118,9 @@ export function loadConfig(env: Env): LoadedConfig {
   if (config.sessionIdleTimeout > config.sessionAbsoluteLifetime) {
     problems.push(`${label('sessionIdleTimeout', sources.sessionIdleTimeout)}: must not be longer than sessionAbsoluteLifetime`);
   }
+  if (config.sessionTouchInterval >= config.sessionIdleTimeout) {
+    problems.push(`${label('sessionTouchInterval', sources.sessionTouchInterval)}: must be shorter than sessionIdleTimeout, or activity would never extend a session`);
+  }
   if (config.passwordMinLength > config.passwordMaxLength) {
     problems.push(`${label('passwordMinLength', sources.passwordMinLength)}: must not be greater than passwordMaxLength`);
   }

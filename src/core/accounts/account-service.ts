@@ -5,6 +5,7 @@ import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from
 import type { User, UserRepository } from '../ports.js';
 import { generateId } from '../secrets.js';
 import type { SessionService } from '../sessions/session-service.js';
+import type { LoginThrottle } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
 
 export interface AccountOptions {
@@ -17,6 +18,7 @@ export interface AccountDeps {
   users: UserRepository;
   sessions: SessionService;
   hasher: PasswordHasher;
+  throttle: LoginThrottle;
   clock: Clock;
 }
 
@@ -50,12 +52,22 @@ export class AccountService {
   }
 
   /**
-   * Changes the password after checking the current one, then signs out every other session.
-   * @throws AuthError `invalid_credentials` (current password wrong), `invalid_password`.
+   * Changes the password after checking the current one (throttled like a login, so a stolen
+   * session cannot guess it), then signs out every other session.
+   * @throws AuthError `too_many_attempts`, `invalid_credentials` (current password wrong), `invalid_password`.
    */
-  async changePassword(user: User, input: { currentPassword: string; newPassword: string; keepSessionId?: string }): Promise<void> {
+  async changePassword(
+    user: User,
+    input: { currentPassword: string; newPassword: string; ip: string; keepSessionId?: string },
+  ): Promise<void> {
+    const keys = { account: user.emailKey, ip: input.ip };
+    await this.#deps.throttle.assertAllowed(keys);
     const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)));
-    if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
+    if (!ok) {
+      await this.#deps.throttle.recordFailure(keys);
+      throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
+    }
+    await this.#deps.throttle.recordSuccess(keys);
     assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
     await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());

@@ -23,6 +23,8 @@ export interface NewSessionInput {
   ip: string;
   userAgent: string;
   remember: boolean;
+  /** Keep this absolute end instead of starting a new lifetime (rotation). */
+  absoluteExpiresAt?: number;
 }
 
 export interface AuthenticatedSession {
@@ -65,7 +67,7 @@ export class SessionService {
     const now = this.#clock.now();
     const token = generateSecret(SESSION_TOKEN_PREFIX);
     const idleTimeoutMs = input.remember ? this.#options.absoluteLifetimeMs : this.#options.idleTimeoutMs;
-    const absoluteExpiresAt = now + this.#options.absoluteLifetimeMs;
+    const absoluteExpiresAt = input.absoluteExpiresAt ?? now + this.#options.absoluteLifetimeMs;
     const session: Session = {
       id: generateId(),
       tokenHash: hashSecret(token),
@@ -129,15 +131,16 @@ export class SessionService {
   }
 
   /**
-   * Replaces a session by a new one for the same user and device (after a privilege change such as
-   * a new password), keeping its "remember me" choice.
+   * Replaces a session by one with a new secret (after a privilege change such as a new password),
+   * keeping its "remember me" choice and its absolute end.
    */
-  async rotate(session: Session): Promise<{ session: Session; token: string }> {
+  async rotate(session: Session, client: { ip: string; userAgent: string }): Promise<{ session: Session; token: string }> {
     const replacement = await this.create({
       userId: session.userId,
-      ip: session.ip,
-      userAgent: session.userAgent,
+      ip: client.ip,
+      userAgent: client.userAgent,
       remember: session.idleTimeoutMs >= this.#options.absoluteLifetimeMs,
+      absoluteExpiresAt: session.absoluteExpiresAt,
     });
     await this.#store.revoke(session.userId, session.id, this.#clock.now());
     return replacement;

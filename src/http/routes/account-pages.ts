@@ -87,13 +87,14 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       await services.accounts.changePassword(auth.user, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
+        ip: request.ip,
         keepSessionId: auth.session.id,
       });
     } catch (error) {
       return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
     }
     // A privilege change: the current session gets a new secret too.
-    const { session, token } = await services.sessions.rotate(auth.session);
+    const { session, token } = await services.sessions.rotate(auth.session, { ip: request.ip, userAgent: request.headers['user-agent'] ?? '' });
     ctx.setSessionCookie(reply, token, session);
     return reply.redirect('/account?notice=password-changed', 303);
   });

@@ -42,8 +42,6 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
-      // No fixation: whatever session the browser held ends, and the new one has a new secret.
-      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       const { session, token } = await services.authenticator.login({
         email: form.email,
         password: form.password,
@@ -51,6 +49,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
         ip: request.ip,
         userAgent: request.headers['user-agent'] ?? '',
       });
+      // No fixation: the new session has a new secret, and whatever session the browser held ends.
+      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       ctx.setSessionCookie(reply, token, session);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {

@@ -67,7 +67,6 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
       schema: { body: LoginBody, response: { 200: SessionBody } },
     },
     async (request, reply) => {
-      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       const { user, session, token } = await services.authenticator.login({
         email: request.body.email,
         password: request.body.password,
@@ -75,6 +74,8 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
         ip: request.ip,
         userAgent: request.headers['user-agent'] ?? '',
       });
+      // No fixation: the new session has a new secret, and whatever session the browser held ends.
+      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       ctx.setSessionCookie(reply, token, session);
       return toBody({ user, session });
     },

@@ -56,6 +56,27 @@ describe('changing the password at /account/password', () => {
     await expectUnchanged();
   });
 
+  it('throttles guesses of the current password like logins (a stolen session cannot brute-force it)', async () => {
+    // Default: 5 failures per account in the window, then a 30 s lock.
+    for (let i = 0; i < 5; i++) expect((await change(`wrong guess ${i}`, NEW_PASSWORD)).statusCode).toBe(401);
+    const locked = await change(OLD_PASSWORD, NEW_PASSWORD);
+    expect(locked.statusCode).toBe(429);
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    // The account's password login is locked too: the counter is the account's.
+    expect((await new TestAgent(t.app).logIn('ann@example.com', OLD_PASSWORD)).statusCode).toBe(429);
+
+    t.clock.advance(31_000);
+    expect((await change(OLD_PASSWORD, NEW_PASSWORD)).statusCode).toBe(303);
+  });
+
+  it('keeps the absolute end of the session when it rotates the cookie', async () => {
+    const before = (await sessionCheck(agent)).json().session.absoluteExpiresAt;
+    t.clock.advance(20 * 60 * 1000);
+    await agent.get('/account');
+    expect((await change(OLD_PASSWORD, NEW_PASSWORD)).statusCode).toBe(303);
+    expect((await sessionCheck(agent)).json().session.absoluteExpiresAt).toBe(before);
+  });
+
   it.each([
     ['too short', 'short7!', 'Use at least 8 characters.'],
     ['too common', 'password123', 'That password is too common. Choose one that is harder to guess.'],

@@ -50,6 +50,18 @@ describe('session fixation', () => {
     expect(await storedRevokedAt(bobToken)).toBe(t.clock.now());
   });
 
+  it('keeps the current session when a login attempt fails (wrong password or throttled)', async () => {
+    const ann = new TestAgent(t.app);
+    await ann.signUp('keep@example.com', 'keep my session please');
+    const cookie = ann.cookies.get('__Host-gatehouse');
+    const failed = await ann.logIn('keep@example.com', 'not the password');
+    expect(failed.statusCode).toBe(401);
+    const failedJson = await ann.postJson('/api/login', { email: 'keep@example.com', password: 'still not it' });
+    expect(failedJson.statusCode).toBe(401);
+    expect(ann.cookies.get('__Host-gatehouse')).toBe(cookie);
+    expect((await ann.get('/api/session', { accept: 'application/json' })).statusCode).toBe(200);
+  });
+
   it('never adopts a planted cookie value', async () => {
     const planted = `gths_${'A'.repeat(43)}`;
     const agent = new TestAgent(t.app);

@@ -43,6 +43,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // Bodies are JSON or urlencoded forms; anything else (text/plain included) is 415.
+  app.removeContentTypeParser('text/plain');
 
   const origin = new URL(config.issuer).origin;
   const cookies = cookiePolicy(config);

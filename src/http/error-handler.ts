@@ -24,6 +24,7 @@ export function toAuthError(error: unknown): AuthError {
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) return new AuthError('invalid_request', { detail: fastifyError.message });
   const status = fastifyError.statusCode;
+  if (status === 413) return new AuthError('payload_too_large', { detail: fastifyError.message });
   if (status === 415) return new AuthError('unsupported_media_type', { detail: fastifyError.message });
   if (status === 404) return new AuthError('not_found');
   if (status !== undefined && status >= 400 && status < 500) {

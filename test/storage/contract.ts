@@ -408,6 +408,14 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         await storage.throttle.reset('never-seen');
       });
 
+      it('locks a key that has no failures recorded (a reset racing the lock cannot drop it)', async () => {
+        const key = 'account:raced@example.com';
+        await storage.throttle.lock(key, T0 + MINUTE);
+        expect(await storage.throttle.findLockedUntil(key)).toBe(T0 + MINUTE);
+        expect(await storage.throttle.recordFailure(key, T0, T0 - 15 * MINUTE)).toBe(1);
+        expect(await storage.throttle.findLockedUntil(key)).toBe(T0 + MINUTE);
+      });
+
       it('deletes only entries whose last failure and lock are both stale', async () => {
         const before = T0 + HOUR;
         await storage.throttle.recordFailure('stale', T0, T0 - HOUR);

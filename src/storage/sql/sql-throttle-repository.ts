@@ -24,8 +24,13 @@ export function createSqlThrottleRepository(db: Kysely<Database>): ThrottleRepos
         .executeTakeFirstOrThrow();
       return Number(row.failures);
     },
+    // An upsert, so a reset landing between counting and locking cannot drop the lock.
     async lock(key, until) {
-      await db.updateTable('login_throttle').set({ locked_until: until }).where('key', '=', key).execute();
+      await db
+        .insertInto('login_throttle')
+        .values({ key, failures: 0, last_failure_at: until, locked_until: until })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ locked_until: until }))
+        .execute();
     },
     async findLockedUntil(key) {
       const row = await db.selectFrom('login_throttle').select('locked_until').where('key', '=', key).executeTakeFirst();

@@ -105,27 +105,31 @@ export function loadConfig(env: Env): LoadedConfig {
   values.issuer ??= `http://localhost:${typeof values.port === 'number' ? values.port : 8080}`;
   values.databaseUrl ??= join(typeof values.dataDir === 'string' ? values.dataDir : './data', 'gatehouse.db');
 
+  const invalid = new Set<SettingName>();
   for (const name of Object.keys(configSchema.properties) as SettingName[]) {
     if (!Value.Check(configSchema.properties[name], values[name])) {
+      invalid.add(name);
       problems.push(`${label(name, sources[name])}: ${describeProblem(name, values[name])}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
 
+  // Checks across settings run for every pair whose members are valid on their own, so one
+  // start lists every problem.
   const config = values as GatehouseConfig;
   const warnings: string[] = [];
-  checkIssuer(config, sources, problems, warnings);
-  if (config.sessionIdleTimeout > config.sessionAbsoluteLifetime) {
-    problems.push(`${label('sessionIdleTimeout', sources.sessionIdleTimeout)}: must not be longer than sessionAbsoluteLifetime`);
+  const valid = (...names: SettingName[]): boolean => names.every((name) => !invalid.has(name));
+  // The default issuer is built from the port: judge it only when the port is sound.
+  if (valid('issuer', 'dangerouslyAllowInsecureHttp', 'mode') && (sources.issuer !== undefined || valid('port'))) {
+    checkIssuer(config, sources, problems, warnings);
   }
-  if (config.sessionTouchInterval >= config.sessionIdleTimeout) {
-    problems.push(`${label('sessionTouchInterval', sources.sessionTouchInterval)}: must be shorter than sessionIdleTimeout, or activity would never extend a session`);
-  }
-  if (config.passwordMinLength > config.passwordMaxLength) {
-    problems.push(`${label('passwordMinLength', sources.passwordMinLength)}: must not be greater than passwordMaxLength`);
-  }
-  if (config.loginLockout > config.loginLockoutMax) {
-    problems.push(`${label('loginLockout', sources.loginLockout)}: must not be longer than loginLockoutMax`);
+  const ordered: Array<[SettingName, SettingName, boolean, string]> = [
+    ['sessionIdleTimeout', 'sessionAbsoluteLifetime', config.sessionIdleTimeout > config.sessionAbsoluteLifetime, 'must not be longer than sessionAbsoluteLifetime'],
+    ['sessionTouchInterval', 'sessionIdleTimeout', config.sessionTouchInterval >= config.sessionIdleTimeout, 'must be shorter than sessionIdleTimeout, or activity would never extend a session'],
+    ['passwordMinLength', 'passwordMaxLength', config.passwordMinLength > config.passwordMaxLength, 'must not be greater than passwordMaxLength'],
+    ['loginLockout', 'loginLockoutMax', config.loginLockout > config.loginLockoutMax, 'must not be longer than loginLockoutMax'],
+  ];
+  for (const [name, other, wrong, message] of ordered) {
+    if (valid(name, other) && wrong) problems.push(`${label(name, sources[name])}: ${message}`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

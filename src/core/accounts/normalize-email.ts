@@ -10,6 +10,8 @@ export interface NormalizedEmail {
 
 // Deliberately loose (RFC 5321 local parts are too varied to police): something@domain.tld.
 const LOCAL_PART = /^[^\s@<>()[\]\\,;:"]{1,64}$/u;
+// RFC 1035 §2.3.1 host labels (after IDNA): letters, digits, inner hyphens, 1 to 63 characters.
+const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /**
  * Normalises an email address for storage and lookup.
@@ -20,10 +22,15 @@ export function normalizeEmail(input: string): NormalizedEmail {
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || trimmed.length > 254) throw new AuthError('invalid_email');
   const local = trimmed.slice(0, at);
-  const domain = domainToASCII(trimmed.slice(at + 1).toLowerCase());
-  if (!LOCAL_PART.test(local) || !domain || !domain.includes('.') || domain.startsWith('.') || domain.endsWith('.')) {
+  const rawDomain = trimmed.slice(at + 1);
+  // domainToASCII silently drops tabs and newlines ("exa\nmple.com" -> "example.com"): refuse them first.
+  if (/[\s\p{Cc}]/u.test(rawDomain)) throw new AuthError('invalid_email');
+  const domain = domainToASCII(rawDomain.toLowerCase());
+  const labels = domain.split('.');
+  if (!LOCAL_PART.test(local) || labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label))) {
     throw new AuthError('invalid_email');
   }
   const email = `${local}@${domain}`;
+  if (email.length > 254) throw new AuthError('invalid_email');
   return { email, emailKey: email.toLowerCase() };
 }

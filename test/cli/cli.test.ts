@@ -1,0 +1,357 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The CLI as a user runs it: a real `node` process on the TypeScript sources (through tsx), with
+ * settings from the environment and a fresh data folder. Every wait is bounded.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const COMMAND_TIMEOUT_MS = 60_000;
+const STARTUP_TIMEOUT_MS = 60_000;
+
+const running = new Set<ChildProcess>();
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+// Settings from the developer's shell must not leak into these runs.
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (!key.startsWith('GATEHOUSE_') && key !== 'PORT' && key !== 'NODE_ENV' && key !== 'FORCE_COLOR') env[key] = value;
+  }
+  return { ...env, NO_COLOR: '1' };
+}
+
+
+function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    env: { ...cleanEnv(), ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Runs one CLI command to completion (killed after a bound), feeding `input` on stdin. */
+function run(args: string[], env: Record<string, string>, input = ''): Promise<Result> {
+  const child = spawnCli(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin!.end(input);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`gatehouse ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
+    }, COMMAND_TIMEOUT_MS);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A running `gatehouse start`, its output so far, and a way to wait for its exit. */
+interface Server {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startServer(env: Record<string, string>): Server {
+  const child = spawnCli(['start'], env);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdin!.end();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => stripVTControlCharacters(output), exited };
+}
+
+/** Polls GET url until it answers, the process exits, or the bound passes. */
+async function waitForHttp(server: Server, url: string): Promise<Response> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${url} did not answer within ${STARTUP_TIMEOUT_MS} ms${exited ? ' (the server exited)' : ''}\n${server.output()}`);
+}
+
+async function stopServer(server: Server): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  server.child.kill('SIGTERM');
+  const timeout = sleep(COMMAND_TIMEOUT_MS).then(() => {
+    throw new Error(`the server did not stop within ${COMMAND_TIMEOUT_MS} ms after SIGTERM\n${server.output()}`);
+  });
+  return Promise.race([server.exited, timeout]);
+}
+
+// Each command is a fresh Node process on a shared 2-core machine: allow for a slow start.
+describe('gatehouse CLI', { timeout: 90_000 }, () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+    env = { GATEHOUSE_DATA_DIR: dataDir, GATEHOUSE_ARGON2_MEMORY_COST: '7168', GATEHOUSE_ARGON2_TIME_COST: '1' };
+  });
+
+  afterAll(() => {
+    for (const child of running) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  // Independent of each other and of the database contents, so they run side by side.
+  describe.concurrent('usage', () => {
+    it('--help prints the commands and exits 0', async () => {
+      const result = await run(['--help'], env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: gatehouse <command>/);
+      for (const command of ['start', 'migrate', 'user create', 'user list', 'user disable']) expect(result.stdout).toContain(command);
+    });
+
+    it('user create --help prints its options and exits 0', async () => {
+      const result = await run(['user', 'create', '--help'], env);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: gatehouse user create --email EMAIL/);
+      expect(result.stdout).toContain('--password-stdin');
+      expect(result.stdout).toContain('--json');
+    });
+
+    it('an unknown command exits 2 and says so', async () => {
+      const result = await run(['frobnicate'], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/^gatehouse: unknown command "frobnicate"/);
+      expect(result.stdout).toBe('');
+    });
+
+    it('an unknown subcommand exits 2', async () => {
+      const result = await run(['user', 'frobnicate'], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('unknown command "user frobnicate"');
+    });
+
+    it('an unknown option exits 2 with the command usage', async () => {
+      const result = await run(['user', 'list', '--colour'], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--colour');
+      expect(result.stderr).toContain('Usage: gatehouse user list');
+    });
+
+    it('a bad setting exits 2 with a line naming the variable', async () => {
+      const result = await run(['user', 'list', '--json'], { ...env, GATEHOUSE_PORT: 'abc' });
+      expect(result.code).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/GATEHOUSE_PORT/);
+      expect(lines[0]).toContain('"abc"');
+      expect(result.stdout).toBe('');
+    });
+  });
+
+  describe('accounts', () => {
+    it('user create --password --json prints {id, email, created_at}', async () => {
+      const before = Date.now();
+      const result = await run(['user', 'create', '--email', 'a@example.com', '--password', 'a long passphrase', '--json'], env);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const created = JSON.parse(result.stdout) as Record<string, unknown>;
+      expect(Object.keys(created).sort()).toEqual(['created_at', 'email', 'id']);
+      expect(created.email).toBe('a@example.com');
+      expect(created.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      const createdAt = Date.parse(String(created.created_at));
+      expect(new Date(createdAt).toISOString()).toBe(created.created_at);
+      expect(createdAt).toBeGreaterThanOrEqual(before - 1000);
+    });
+
+    it('user create --password-stdin reads the password from standard input', async () => {
+      const result = await run(['user', 'create', '--email', 'B@Example.COM', '--password-stdin', '--json'], env, 'stdin passphrase here\n');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ email: 'B@example.com' });
+    });
+
+    it('refuses a weak password with a one-line reason and no stack trace', async () => {
+      const cases = [
+        ['Password1', /too common/],
+        ['short', /at least 8 characters/],
+      ] as const;
+      const results = await Promise.all(cases.map(([password]) => run(['user', 'create', '--email', 'weak@example.com', '--password', password], env)));
+      for (const [i, [, reason]] of cases.entries()) {
+        const result = results[i]!;
+        expect(result.code).not.toBe(0);
+        expect(result.code).not.toBeNull();
+        const stderr = result.stderr.trim();
+        expect(stderr.split('\n')).toHaveLength(1);
+        expect(stderr).toMatch(reason);
+        expect(stderr).not.toMatch(/\bat .+:\d+:\d+/);
+        expect(result.stdout).toBe('');
+      }
+    });
+
+    it('refuses an empty password from standard input', async () => {
+      const result = await run(['user', 'create', '--email', 'empty@example.com', '--password-stdin'], env, '');
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+
+    it('refuses a duplicate account, whatever the case of the email', async () => {
+      const result = await run(['user', 'create', '--email', 'A@EXAMPLE.COM', '--password', 'another long passphrase'], env);
+      expect(result.code).not.toBe(0);
+      expect(result.code).not.toBeNull();
+      expect(result.stderr.trim()).toBe('gatehouse: An account with this email already exists.');
+    });
+
+    it('refuses an invalid email with a one-line reason', async () => {
+      const result = await run(['user', 'create', '--email', 'not-an-email', '--password', 'a long passphrase'], env);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim()).toBe('gatehouse: Enter a valid email address.');
+    });
+
+    it('user list --json lists the accounts, oldest first', async () => {
+      const result = await run(['user', 'list', '--json'], env);
+      expect(result.code).toBe(0);
+      const users = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+      expect(users.map((u) => u.email)).toEqual(['a@example.com', 'B@example.com']);
+      expect(users.map((u) => u.disabled_at)).toEqual([null, null]);
+    });
+
+    it('user disable --json disables the account and user list shows disabled_at', async () => {
+      const disabled = await run(['user', 'disable', '--email', 'a@example.com', '--json'], env);
+      expect(disabled.code).toBe(0);
+      expect(JSON.parse(disabled.stdout)).toMatchObject({ email: 'a@example.com', disabled: true });
+
+      const listed = await run(['user', 'list', '--json'], env);
+      const users = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+      const a = users.find((u) => u.email === 'a@example.com');
+      const b = users.find((u) => u.email === 'B@example.com');
+      expect(typeof a?.disabled_at).toBe('string');
+      expect(new Date(String(a?.disabled_at)).toISOString()).toBe(a?.disabled_at);
+      expect(b?.disabled_at).toBeNull();
+    });
+
+    it('user disable of an unknown account fails with one line', async () => {
+      const result = await run(['user', 'disable', '--email', 'nobody@example.com'], env);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim()).toBe('gatehouse: No account for nobody@example.com.');
+    });
+
+    it('migrate --json exits 0 and reports the database', async () => {
+      const result = await run(['migrate', '--json'], env);
+      expect(result.code).toBe(0);
+      const outcome = JSON.parse(result.stdout) as { database: string; applied: unknown[] };
+      expect(outcome.database).toBe(join(dataDir, 'gatehouse.db'));
+      expect(outcome.applied).toEqual([]); // the schema was already brought up to date
+    });
+
+    it('migrate on a fresh data folder creates the database', async () => {
+      const fresh = mkdtempSync(join(tmpdir(), 'gatehouse-cli-fresh-'));
+      try {
+        const result = await run(['migrate', '--json'], { ...env, GATEHOUSE_DATA_DIR: join(fresh, 'data') });
+        expect(result.code).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ database: join(fresh, 'data', 'gatehouse.db') });
+      } finally {
+        rmSync(fresh, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('start', () => {
+    async function login(origin: string, email: string, password: string): Promise<Response> {
+      return fetch(`${origin}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin },
+        body: JSON.stringify({ email, password }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    }
+
+    it('serves /login, stops on SIGTERM, and keeps accounts across a restart', async () => {
+      const port = await freePort();
+      const origin = `http://localhost:${port}`;
+      const serverEnv = { ...env, GATEHOUSE_PORT: String(port) };
+
+      const first = startServer(serverEnv);
+      const page = await waitForHttp(first, `${origin}/login`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('name="password"');
+      expect(first.output()).toContain(`Gatehouse is running at ${origin}`);
+
+      // The password given on stdin is the one that was stored.
+      const signedIn = await login(origin, 'b@example.com', 'stdin passphrase here');
+      expect(signedIn.status).toBe(200);
+      expect(((await signedIn.json()) as { user: { email: string } }).user.email).toBe('B@example.com');
+
+      const stopped = await stopServer(first);
+      expect(stopped).toEqual({ code: 0, signal: null });
+      expect(first.output()).toMatch(/SIGTERM: finishing requests in flight/);
+      expect(first.output()).toMatch(/\bstopped\b/);
+
+      const second = startServer(serverEnv);
+      try {
+        expect((await waitForHttp(second, `${origin}/login`)).status).toBe(200);
+        const again = await login(origin, 'b@example.com', 'stdin passphrase here');
+        expect(again.status).toBe(200);
+        const wrong = await login(origin, 'b@example.com', 'not the passphrase');
+        expect(wrong.status).toBe(401);
+        const disabled = await login(origin, 'a@example.com', 'a long passphrase');
+        expect(disabled.status).toBe(403);
+      } finally {
+        expect(await stopServer(second)).toEqual({ code: 0, signal: null });
+      }
+
+      const listed = await run(['user', 'list', '--json'], env);
+      expect((JSON.parse(listed.stdout) as Array<{ email: string }>).map((u) => u.email)).toEqual(['a@example.com', 'B@example.com']);
+    }, 240_000);
+
+    it('a port in use fails with one line instead of a stack trace', async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, 'localhost', resolve));
+      const { port } = blocker.address() as net.AddressInfo;
+      try {
+        const result = await run(['start'], { ...env, GATEHOUSE_PORT: String(port), GATEHOUSE_LOG_LEVEL: 'silent' });
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim()).toBe(`gatehouse: port ${port} is in use; set PORT to another port`);
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    });
+  });
+});

@@ -37,7 +37,7 @@ function loadedConfig(): ReturnType<typeof loadConfig> {
   try {
     return loadConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.problems.map((p) => `configuration: ${p}`).join('\n'), 2);
+    if (error instanceof ConfigError) throw new CliError(error.problems.map((p) => `configuration: ${p}`).join('\ngatehouse: '), 2);
     throw error;
   }
 }

@@ -1,11 +1,10 @@
 import { accessSync, constants } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
-import { requireService } from '../support/services.js';
+import { freePort, requireService } from '../support/services.js';
 
 /** Debian's `chromium` on PATH (installed by apt-get, never downloaded), or undefined. */
 function findChromium(): string | undefined {
@@ -20,18 +19,6 @@ function findChromium(): string | undefined {
     }
   }
   return undefined;
-}
-
-/** A port nobody holds right now, so the issuer can name it before the server listens. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const chromiumPath = findChromium();

@@ -34,3 +34,15 @@ export const postgresAvailable = await (async () => {
   const url = new URL(postgresUrl);
   return isListening(url.hostname, Number(url.port || 5432));
 })();
+
+/** A port nobody holds right now, so an issuer can name it before the server listens. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

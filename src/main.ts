@@ -1,4 +1,6 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
 import pretty from 'pino-pretty';
@@ -6,10 +8,13 @@ import type { GatehouseConfig } from './config/schema.js';
 import { AccountService } from './core/accounts/account-service.js';
 import { Authenticator } from './core/accounts/authenticator.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { KeyService } from './core/keys/key-service.js';
+import { createMasterKeyRing, parseMasterKeys } from './core/keys/sealed-box.js';
 import { createArgon2Hasher } from './core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
+import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
 import { buildApp } from './http/app.js';
 import type { AppServices } from './http/context.js';
 import { openSqlStorage, type SqlStorage } from './storage/sql/sql-storage.js';
@@ -24,14 +29,18 @@ export interface GatehouseOptions {
   /** Defaults to argon2id with the configured parameters. */
   hasher?: PasswordHasher;
   logger?: FastifyBaseLogger;
-  /** Skip building the HTTP app (CLI commands that only touch accounts). */
+  /** Skip building the HTTP app and loading signing keys (CLI commands that only touch accounts). */
   withoutHttp?: boolean;
+  /** Told about files Gatehouse creates (the development master key). */
+  onNotice?: (message: string) => void;
 }
 
 export interface Gatehouse {
   config: GatehouseConfig;
   storage: SqlStorage;
   services: AppServices & { throttle: LoginThrottle };
+  /** Opens the signing keys (done when the HTTP app is built). @throws MasterKeyError with the wrong master key. */
+  loadKeys(): Promise<void>;
   /** Undefined when built `withoutHttp`. */
   app: FastifyInstance | undefined;
   /** Deletes expired sessions and stale throttle entries now; returns how many rows went. */
@@ -72,26 +81,49 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, clock });
-  const services = { accounts, authenticator, sessions, throttle, checkReadiness: () => storage.ping() };
+  const keys = new KeyService(storage.signingKeys, createMasterKeyRing(resolveMasterKeys(config, options.onNotice)), clock, {
+    algorithm: config.signingAlgorithm,
+    rotationIntervalMs: config.keyRotationInterval * 1000,
+    publishLeadMs: 2 * config.jwksCacheMaxAge * 1000,
+    // The longest-lived token a key signs, plus five minutes for verifiers' clock skew.
+    retentionMs: (config.accessTokenLifetime + 300) * 1000,
+  });
+  const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000 });
+  const services = { accounts, authenticator, sessions, throttle, keys, accessTokens, checkReadiness: () => storage.ping() };
 
+  let keysLoaded: Promise<void> | undefined;
+  const loadKeys = (): Promise<void> => (keysLoaded ??= keys.load());
   let app: FastifyInstance | undefined;
   if (!options.withoutHttp) {
+    try {
+      await loadKeys();
+    } catch (error) {
+      await storage.close().catch(() => {});
+      throw error;
+    }
     void authenticator.warmUp();
     app = await buildApp({ config, services, logger: options.logger });
   }
 
   let timer: NodeJS.Timeout | undefined;
+  let ticks = 0;
   const cleanup = async (): Promise<number> => (await sessions.cleanup()) + (await throttle.cleanup());
   return {
     config,
     storage,
     services,
     app,
+    loadKeys,
     cleanup,
     startBackgroundJobs() {
+      // Every minute: the key schedule (and keys other nodes rolled in); cleanup on its own interval.
+      const cleanupEvery = Math.max(1, Math.round(config.sessionCleanupInterval / 60));
       timer ??= setInterval(() => {
-        cleanup().catch((error: unknown) => options.logger?.warn({ err: error }, 'background cleanup failed'));
-      }, config.sessionCleanupInterval * 1000);
+        keys.tick().catch((error: unknown) => options.logger?.warn({ err: error }, 'signing key schedule failed'));
+        if (++ticks % cleanupEvery === 0) {
+          cleanup().catch((error: unknown) => options.logger?.warn({ err: error }, 'background cleanup failed'));
+        }
+      }, 60_000);
       timer.unref();
     },
     async close() {
@@ -110,6 +142,24 @@ export function createLogger(config: Pick<GatehouseConfig, 'mode' | 'logLevel'>)
   };
   if (config.mode === 'production') return pino(options);
   return pino(options, pretty({ ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss', singleLine: true, sync: true }));
+}
+
+/**
+ * The master keys that seal private signing keys: `GATEHOUSE_SECRET`, or in development a key
+ * generated once into DATA_DIR/master.key with mode 0600 (production requires the setting).
+ */
+export function resolveMasterKeys(config: Pick<GatehouseConfig, 'secret' | 'dataDir' | 'mode'>, onNotice?: (message: string) => void): Buffer[] {
+  if (config.secret !== undefined) return parseMasterKeys(config.secret);
+  if (config.mode === 'production') throw new TypeError('GATEHOUSE_SECRET is required in production');
+  const file = join(config.dataDir, 'master.key');
+  if (!existsSync(file)) {
+    ensureDataDir(config.dataDir);
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    onNotice?.(`generated a development master key in ${file} (mode 0600); set GATEHOUSE_SECRET in production`);
+  } else if ((statSync(file).mode & 0o077) !== 0) {
+    onNotice?.(`${file} is readable by other users; run: chmod 600 ${file}`);
+  }
+  return parseMasterKeys(readFileSync(file, 'utf8').trim());
 }
 
 /** Creates the data folder with owner-only permissions (it holds the database and, later, keys). */

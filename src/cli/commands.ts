@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { isAuthError } from '../core/errors.js';
+import { MasterKeyError } from '../core/keys/sealed-box.js';
 import { createGatehouse, createLogger, ensureDataDir, type Gatehouse } from '../main.js';
 import { promptHidden, readStdin } from './prompt.js';
 
@@ -42,8 +43,8 @@ function loadedConfig(): ReturnType<typeof loadConfig> {
   }
 }
 
-async function withGatehouse<T>(run: (gatehouse: Gatehouse) => Promise<T>): Promise<T> {
-  const gatehouse = await open(config(), { withoutHttp: true });
+async function withGatehouse<T>(run: (gatehouse: Gatehouse) => Promise<T>, options: { keys?: boolean } = {}): Promise<T> {
+  const gatehouse = await open(config(), { withoutHttp: true, ...options });
   try {
     return await run(gatehouse);
   } finally {
@@ -51,10 +52,23 @@ async function withGatehouse<T>(run: (gatehouse: Gatehouse) => Promise<T>): Prom
   }
 }
 
-async function open(cfg: GatehouseConfig, options: { withoutHttp: boolean; logger?: ReturnType<typeof createLogger> }): Promise<Gatehouse> {
+async function open(
+  cfg: GatehouseConfig,
+  options: { withoutHttp: boolean; logger?: ReturnType<typeof createLogger>; keys?: boolean },
+): Promise<Gatehouse> {
   try {
-    return await createGatehouse({ config: cfg, ...options });
+    const gatehouse = await createGatehouse({ config: cfg, ...options, onNotice: (message) => (options.logger ? options.logger.info(message) : console.error(`gatehouse: ${message}`)) });
+    if (options.keys) {
+      await gatehouse.loadKeys().catch(async (error: unknown) => {
+        await gatehouse.close();
+        throw error;
+      });
+    }
+    return gatehouse;
   } catch (error) {
+    if (error instanceof MasterKeyError) {
+      throw new CliError(`cannot open the signing keys: ${error.message}; set GATEHOUSE_SECRET to the master key they were sealed with (the first key seals, all open)`);
+    }
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new CliError(`cannot open the database (${describeDatabase(cfg.databaseUrl)}): ${reason}`);
   }
@@ -191,6 +205,40 @@ export const commands: Record<string, Command> = {
       print(values.json, { id: user.id, email: user.email, disabled: true }, `disabled ${user.email}`);
     },
   },
+
+  'keys list': {
+    usage: 'Usage: gatehouse keys list [--json]\n  Lists signing keys: pending (published, not signing yet), signing, retired (published until its tokens expire).',
+    async run(argv) {
+      const values = parse(argv, { json: { type: 'boolean' } }, this.usage);
+      const keys = await withGatehouse(async (g) => g.services.keys.list(), { keys: true });
+      const rows = keys.map((k) => ({
+        kid: k.kid,
+        alg: k.alg,
+        state: k.state,
+        created_at: iso(k.createdAt),
+        activates_at: iso(k.activatesAt),
+        retires_at: iso(k.retiresAt),
+        remove_after: iso(k.removeAfter),
+      }));
+      print(values.json, rows, rows.map((r) => `${r.kid}  ${r.alg}  ${r.state.padEnd(7)}  signs from ${r.activates_at}${r.retires_at ? ` until ${r.retires_at}, published until ${r.remove_after}` : ''}`).join('\n'));
+    },
+  },
+
+  'keys rotate': {
+    usage:
+      'Usage: gatehouse keys rotate [--now] [--json]\n' +
+      '  Rolls in a new signing key. It is published at once and signs after twice GATEHOUSE_JWKS_CACHE_MAX_AGE\n' +
+      '  (so cached JWKS documents learn it first); --now makes it sign at once (for a compromised key).',
+    async run(argv) {
+      const values = parse(argv, { now: { type: 'boolean' }, json: { type: 'boolean' } }, this.usage);
+      const key = await withGatehouse((g) => g.services.keys.rotate({ immediate: values.now ?? false }), { keys: true });
+      print(
+        values.json,
+        { kid: key.kid, alg: key.alg, state: key.state, activates_at: iso(key.activatesAt) },
+        `new ${key.alg} key ${key.kid} signs from ${iso(key.activatesAt)}`,
+      );
+    },
+  },
 };
 
 export const usage = `Usage: gatehouse <command> [options]
@@ -201,6 +249,8 @@ Commands:
   user create    create an account
   user list      list accounts
   user disable   disable an account and sign out its sessions
+  keys list      list signing keys
+  keys rotate    roll in a new signing key
 
 Run "gatehouse <command> --help" for a command's options.`;
 

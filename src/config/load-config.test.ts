@@ -62,7 +62,18 @@ describe('loadConfig', () => {
     });
 
     it('runs in production mode when NODE_ENV=production', () => {
-      expect(loadConfig({ NODE_ENV: 'production' }).config.mode).toBe('production');
+      expect(loadConfig({ NODE_ENV: 'production', GATEHOUSE_SECRET: 'a'.repeat(43) }).config.mode).toBe('production');
+    });
+
+    it('requires GATEHOUSE_SECRET in production, never echoing it', () => {
+      expect(problemsOf({ GATEHOUSE_MODE: 'production' })).toEqual([
+        'GATEHOUSE_SECRET: is required in production (32 random bytes in base64url); development generates DATA_DIR/master.key',
+      ]);
+      const bad = problemsOf({ GATEHOUSE_SECRET: 'short-secret-value' });
+      expect(bad).toHaveLength(1);
+      expect(bad[0]).toMatch(/^GATEHOUSE_SECRET: must be one or more comma-separated keys/);
+      expect(bad[0]).not.toContain('short-secret-value');
+      expect(loadConfig({ GATEHOUSE_SECRET: `${'a'.repeat(43)},${'b'.repeat(43)}` }).config.secret).toBe(`${'a'.repeat(43)},${'b'.repeat(43)}`);
     });
   });
 
@@ -245,8 +256,8 @@ describe('loadConfig', () => {
 
     it('refuses GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP in production mode', () => {
       for (const env of [
-        { GATEHOUSE_MODE: 'production', GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: 'true' },
-        { NODE_ENV: 'production', GATEHOUSE_ISSUER: 'http://auth.example.com', GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: 'true' },
+        { GATEHOUSE_MODE: 'production', GATEHOUSE_SECRET: 'a'.repeat(43), GATEHOUSE_ISSUER: 'https://auth.example.com', GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: 'true' },
+        { NODE_ENV: 'production', GATEHOUSE_SECRET: 'a'.repeat(43), GATEHOUSE_ISSUER: 'http://auth.example.com', GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: 'true' },
       ]) {
         expect(problemsOf(env)).toEqual(['GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: is refused in production mode']);
       }

@@ -61,6 +61,7 @@ function describeProblem(name: SettingName, value: unknown): string {
     return `must be a whole number${range}${shown}`;
   }
   if (schema.type === 'boolean') return `must be true or false${shown}`;
+  if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;
 }
 
@@ -104,9 +105,11 @@ export function loadConfig(env: Env): LoadedConfig {
   values.mode ??= env.NODE_ENV === 'production' ? 'production' : 'development';
   values.issuer ??= `http://localhost:${typeof values.port === 'number' ? values.port : 8080}`;
   values.databaseUrl ??= join(typeof values.dataDir === 'string' ? values.dataDir : './data', 'gatehouse.db');
+  values.apiAudience ??= values.issuer;
 
   const invalid = new Set<SettingName>();
   for (const name of Object.keys(configSchema.properties) as SettingName[]) {
+    if (values[name] === undefined && settingMeta(name).optional) continue;
     if (!Value.Check(configSchema.properties[name], values[name])) {
       invalid.add(name);
       problems.push(`${label(name, sources[name])}: ${describeProblem(name, values[name])}`);
@@ -128,6 +131,9 @@ export function loadConfig(env: Env): LoadedConfig {
     ['passwordMinLength', 'passwordMaxLength', config.passwordMinLength > config.passwordMaxLength, 'must not be greater than passwordMaxLength'],
     ['loginLockout', 'loginLockoutMax', config.loginLockout > config.loginLockoutMax, 'must not be longer than loginLockoutMax'],
   ];
+  if (valid('mode') && config.mode === 'production' && config.secret === undefined) {
+    problems.push('GATEHOUSE_SECRET: is required in production (32 random bytes in base64url); development generates DATA_DIR/master.key');
+  }
   for (const [name, other, wrong, message] of ordered) {
     if (valid(name, other) && wrong) problems.push(`${label(name, sources[name])}: ${message}`);
   }

@@ -14,6 +14,8 @@ interface SettingMeta {
   secret?: boolean;
   /** How the default is worked out when it depends on other settings (for the docs). */
   defaultText?: string;
+  /** May be left unset (no default value). */
+  optional?: boolean;
 }
 
 function setting<T extends TSchema>(schema: T, meta: SettingMeta = {}): T {
@@ -58,6 +60,24 @@ export const configSchema = Type.Object(
     loginLockout: seconds('First lockout after too many failures; each further failure doubles it.', 30),
     loginLockoutMax: seconds('Longest lockout.', 15 * 60),
     loginAttemptWindow: seconds('Failed logins older than this are forgotten.', 15 * 60),
+    secret: setting(
+      Type.String({
+        description:
+          'Master key(s) that encrypt private signing keys: 32 random bytes in base64url each, comma-separated; the first encrypts, all decrypt (for rotation). Required in production; in development a key is generated once in DATA_DIR/master.key (mode 0600).',
+        pattern: '^[A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{43})*$',
+      }),
+      { secret: true, optional: true, defaultText: 'development: `DATA_DIR/master.key`' },
+    ),
+    signingAlgorithm: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], {
+      description: 'Algorithm of the key that signs access tokens: EdDSA (Ed25519), ES256 (P-256) or RS256 (RSA 2048).',
+      default: 'EdDSA',
+    }),
+    accessTokenLifetime: seconds('Lifetime of JWT access tokens.', 10 * 60, 30),
+    apiAudience: setting(Type.String({ description: 'The `aud` of access tokens minted from a session at /api/token: the API they are for.', minLength: 1 }), {
+      defaultText: 'the issuer',
+    }),
+    jwksCacheMaxAge: seconds('How long verifiers may cache /.well-known/jwks.json. A new signing key is published twice this long before it signs.', 5 * 60),
+    keyRotationInterval: seconds('A new signing key is rolled in this long after the current one started signing (`gatehouse keys rotate` does it at once).', 30 * 24 * 3600, 3600),
     trustProxy: Type.Boolean({ description: 'Take the client IP and protocol from X-Forwarded-* headers (only behind a proxy you run).', default: false }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),

@@ -78,11 +78,41 @@ export interface ThrottleRepository {
   deleteStale(before: number): Promise<number>;
 }
 
+export type SigningAlgorithm = 'EdDSA' | 'ES256' | 'RS256';
+
+export interface SigningKeyRecord {
+  /** RFC 7638 JWK thumbprint of the public key. */
+  kid: string;
+  alg: SigningAlgorithm;
+  /** Public JWK, JSON. */
+  publicJwk: string;
+  /** Private JWK, JSON, sealed with the master key (AES-256-GCM). */
+  sealedPrivateJwk: string;
+  createdAt: number;
+  /** Published from creation; signs from this time on. */
+  activatesAt: number;
+  /** Stops signing at this time (null while current). */
+  retiresAt: number | null;
+  /** Leaves the JWKS after this time, when every token it signed has expired (null while current). */
+  removeAfter: number | null;
+}
+
+export interface SigningKeyRepository {
+  /** Every stored key, oldest first. */
+  list(): Promise<SigningKeyRecord[]>;
+  insert(key: SigningKeyRecord): Promise<void>;
+  /** Sets when a key stops signing and when it leaves the JWKS (only if it is not retired yet). */
+  retire(kid: string, retiresAt: number, removeAfter: number): Promise<void>;
+  /** Deletes keys whose removeAfter is before `now`; returns how many. */
+  deleteRemoved(now: number): Promise<number>;
+}
+
 /** Everything the core needs from a storage engine. */
 export interface Storage {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly throttle: ThrottleRepository;
+  readonly signingKeys: SigningKeyRepository;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,8 @@ import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
 import { registerHealth } from './routes/health.js';
 import { registerSessionApi } from './routes/session-api.js';
+import { registerTokenApi } from './routes/token-api.js';
+import { registerWellKnown } from './routes/well-known.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
 export interface BuildAppOptions {
@@ -85,5 +87,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerAuthPages(app, ctx);
   registerAccountPages(app, ctx);
   registerSessionApi(app, ctx);
+  registerTokenApi(app, ctx);
+  registerWellKnown(app, ctx);
   return app;
 }

@@ -4,6 +4,8 @@ import type { Authenticator } from '../core/accounts/authenticator.js';
 import type { AuthenticatedSession, SessionService } from '../core/sessions/session-service.js';
 import type { Session } from '../core/ports.js';
 import type { GatehouseConfig } from '../config/schema.js';
+import type { KeyService } from '../core/keys/key-service.js';
+import type { AccessTokenIssuer } from '../core/tokens/access-token-issuer.js';
 import type { CsrfGuard } from './csrf.js';
 
 /** The core services the HTTP adapter calls. */
@@ -11,6 +13,8 @@ export interface AppServices {
   accounts: AccountService;
   authenticator: Authenticator;
   sessions: SessionService;
+  keys: KeyService;
+  accessTokens: AccessTokenIssuer;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
   checkReadiness(): Promise<void>;
 }

@@ -8,7 +8,8 @@ import { startTestGatehouse } from '../support/gatehouse.js';
 
 describe('argon2 parameter upgrade', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-rehash-'));
-  const env = { GATEHOUSE_DATABASE_URL: join(dir, 'gatehouse.db') };
+  // One data folder: the database and the development master key that seals its signing keys.
+  const env = { GATEHOUSE_DATA_DIR: dir };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('rehashes a password with the current parameters at its next login, and it still works after', async () => {

@@ -47,6 +47,24 @@ const migrations: Record<string, Migration> = {
       await sql`drop table users`.execute(db);
     },
   },
+  '0002_signing_keys': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('alg', 'text', (c) => c.notNull())
+        .addColumn('public_jwk', 'text', (c) => c.notNull())
+        .addColumn('sealed_private_jwk', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('activates_at', 'bigint', (c) => c.notNull())
+        .addColumn('retires_at', 'bigint')
+        .addColumn('remove_after', 'bigint')
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table signing_keys`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

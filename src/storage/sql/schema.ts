@@ -32,8 +32,20 @@ export interface LoginThrottleTable {
   locked_until: number | null;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  sealed_private_jwk: string;
+  created_at: number;
+  activates_at: number;
+  retires_at: number | null;
+  remove_after: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
+  signing_keys: SigningKeysTable;
 }

@@ -4,6 +4,7 @@ import type { Storage } from '../../core/ports.js';
 import { connect, isUnavailable, type Engine } from './dialect.js';
 import { migrateToLatest, type MigrationOutcome } from './migrations.js';
 import { createSqlSessionRepository } from './sql-session-repository.js';
+import { createSqlSigningKeyRepository } from './sql-signing-key-repository.js';
 import { createSqlThrottleRepository } from './sql-throttle-repository.js';
 import { createSqlUserRepository } from './sql-user-repository.js';
 
@@ -47,6 +48,7 @@ export function openSqlStorage(url: string): SqlStorage {
     users: guarded(createSqlUserRepository(db)),
     sessions: guarded(createSqlSessionRepository(db)),
     throttle: guarded(createSqlThrottleRepository(db)),
+    signingKeys: guarded(createSqlSigningKeyRepository(db)),
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -153,7 +153,8 @@ export const commands: Record<string, Command> = {
   'user create': {
     usage:
       'Usage: gatehouse user create --email EMAIL [--password PASSWORD | --password-stdin] [--json]\n' +
-      '  Creates an account (works when sign-up is closed). Without a password option it asks for one.',
+      '  Creates an account (works when sign-up is closed). Without a password option it asks for one.\n' +
+      '  --password puts the password in the process list and shell history: prefer the prompt or --password-stdin.',
     async run(argv) {
       const values = parse(
         argv,

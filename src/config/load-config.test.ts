@@ -52,7 +52,7 @@ describe('loadConfig', () => {
     it('uses the OWASP argon2id parameters and secure switches', () => {
       expect([config.argon2MemoryCost, config.argon2TimeCost, config.argon2Parallelism]).toEqual([19456, 2, 1]);
       expect(config.dangerouslyAllowInsecureHttp).toBe(false);
-      expect(config.trustProxy).toBe(false);
+      expect(config.trustProxy).toBe('');
       expect(config.passwordMinLength).toBe(8);
     });
 
@@ -115,7 +115,7 @@ describe('loadConfig', () => {
       ['600', 600],
       [' 45 ', 45],
     ])('reads %j as %i seconds', (value, seconds) => {
-      expect(loadConfig({ GATEHOUSE_SESSION_CLEANUP_INTERVAL: value }).config.sessionCleanupInterval).toBe(seconds);
+      expect(loadConfig({ GATEHOUSE_LOGIN_ATTEMPT_WINDOW: value }).config.loginAttemptWindow).toBe(seconds);
     });
 
     it('takes a number from a config file as seconds', () => {
@@ -132,8 +132,15 @@ describe('loadConfig', () => {
       ['-5m', '"-5m"'],
       ['0', '0'],
     ])('refuses %j with the expected form', (value, shown) => {
-      expect(problemsOf({ GATEHOUSE_SESSION_CLEANUP_INTERVAL: value })).toEqual([
-        `GATEHOUSE_SESSION_CLEANUP_INTERVAL: must be a duration such as "90s", "30m", "7d" or a number of seconds (at least 1s) (got ${shown})`,
+      expect(problemsOf({ GATEHOUSE_LOGIN_ATTEMPT_WINDOW: value })).toEqual([
+        `GATEHOUSE_LOGIN_ATTEMPT_WINDOW: must be a duration such as "90s", "30m", "7d" or a number of seconds, from 1s to 31536000s (got ${shown})`,
+      ]);
+    });
+
+    it('bounds durations above, so timers cannot overflow and dates stay valid', () => {
+      expect(problemsOf({ GATEHOUSE_SESSION_CLEANUP_INTERVAL: '30d', GATEHOUSE_SESSION_ABSOLUTE_LIFETIME: '200000000d' })).toEqual([
+        'GATEHOUSE_SESSION_ABSOLUTE_LIFETIME: must be a duration such as "90s", "30m", "7d" or a number of seconds, from 1s to 31536000s (got 17280000000000)',
+        'GATEHOUSE_SESSION_CLEANUP_INTERVAL: must be a duration such as "90s", "30m", "7d" or a number of seconds, from 60s to 86400s (got 2592000)',
       ]);
     });
   });
@@ -170,7 +177,17 @@ describe('loadConfig', () => {
       ['off', false],
     ])('reads %j as %s', (value, expected) => {
       expect(loadConfig({ GATEHOUSE_SIGNUP_ENABLED: value }).config.signupEnabled).toBe(expected);
-      expect(loadConfig({ GATEHOUSE_TRUST_PROXY: value }).config.trustProxy).toBe(expected);
+      expect(loadConfig({ GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: value }).config.dangerouslyAllowInsecureHttp).toBe(expected);
+    });
+
+    it.each([['1'], ['2'], ['10.0.0.0/8'], ['10.0.0.1, 127.0.0.1'], ['::1'], ['fd00::/8']])('takes trusted proxies %j', (value) => {
+      expect(loadConfig({ GATEHOUSE_TRUST_PROXY: value }).config.trustProxy).toBe(value);
+    });
+
+    it.each([['true'], ['yes'], ['a b'], ['*']])('refuses %j as trusted proxies (never trust every hop)', (value) => {
+      expect(problemsOf({ GATEHOUSE_TRUST_PROXY: value })).toEqual([
+        `GATEHOUSE_TRUST_PROXY: must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs (got ${JSON.stringify(value)})`,
+      ]);
     });
 
     it('refuses a boolean it cannot read', () => {
@@ -326,11 +343,11 @@ describe('loadConfig', () => {
 
     it('reports an unknown key together with bad values', () => {
       const path = configFile({ prot: 7000, port: 'seven' });
-      const problems = problemsOf({ GATEHOUSE_CONFIG: path, GATEHOUSE_TRUST_PROXY: 'perhaps' });
+      const problems = problemsOf({ GATEHOUSE_CONFIG: path, GATEHOUSE_SIGNUP_ENABLED: 'perhaps' });
       expect(problems).toHaveLength(3);
       expect(problems).toContain(`${path}: unknown setting "prot"`);
       expect(problems).toContain(`${path}: port: must be a whole number from 0 to 65535 (got "seven")`);
-      expect(problems).toContain('GATEHOUSE_TRUST_PROXY: must be true or false (got "perhaps")');
+      expect(problems).toContain('GATEHOUSE_SIGNUP_ENABLED: must be true or false (got "perhaps")');
     });
 
     it('reports a file that is not a JSON object, naming GATEHOUSE_CONFIG', () => {

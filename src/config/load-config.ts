@@ -54,13 +54,14 @@ function describeProblem(name: SettingName, value: unknown): string {
   const shown = settingMeta(name).secret ? '' : ` (got ${JSON.stringify(value)})`;
   if (schema.anyOf) return `must be one of ${schema.anyOf.map((s) => s.const).join(', ')}${shown}`;
   if (settingMeta(name).duration) {
-    return `must be a duration such as "90s", "30m", "7d" or a number of seconds${schema.minimum ? ` (at least ${schema.minimum}s)` : ''}${shown}`;
+    return `must be a duration such as "90s", "30m", "7d" or a number of seconds, from ${schema.minimum}s to ${schema.maximum}s${shown}`;
   }
   if (schema.type === 'integer') {
     const range = schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : schema.minimum !== undefined ? ` of at least ${schema.minimum}` : '';
     return `must be a whole number${range}${shown}`;
   }
   if (schema.type === 'boolean') return `must be true or false${shown}`;
+  if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;
 }

@@ -22,8 +22,8 @@ function setting<T extends TSchema>(schema: T, meta: SettingMeta = {}): T {
   return { ...schema, 'x-gatehouse': meta };
 }
 
-const seconds = (description: string, defaultSeconds: number, minimum = 1): TInteger =>
-  setting(Type.Integer({ description, default: defaultSeconds, minimum }), { duration: true });
+const seconds = (description: string, defaultSeconds: number, minimum = 1, maximum = 365 * 24 * 3600): TInteger =>
+  setting(Type.Integer({ description, default: defaultSeconds, minimum, maximum }), { duration: true });
 
 export const configSchema = Type.Object(
   {
@@ -49,7 +49,7 @@ export const configSchema = Type.Object(
     sessionIdleTimeout: seconds('A session ends after this long without activity (not for "remember me").', 30 * 60),
     sessionAbsoluteLifetime: seconds('A session ends this long after sign-in, whatever its activity; also the idle timeout of "remember me" sessions.', 7 * 24 * 3600),
     sessionTouchInterval: seconds('Activity is written to the store at most once per this interval per session (idle expiry slides in steps of it).', 60),
-    sessionCleanupInterval: seconds('How often expired and revoked sessions are deleted.', 10 * 60),
+    sessionCleanupInterval: seconds('How often expired and revoked sessions are deleted.', 10 * 60, 60, 24 * 3600),
     passwordMinLength: Type.Integer({ description: 'Shortest password accepted, in characters (NIST SP 800-63B: at least 8).', default: 8, minimum: 8, maximum: 64 }),
     passwordMaxLength: Type.Integer({ description: 'Longest password accepted, in characters.', default: 256, minimum: 64, maximum: 1024 }),
     argon2MemoryCost: Type.Integer({ description: 'argon2id memory in KiB (OWASP: 19456). Raising it rehashes each password at its next login.', default: 19456, minimum: 7168, maximum: 1048576 }),
@@ -78,7 +78,12 @@ export const configSchema = Type.Object(
     }),
     jwksCacheMaxAge: seconds('How long verifiers may cache /.well-known/jwks.json. A new signing key is published twice this long before it signs.', 5 * 60),
     keyRotationInterval: seconds('A new signing key is rolled in this long after the current one started signing (`gatehouse keys rotate` does it at once).', 30 * 24 * 3600, 3600),
-    trustProxy: Type.Boolean({ description: 'Take the client IP and protocol from X-Forwarded-* headers (only behind a proxy you run).', default: false }),
+    trustProxy: Type.String({
+      description:
+        'Reverse proxies whose X-Forwarded-For / -Proto headers are believed: a number of hops (`1` = the one proxy in front), or comma-separated proxy addresses / CIDRs (`10.0.0.0/8,127.0.0.1`). Empty: none (the client IP is the peer address).',
+      default: '',
+      pattern: '^(|[0-9]{1,2}|[0-9A-Fa-f.:/]+(,\\s*[0-9A-Fa-f.:/]+)*)$',
+    }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
       { description: 'Log level.', default: 'info' },

@@ -30,13 +30,26 @@ export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerous
     : { session: 'gatehouse', csrf: 'gatehouse-csrf', secure: false };
 }
 
+/**
+ * Never `true` (which believes any X-Forwarded-For a client sends): a hop count or the proxies'
+ * addresses, so the client IP used for throttling is the one the operator's proxy saw.
+ */
+function parseTrustProxy(value: string): false | string[] | ((address: string, hop: number) => boolean) {
+  if (value.trim() === '') return false;
+  if (/^\d+$/.test(value.trim())) {
+    const hops = Number(value.trim());
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((part) => part.trim()).filter(Boolean);
+}
+
 /** Builds the Fastify application; never listens (tests use `inject()`). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, services } = options;
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: config.trustProxy,
+    trustProxy: parseTrustProxy(config.trustProxy),
     bodyLimit: 64 * 1024,
     // removeAdditional must stay false: with `true` ajv silently strips the fields a schema refuses
     // with `additionalProperties: false` instead of failing validation (400 invalid_request).
@@ -47,6 +60,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   // Bodies are JSON or urlencoded forms; anything else (text/plain included) is 415.
   app.removeContentTypeParser('text/plain');
+  // An empty JSON body (fetch('/api/logout', { method: 'POST', headers: json })) reads as no body;
+  // anything else goes through Fastify's parser, which refuses __proto__ and constructor keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') return done(null, undefined);
+    return parseJson(request, text, done);
+  });
 
   const origin = new URL(config.issuer).origin;
   const cookies = cookiePolicy(config);

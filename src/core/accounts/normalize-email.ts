@@ -19,6 +19,8 @@ const DOMAIN_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
  */
 export function normalizeEmail(input: string): NormalizedEmail {
   const trimmed = input.trim().normalize('NFC');
+  // Control and format characters (NUL, ESC, zero-width, bidi overrides) have no place in an address.
+  if (/[\p{Cc}\p{Cf}]/u.test(trimmed)) throw new AuthError('invalid_email');
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || trimmed.length > 254) throw new AuthError('invalid_email');
   const local = trimmed.slice(0, at);

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { errorStatus } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';
 import { signupPage } from '../../ui/pages/signup-page.js';
 import type { HttpContext } from '../context.js';
@@ -68,7 +69,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
       const signupEnabled = services.accounts.signupEnabled;
       const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength });
-      return sendPage(reply, html, signupEnabled ? 200 : 403);
+      return sendPage(reply, html, signupEnabled ? 200 : errorStatus.signup_closed);
     },
   );
 

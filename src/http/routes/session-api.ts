@@ -60,7 +60,7 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
   app.post<{ Body: Static<typeof LoginBody> }>(
     '/api/login',
     {
-      preValidation: async (request) => {
+      onRequest: async (request) => {
         csrf.assertSameOrigin(request);
         assertJson(request);
       },
@@ -81,7 +81,7 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
     },
   );
 
-  app.post('/api/logout', { preValidation: async (request) => csrf.assertSameOrigin(request) }, async (request, reply) => {
+  app.post('/api/logout', { onRequest: async (request) => csrf.assertSameOrigin(request) }, async (request, reply) => {
     await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
     ctx.clearSessionCookie(reply);
     return reply.code(204).send();

@@ -19,7 +19,7 @@ const TokenBody = Type.Object({
 export function registerTokenApi(app: FastifyInstance, ctx: HttpContext): void {
   app.post(
     '/api/token',
-    { preValidation: async (request) => ctx.csrf.assertSameOrigin(request), schema: { response: { 200: TokenBody } } },
+    { onRequest: async (request) => ctx.csrf.assertSameOrigin(request), schema: { response: { 200: TokenBody } } },
     async (request, reply) => {
       const auth = await ctx.authenticate(request, reply);
       if (!auth) throw new AuthError('unauthenticated');

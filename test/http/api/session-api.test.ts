@@ -220,3 +220,32 @@ describe('session API', () => {
     });
   });
 });
+
+describe('POST /api/logout from a fetch with an empty JSON body', () => {
+  it('signs out (204) instead of failing on the empty body', async () => {
+    const t = await startTestGatehouse();
+    try {
+      const agent = new TestAgent(t.app);
+      await agent.signUp('empty@example.com', 'empty body passphrase');
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/logout',
+        headers: { 'content-type': 'application/json', cookie: agent.cookieHeader(), origin: agent.origin },
+      });
+      expect(response.statusCode).toBe(204);
+      const after = await t.app.inject({ method: 'GET', url: '/api/session', headers: { cookie: agent.cookieHeader() } });
+      expect(after.statusCode).toBe(401);
+      // A foreign origin is refused before the body is even read.
+      const foreign = await t.app.inject({
+        method: 'POST',
+        url: '/api/logout',
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+        payload: '{not json',
+      });
+      expect(foreign.statusCode).toBe(403);
+      expect(foreign.json().error).toBe('invalid_origin');
+    } finally {
+      await t.close();
+    }
+  });
+});

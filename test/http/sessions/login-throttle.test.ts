@@ -153,3 +153,27 @@ describe('login throttling per client IP', () => {
     expect(spoofed.statusCode).toBe(429);
   });
 });
+
+describe('login throttling behind a trusted proxy', () => {
+  let t: TestGatehouse;
+  afterEach(() => t.close());
+
+  /** The proxy (10.0.0.2) appends the address it saw; the client controls everything to its left. */
+  function loginVia(email: string, forwardedFor: string): Promise<LightMyRequestResponse> {
+    return t.app.inject({
+      method: 'POST',
+      url: '/api/login',
+      remoteAddress: '10.0.0.2',
+      headers: { 'content-type': 'application/json', origin: 'http://localhost:8080', 'x-forwarded-for': forwardedFor },
+      payload: JSON.stringify({ email, password: WRONG }),
+    });
+  }
+
+  it.each([['1'], ['10.0.0.0/8']])('with GATEHOUSE_TRUST_PROXY=%s a client cannot escape its IP counter by prepending addresses', async (trust) => {
+    t = await startTestGatehouse({ GATEHOUSE_LOGIN_IP_MAX_ATTEMPTS: '3', GATEHOUSE_TRUST_PROXY: trust });
+    for (let i = 0; i < 3; i++) expect((await loginVia(`user${i}@example.com`, `198.51.100.${i}, 203.0.113.7`)).statusCode).toBe(401);
+    expect((await loginVia('other@example.com', '198.51.100.99, 203.0.113.7')).statusCode).toBe(429);
+    // Another real client behind the same proxy is not affected.
+    expect((await loginVia('other@example.com', '203.0.113.8')).statusCode).toBe(401);
+  });
+});

@@ -9,10 +9,11 @@ import { AccountService } from './core/accounts/account-service.js';
 import { Authenticator } from './core/accounts/authenticator.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { KeyService } from './core/keys/key-service.js';
-import { createMasterKeyRing, parseMasterKeys } from './core/keys/sealed-box.js';
+import { createMasterKeyRing, parseMasterKeys, type MasterKeyRing } from './core/keys/sealed-box.js';
 import { createArgon2Hasher } from './core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
+import { RevocationService } from './core/revocation/revocation-service.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
 import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
 import { buildApp } from './http/app.js';
@@ -63,12 +64,22 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const hasher =
     options.hasher ??
     createArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism });
-  const sessions = new SessionService(storage.sessions, clock, {
-    idleTimeoutMs: config.sessionIdleTimeout * 1000,
-    absoluteLifetimeMs: config.sessionAbsoluteLifetime * 1000,
-    touchIntervalMs: config.sessionTouchInterval * 1000,
-    revokedRetentionMs: 24 * 3600 * 1000,
-  });
+  const revocations = new RevocationService(storage.revocations, clock);
+  // Revoking a session revokes the access tokens minted from it (their `sid`).
+  const sessions = new SessionService(
+    storage.sessions,
+    clock,
+    {
+      idleTimeoutMs: config.sessionIdleTimeout * 1000,
+      absoluteLifetimeMs: config.sessionAbsoluteLifetime * 1000,
+      touchIntervalMs: config.sessionTouchInterval * 1000,
+      revokedRetentionMs: 24 * 3600 * 1000,
+    },
+    {
+      sessionRevoked: async (sessionId) => void (await revocations.revoke({ sessionId })),
+      userSessionsRevoked: async (subject, exceptSessionId) => void (await revocations.revoke({ subject, sessionsOnly: true, exceptSessionId })),
+    },
+  );
   const throttle = new LoginThrottle(storage.throttle, clock, {
     accountMaxAttempts: config.loginAccountMaxAttempts,
     ipMaxAttempts: config.loginIpMaxAttempts,
@@ -77,19 +88,32 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     windowMs: config.loginAttemptWindow * 1000,
   });
   const accounts = new AccountService(
-    { users: storage.users, sessions, hasher, throttle, clock },
+    { users: storage.users, sessions, hasher, throttle, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })) },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, clock });
-  const keys = new KeyService(storage.signingKeys, createMasterKeyRing(resolveMasterKeys(config, options.onNotice)), clock, {
+  // Resolved on first use: commands that never open signing keys (user create, migrate) neither
+  // need the master key nor create the development key file.
+  let ring: MasterKeyRing | undefined;
+  const masterKeys = (): MasterKeyRing => (ring ??= createMasterKeyRing(resolveMasterKeys(config, options.onNotice)));
+  const lazyRing: MasterKeyRing = {
+    get currentId() {
+      return masterKeys().currentId;
+    },
+    seal: (plaintext, context) => masterKeys().seal(plaintext, context),
+    open: (sealed, context) => masterKeys().open(sealed, context),
+  };
+  const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,
     rotationIntervalMs: config.keyRotationInterval * 1000,
     publishLeadMs: 2 * config.jwksCacheMaxAge * 1000,
     // The longest-lived token a key signs, plus five minutes for verifiers' clock skew.
     retentionMs: (config.accessTokenLifetime + 300) * 1000,
   });
-  const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000 });
-  const services = { accounts, authenticator, sessions, throttle, keys, accessTokens, checkReadiness: () => storage.ping() };
+  const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000 }, (token) =>
+    revocations.recordIssued(token),
+  );
+  const services = { accounts, authenticator, sessions, throttle, keys, accessTokens, revocations, checkReadiness: () => storage.ping() };
 
   let keysLoaded: Promise<void> | undefined;
   const loadKeys = (): Promise<void> => (keysLoaded ??= keys.load());
@@ -97,6 +121,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   if (!options.withoutHttp) {
     try {
       await loadKeys();
+      await revocations.sync();
     } catch (error) {
       await storage.close().catch(() => {});
       throw error;
@@ -107,7 +132,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
 
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
-  const cleanup = async (): Promise<number> => (await sessions.cleanup()) + (await throttle.cleanup());
+  const cleanup = async (): Promise<number> => (await sessions.cleanup()) + (await throttle.cleanup()) + (await revocations.cleanup());
   return {
     config,
     storage,
@@ -116,6 +141,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     loadKeys,
     cleanup,
     startBackgroundJobs() {
+      // Revocations written by other nodes reach this node's denylist and feed within the sync interval.
+      void revocations.start(config.revocationSyncInterval, (error) => options.logger?.warn({ err: error }, 'revocation sync failed'));
       // Every minute: the key schedule (and keys other nodes rolled in); cleanup on its own interval.
       const cleanupEvery = Math.max(1, Math.round(config.sessionCleanupInterval / 60));
       timer ??= setInterval(() => {
@@ -128,6 +155,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     },
     async close() {
       if (timer) clearInterval(timer);
+      revocations.stop();
       await app?.close();
       await storage.close();
     },

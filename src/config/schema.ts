@@ -78,6 +78,10 @@ export const configSchema = Type.Object(
     }),
     jwksCacheMaxAge: seconds('How long verifiers may cache /.well-known/jwks.json. A new signing key is published twice this long before it signs.', 5 * 60),
     keyRotationInterval: seconds('A new signing key is rolled in this long after the current one started signing (`gatehouse keys rotate` does it at once).', 30 * 24 * 3600, 3600),
+    revocationSyncInterval: setting(
+      Type.Integer({ description: 'How often each node reads revocations other nodes wrote (its in-memory denylist and the feed follow within this delay), in milliseconds.', default: 1000, minimum: 100, maximum: 60000 }),
+    ),
+    revocationFeedRateLimit: Type.Integer({ description: 'Requests per minute one client IP may make to the public revocation feed.', default: 120, minimum: 1 }),
     trustProxy: Type.String({
       description:
         'Reverse proxies whose X-Forwarded-For / -Proto headers are believed: a number of hops (`1` = the one proxy in front), or comma-separated proxy addresses / CIDRs (`10.0.0.0/8,127.0.0.1`). Empty: none (the client IP is the peer address).',

@@ -18,6 +18,7 @@ export const errorStatus = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
+  rate_limited: 429,
   server_error: 500,
   temporarily_unavailable: 503,
 } as const satisfies Record<string, number>;
@@ -39,6 +40,7 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported content type.',
   too_many_attempts: 'Too many attempts. Wait a moment and try again.',
+  rate_limited: 'Too many requests. Slow down and try again shortly.',
   server_error: 'Something went wrong on our side.',
   temporarily_unavailable: 'The service is temporarily unavailable. Try again shortly.',
 };

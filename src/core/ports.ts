@@ -66,15 +66,32 @@ export interface SessionRepository {
   deleteExpired(now: number, revokedBefore: number): Promise<number>;
 }
 
+export interface AttemptPolicy {
+  /** The attempt that brings the count to this locks the key (it still proceeds). */
+  maxAttempts: number;
+  /** Attempts before this time are forgotten: the count restarts. */
+  windowStart: number;
+  /** First lock; each further attempt over the limit doubles it. */
+  lockoutBaseMs: number;
+  lockoutMaxMs: number;
+}
+
+export type AttemptOutcome = { allowed: true; attempts: number } | { allowed: false; lockedUntil: number };
+
 export interface ThrottleRepository {
-  /** Adds one failure under `key`, restarting the count when the last one is older than `windowStart`; returns the count. */
-  recordFailure(key: string, now: number, windowStart: number): Promise<number>;
-  /** Locks `key` until `until`. */
-  lock(key: string, until: number): Promise<void>;
+  /**
+   * Atomically counts one attempt under `key` unless the key is locked at `now`. The attempt that
+   * reaches `maxAttempts` (and each one after a lock ends) locks the key for base·2^(count−max),
+   * capped. Concurrent attempts each see their own count, so at most `maxAttempts` proceed per window.
+   */
+  attempt(key: string, now: number, policy: AttemptPolicy): Promise<AttemptOutcome>;
   /** Time until which `key` is locked, or undefined. */
   findLockedUntil(key: string): Promise<number | undefined>;
+  /** Forgets `key` entirely (a successful login clears its account's count and lock). */
   reset(key: string): Promise<void>;
-  /** Deletes entries whose last failure and lock are both before `before`. */
+  /** Takes one attempt back from `key`'s count (a success from a shared address). */
+  forgive(key: string): Promise<void>;
+  /** Deletes entries whose last attempt and lock are both before `before`. */
   deleteStale(before: number): Promise<number>;
 }
 
@@ -107,12 +124,52 @@ export interface SigningKeyRepository {
   deleteRemoved(now: number): Promise<number>;
 }
 
+/** An access token as recorded at issuance, so revoking what it hangs from can revoke it by jti. */
+export interface IssuedTokenRecord {
+  jti: string;
+  subject: string;
+  clientId: string;
+  sessionId: string | null;
+  familyId: string | null;
+  expiresAt: number;
+}
+
+/** One denylist entry; `cursor` orders the feed. */
+export interface RevocationEntry {
+  cursor: number;
+  jti: string;
+  expiresAt: number;
+}
+
+/** What to revoke every live access token of. */
+export type RevocationScope =
+  | { sessionId: string }
+  /** Tokens minted from the user's sessions (optionally all but one). */
+  | { subject: string; sessionsOnly: true; exceptSessionId?: string }
+  /** Every token of the user, whatever it was minted from. */
+  | { subject: string }
+  | { clientId: string }
+  | { familyId: string };
+
+export interface RevocationRepository {
+  recordIssued(token: IssuedTokenRecord): Promise<void>;
+  /** Adds a jti to the denylist (once; a second revocation is a no-op). */
+  revokeJti(jti: string, expiresAt: number, now: number): Promise<void>;
+  /** Adds every unexpired issued token in `scope` to the denylist; returns how many were added. */
+  revokeIssued(scope: RevocationScope, now: number): Promise<number>;
+  /** Unexpired denylist entries after `cursor`, in cursor order. */
+  listSince(cursor: number, now: number, limit: number): Promise<RevocationEntry[]>;
+  /** Deletes expired issued-token records and denylist entries; returns how many. */
+  deleteExpired(now: number): Promise<number>;
+}
+
 /** Everything the core needs from a storage engine. */
 export interface Storage {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly throttle: ThrottleRepository;
   readonly signingKeys: SigningKeyRepository;
+  readonly revocations: RevocationRepository;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,6 +9,7 @@ import { registerAccountPages } from './routes/account-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
 import { registerHealth } from './routes/health.js';
+import { registerRevocationFeed } from './routes/revocation-feed.js';
 import { registerSessionApi } from './routes/session-api.js';
 import { registerTokenApi } from './routes/token-api.js';
 import { registerWellKnown } from './routes/well-known.js';
@@ -111,5 +112,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerSessionApi(app, ctx);
   registerTokenApi(app, ctx);
   registerWellKnown(app, ctx);
+  registerRevocationFeed(app, ctx);
   return app;
 }

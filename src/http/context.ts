@@ -5,6 +5,7 @@ import type { AuthenticatedSession, SessionService } from '../core/sessions/sess
 import type { Session } from '../core/ports.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import type { KeyService } from '../core/keys/key-service.js';
+import type { RevocationService } from '../core/revocation/revocation-service.js';
 import type { AccessTokenIssuer } from '../core/tokens/access-token-issuer.js';
 import type { CsrfGuard } from './csrf.js';
 
@@ -15,6 +16,7 @@ export interface AppServices {
   sessions: SessionService;
   keys: KeyService;
   accessTokens: AccessTokenIssuer;
+  revocations: RevocationService;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
   checkReadiness(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
-import type { NewUser, Session, Storage } from '../../src/core/ports.js';
+import type { AttemptPolicy, IssuedTokenRecord, NewUser, Session, SigningKeyRecord, Storage } from '../../src/core/ports.js';
 
 /** A freshly migrated, empty storage for one test, and how to dispose of it. */
 export interface StorageHarness {
@@ -54,6 +54,21 @@ function newSession(userId: string, overrides: Partial<Session> = {}): Session {
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
     revokedAt: null,
+    ...overrides,
+  };
+}
+
+function newSigningKey(overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+  const kid = overrides.kid ?? randomUUID().replaceAll('-', '') + 'AbC_-9';
+  return {
+    kid,
+    alg: 'EdDSA',
+    publicJwk: JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: `x-${kid}`, kid, alg: 'EdDSA', use: 'sig' }),
+    sealedPrivateJwk: `v1.0123456789abcdef.aXYtaXYtaXYtaXYt.${kid}.dGFnLXRhZy10YWctdGFnLQ`,
+    createdAt: T0,
+    activatesAt: T0,
+    retiresAt: null,
+    removeAfter: null,
     ...overrides,
   };
 }
@@ -358,80 +373,222 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
     });
 
     describe('throttle', () => {
-      it('counts failures 1, 2, 3 per key', async () => {
-        const windowStart = T0 - 15 * MINUTE;
-        expect(await storage.throttle.recordFailure('ip:203.0.113.7', T0, windowStart)).toBe(1);
-        expect(await storage.throttle.recordFailure('ip:203.0.113.7', T0 + SECOND, windowStart)).toBe(2);
-        expect(await storage.throttle.recordFailure('email:ann@example.com', T0 + SECOND, windowStart)).toBe(1);
-        expect(await storage.throttle.recordFailure('ip:203.0.113.7', T0 + 2 * SECOND, windowStart)).toBe(3);
+      const policy = (now: number, maxAttempts = 3): AttemptPolicy => ({
+        maxAttempts,
+        windowStart: now - 15 * MINUTE,
+        lockoutBaseMs: 30 * SECOND,
+        lockoutMaxMs: 4 * MINUTE,
       });
 
-      it('restarts the count at 1 when the last failure is older than the window', async () => {
-        const key = 'email:ann@example.com';
-        expect(await storage.throttle.recordFailure(key, T0, T0 - 15 * MINUTE)).toBe(1);
-        expect(await storage.throttle.recordFailure(key, T0 + MINUTE, T0 - 14 * MINUTE)).toBe(2);
-        // Last failure at T0 + 1 min is exactly the window start: still inside, keeps counting.
-        expect(await storage.throttle.recordFailure(key, T0 + 16 * MINUTE, T0 + MINUTE)).toBe(3);
-        // Last failure at T0 + 16 min is before this window's start: starts again.
-        expect(await storage.throttle.recordFailure(key, T0 + 40 * MINUTE, T0 + 25 * MINUTE)).toBe(1);
-        expect(await storage.throttle.recordFailure(key, T0 + 41 * MINUTE, T0 + 26 * MINUTE)).toBe(2);
-      });
-
-      it('counts 20 concurrent failures on one key exactly once each', async () => {
-        const key = 'ip:198.51.100.20';
-        const counts = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => storage.throttle.recordFailure(key, T0 + i, T0 - 15 * MINUTE)),
-        );
-        expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-        expect(await storage.throttle.recordFailure(key, T0 + SECOND, T0 - 15 * MINUTE)).toBe(21);
-      });
-
-      it('locks, reports the lock, and forgets everything on reset', async () => {
-        const key = 'email:ann@example.com';
+      it('counts attempts and locks the key with the attempt that reaches the limit', async () => {
+        const key = 'account:ann@example.com';
+        expect(await storage.throttle.attempt(key, T0, policy(T0))).toEqual({ allowed: true, attempts: 1 });
+        expect(await storage.throttle.attempt(key, T0 + 1, policy(T0 + 1))).toEqual({ allowed: true, attempts: 2 });
         expect(await storage.throttle.findLockedUntil(key)).toBeUndefined();
-        await storage.throttle.recordFailure(key, T0, T0 - 15 * MINUTE);
-        expect(await storage.throttle.findLockedUntil(key)).toBeUndefined();
-
-        await storage.throttle.lock(key, T0 + 15 * MINUTE);
+        expect(await storage.throttle.attempt(key, T0 + 2, policy(T0 + 2))).toEqual({ allowed: true, attempts: 3 });
         const lockedUntil = await storage.throttle.findLockedUntil(key);
-        expect(lockedUntil).toBe(T0 + 15 * MINUTE);
+        expect(lockedUntil).toBe(T0 + 2 + 30 * SECOND);
         expect(typeof lockedUntil).toBe('number');
-        expect(await storage.throttle.findLockedUntil('email:bob@example.com')).toBeUndefined();
+        expect(await storage.throttle.attempt(key, T0 + 3, policy(T0 + 3))).toEqual({ allowed: false, lockedUntil: T0 + 2 + 30 * SECOND });
+        expect(await storage.throttle.findLockedUntil('account:bob@example.com')).toBeUndefined();
+      });
 
-        // A failure while locked keeps the lock.
-        expect(await storage.throttle.recordFailure(key, T0 + MINUTE, T0 - 14 * MINUTE)).toBe(2);
-        expect(await storage.throttle.findLockedUntil(key)).toBe(T0 + 15 * MINUTE);
+      it('doubles the lock for each attempt past the limit, capped', async () => {
+        const key = 'ip:192.0.2.1';
+        let now = T0;
+        for (let i = 0; i < 3; i++) await storage.throttle.attempt(key, now, policy(now));
+        const locks: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          const until = (await storage.throttle.findLockedUntil(key))!;
+          locks.push(until - now);
+          now = until;
+          expect((await storage.throttle.attempt(key, now, policy(now))).allowed).toBe(true);
+        }
+        expect(locks).toEqual([30 * SECOND, 60 * SECOND, 120 * SECOND, 4 * MINUTE, 4 * MINUTE]);
+      });
 
+      it('locks at once when the limit is one', async () => {
+        expect((await storage.throttle.attempt('k', T0, policy(T0, 1))).allowed).toBe(true);
+        expect(await storage.throttle.findLockedUntil('k')).toBe(T0 + 30 * SECOND);
+      });
+
+      it('restarts the count when the last attempt is older than the window', async () => {
+        const key = 'account:old@example.com';
+        await storage.throttle.attempt(key, T0, policy(T0));
+        await storage.throttle.attempt(key, T0 + SECOND, policy(T0 + SECOND));
+        const later = T0 + 20 * MINUTE;
+        expect(await storage.throttle.attempt(key, later, policy(later))).toEqual({ allowed: true, attempts: 1 });
+      });
+
+      it('lets exactly the allowed number of 20 concurrent attempts through', async () => {
+        const key = 'account:burst@example.com';
+        const outcomes = await Promise.all(Array.from({ length: 20 }, () => storage.throttle.attempt(key, T0, policy(T0))));
+        const allowed = outcomes.filter((o) => o.allowed);
+        expect(allowed).toHaveLength(3);
+        expect(allowed.map((o) => (o.allowed ? o.attempts : 0)).sort()).toEqual([1, 2, 3]);
+        expect(outcomes.filter((o) => !o.allowed)).toHaveLength(17);
+      });
+
+      it('counts 20 concurrent attempts under a high limit one by one', async () => {
+        const key = 'ip:198.51.100.20';
+        const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => storage.throttle.attempt(key, T0 + i, policy(T0 + i, 100))));
+        expect(outcomes.map((o) => (o.allowed ? o.attempts : 0)).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
+      it('reset forgets the count and the lock; forgive takes one attempt back', async () => {
+        const key = 'account:reset@example.com';
+        for (let i = 0; i < 3; i++) await storage.throttle.attempt(key, T0, policy(T0));
         await storage.throttle.reset(key);
         expect(await storage.throttle.findLockedUntil(key)).toBeUndefined();
-        expect(await storage.throttle.recordFailure(key, T0 + 2 * MINUTE, T0 - 13 * MINUTE)).toBe(1);
+        expect(await storage.throttle.attempt(key, T0, policy(T0))).toEqual({ allowed: true, attempts: 1 });
+        await storage.throttle.forgive(key);
+        expect(await storage.throttle.attempt(key, T0, policy(T0))).toEqual({ allowed: true, attempts: 1 });
+        await storage.throttle.forgive('never-seen');
         await storage.throttle.reset('never-seen');
       });
 
-      it('locks a key that has no failures recorded (a reset racing the lock cannot drop it)', async () => {
-        const key = 'account:raced@example.com';
-        await storage.throttle.lock(key, T0 + MINUTE);
-        expect(await storage.throttle.findLockedUntil(key)).toBe(T0 + MINUTE);
-        expect(await storage.throttle.recordFailure(key, T0, T0 - 15 * MINUTE)).toBe(1);
-        expect(await storage.throttle.findLockedUntil(key)).toBe(T0 + MINUTE);
+      it('deletes only entries whose last attempt and lock are both stale', async () => {
+        await storage.throttle.attempt('stale', T0, policy(T0));
+        for (let i = 0; i < 3; i++) await storage.throttle.attempt('locked', T0 + HOUR, { ...policy(T0 + HOUR), lockoutBaseMs: 2 * HOUR, lockoutMaxMs: 2 * HOUR });
+        await storage.throttle.attempt('fresh', T0 + 2 * HOUR, policy(T0 + 2 * HOUR));
+        expect(await storage.throttle.deleteStale(T0 + 2 * HOUR)).toBe(1);
+        expect(await storage.throttle.attempt('stale', T0 + 2 * HOUR, policy(T0 + 2 * HOUR))).toEqual({ allowed: true, attempts: 1 });
+        expect(await storage.throttle.findLockedUntil('locked')).toBe(T0 + 3 * HOUR);
+      });
+    });
+
+    describe('revocations', () => {
+      const issued = (jti: string, extra: Partial<IssuedTokenRecord> = {}): IssuedTokenRecord => ({
+        jti,
+        subject: 'user-1',
+        clientId: 'gatehouse',
+        sessionId: null,
+        familyId: null,
+        expiresAt: T0 + 10 * MINUTE,
+        ...extra,
+      });
+      const jtis = async (cursor = 0, now = T0): Promise<string[]> => (await storage.revocations.listSince(cursor, now, 100)).map((e) => e.jti);
+
+      it('lists revoked jtis in order with increasing cursors, once each, until they expire', async () => {
+        await storage.revocations.revokeJti('a', T0 + MINUTE, T0);
+        await storage.revocations.revokeJti('b', T0 + 2 * MINUTE, T0);
+        await storage.revocations.revokeJti('a', T0 + MINUTE, T0 + 1);
+        const entries = await storage.revocations.listSince(0, T0, 100);
+        expect(entries.map((e) => e.jti)).toEqual(['a', 'b']);
+        expect(typeof entries[0]!.cursor).toBe('number');
+        expect(entries[1]!.cursor).toBeGreaterThan(entries[0]!.cursor);
+        expect(entries[0]!.expiresAt).toBe(T0 + MINUTE);
+        expect(await jtis(entries[0]!.cursor)).toEqual(['b']);
+        expect(await storage.revocations.listSince(0, T0, 1)).toHaveLength(1);
+        expect(await jtis(0, T0 + MINUTE)).toEqual(['b']);
       });
 
-      it('deletes only entries whose last failure and lock are both stale', async () => {
-        const before = T0 + HOUR;
-        await storage.throttle.recordFailure('stale', T0, T0 - HOUR);
-        await storage.throttle.recordFailure('stale-lock-expired', T0, T0 - HOUR);
-        await storage.throttle.lock('stale-lock-expired', T0 + 30 * MINUTE);
-        await storage.throttle.recordFailure('still-locked', T0, T0 - HOUR);
-        await storage.throttle.lock('still-locked', T0 + 2 * HOUR);
-        await storage.throttle.recordFailure('recent', T0 + 2 * HOUR, T0);
+      it('revokes issued tokens by session, by user sessions except one, by user, by client, by family', async () => {
+        await storage.revocations.recordIssued(issued('s1', { sessionId: 'sess-1' }));
+        await storage.revocations.recordIssued(issued('s2', { sessionId: 'sess-2' }));
+        await storage.revocations.recordIssued(issued('app', { clientId: 'app', familyId: 'fam-1' }));
+        await storage.revocations.recordIssued(issued('other', { subject: 'user-2', sessionId: 'sess-3' }));
+        await storage.revocations.recordIssued(issued('expired', { sessionId: 'sess-1', expiresAt: T0 - 1 }));
 
-        expect(await storage.throttle.deleteStale(before)).toBe(2);
-        expect(await storage.throttle.findLockedUntil('still-locked')).toBe(T0 + 2 * HOUR);
-        expect(await storage.throttle.recordFailure('stale', T0 + 2 * HOUR, T0 - HOUR)).toBe(1);
-        expect(await storage.throttle.recordFailure('stale-lock-expired', T0 + 2 * HOUR, T0 - HOUR)).toBe(1);
-        expect(await storage.throttle.recordFailure('still-locked', T0 + 2 * HOUR, T0 - HOUR)).toBe(2);
-        expect(await storage.throttle.recordFailure('recent', T0 + 2 * HOUR, T0)).toBe(2);
-        expect(await storage.throttle.deleteStale(before)).toBe(0);
+        expect(await storage.revocations.revokeIssued({ sessionId: 'sess-1' }, T0)).toBe(1);
+        expect(await jtis()).toEqual(['s1']);
+        expect(await storage.revocations.revokeIssued({ subject: 'user-1', sessionsOnly: true, exceptSessionId: 'sess-2' }, T0)).toBe(0);
+        expect(await storage.revocations.revokeIssued({ subject: 'user-1', sessionsOnly: true }, T0)).toBe(1);
+        expect(await jtis()).toEqual(['s1', 's2']);
+        expect(await storage.revocations.revokeIssued({ familyId: 'fam-1' }, T0)).toBe(1);
+        expect(await storage.revocations.revokeIssued({ clientId: 'app' }, T0)).toBe(0);
+        expect(await storage.revocations.revokeIssued({ subject: 'user-2' }, T0)).toBe(1);
+        expect(await jtis()).toEqual(['s1', 's2', 'app', 'other']);
+      });
+
+      it('deletes expired issued records and denylist entries', async () => {
+        await storage.revocations.recordIssued(issued('old', { expiresAt: T0 + MINUTE }));
+        await storage.revocations.revokeJti('old', T0 + MINUTE, T0);
+        await storage.revocations.recordIssued(issued('new', { expiresAt: T0 + HOUR }));
+        await storage.revocations.revokeJti('new', T0 + HOUR, T0);
+        expect(await storage.revocations.deleteExpired(T0 + 2 * MINUTE)).toBe(2);
+        expect(await jtis(0, T0)).toEqual(['new']);
+      });
+    });
+
+    describe('signing keys', () => {
+      it('starts empty and round-trips every field, times as numbers', async () => {
+        expect(await storage.signingKeys.list()).toEqual([]);
+        const pending = newSigningKey({ alg: 'RS256', createdAt: T0 + 1, activatesAt: T0 + 10 * MINUTE });
+        const retired = newSigningKey({ alg: 'ES256', createdAt: T0, activatesAt: T0, retiresAt: T0 + DAY, removeAfter: T0 + DAY + 15 * MINUTE });
+        await storage.signingKeys.insert(pending);
+        await storage.signingKeys.insert(retired);
+
+        const listed = await storage.signingKeys.list();
+        expect(listed).toStrictEqual([retired, pending]);
+        for (const key of listed) {
+          for (const field of ['createdAt', 'activatesAt'] as const) expect(typeof key[field]).toBe('number');
+        }
+        expect(typeof listed[0]!.retiresAt).toBe('number');
+        expect(typeof listed[0]!.removeAfter).toBe('number');
+        expect(listed[1]!.retiresAt).toBeNull();
+        expect(listed[1]!.removeAfter).toBeNull();
+      });
+
+      it('lists keys oldest first, whatever the insertion order', async () => {
+        const c = newSigningKey({ createdAt: T0 + 3 * SECOND, activatesAt: T0 + 3 * SECOND });
+        const a = newSigningKey({ createdAt: T0 + 1 * SECOND, activatesAt: T0 + 10 * DAY });
+        const d = newSigningKey({ createdAt: T0 + 4 * SECOND, activatesAt: T0 });
+        const b = newSigningKey({ createdAt: T0 + 2 * SECOND, activatesAt: T0 + 2 * SECOND });
+        for (const key of [c, a, d, b]) await storage.signingKeys.insert(key);
+        expect((await storage.signingKeys.list()).map((k) => k.kid)).toEqual([a.kid, b.kid, c.kid, d.kid]);
+      });
+
+      it('refuses a second key with the same kid and keeps the first', async () => {
+        const key = newSigningKey();
+        await storage.signingKeys.insert(key);
+        await expect(storage.signingKeys.insert(newSigningKey({ kid: key.kid, alg: 'RS256', createdAt: T0 + 1 }))).rejects.toThrow();
+        expect(await storage.signingKeys.list()).toStrictEqual([key]);
+      });
+
+      it('retires a key only once: a second retire does not overwrite the first', async () => {
+        const key = newSigningKey();
+        const other = newSigningKey({ createdAt: T0 + 1 });
+        await storage.signingKeys.insert(key);
+        await storage.signingKeys.insert(other);
+
+        await storage.signingKeys.retire(key.kid, T0 + HOUR, T0 + HOUR + 15 * MINUTE);
+        await storage.signingKeys.retire(key.kid, T0 + 2 * HOUR, T0 + 2 * HOUR + 15 * MINUTE);
+        await storage.signingKeys.retire('no-such-kid', T0 + HOUR, T0 + 2 * HOUR);
+
+        expect(await storage.signingKeys.list()).toStrictEqual([
+          { ...key, retiresAt: T0 + HOUR, removeAfter: T0 + HOUR + 15 * MINUTE },
+          other,
+        ]);
+      });
+
+      it('two concurrent retires of one key: exactly one of them is kept, whole', async () => {
+        const key = newSigningKey();
+        await storage.signingKeys.insert(key);
+        await Promise.all([
+          storage.signingKeys.retire(key.kid, T0 + HOUR, T0 + HOUR + MINUTE),
+          storage.signingKeys.retire(key.kid, T0 + 2 * HOUR, T0 + 2 * HOUR + MINUTE),
+        ]);
+        const [stored] = await storage.signingKeys.list();
+        expect([T0 + HOUR, T0 + 2 * HOUR]).toContain(stored!.retiresAt);
+        expect(stored!.removeAfter).toBe(stored!.retiresAt! + MINUTE);
+      });
+
+      it('deletes only keys whose removal time is before now, and counts them', async () => {
+        const now = T0 + 10 * DAY;
+        const current = newSigningKey({ createdAt: T0 });
+        const removedLongAgo = newSigningKey({ createdAt: T0 + 1, retiresAt: T0 + DAY, removeAfter: T0 + DAY + HOUR });
+        const removedJustBefore = newSigningKey({ createdAt: T0 + 2, retiresAt: now - HOUR, removeAfter: now - 1 });
+        const removedNow = newSigningKey({ createdAt: T0 + 3, retiresAt: now - HOUR, removeAfter: now });
+        const stillPublished = newSigningKey({ createdAt: T0 + 4, retiresAt: now - MINUTE, removeAfter: now + HOUR });
+        const all = [current, removedLongAgo, removedJustBefore, removedNow, stillPublished];
+        for (const key of all) await storage.signingKeys.insert(key);
+
+        expect(await storage.signingKeys.deleteRemoved(now)).toBe(2);
+        expect(await storage.signingKeys.list()).toStrictEqual([current, removedNow, stillPublished]);
+        expect(await storage.signingKeys.deleteRemoved(now)).toBe(0);
+        expect(await storage.signingKeys.deleteRemoved(now + 1)).toBe(1);
+        expect((await storage.signingKeys.list()).map((k) => k.kid)).toEqual([current.kid, stillPublished.kid]);
       });
     });
   });

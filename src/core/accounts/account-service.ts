@@ -20,6 +20,8 @@ export interface AccountDeps {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   clock: Clock;
+  /** Told when an account is disabled, so every token it holds can be revoked. */
+  onUserDisabled?(userId: string): Promise<void>;
 }
 
 /** Accounts: registration, password changes, disabling. */
@@ -39,15 +41,18 @@ export class AccountService {
   /**
    * Creates an account with a password. `by: 'self'` is public sign-up (refused when closed);
    * `by: 'admin'` is the CLI.
-   * @throws AuthError `signup_closed`, `invalid_email`, `invalid_password`, `email_taken`.
+   * @throws AuthError `signup_closed`, `too_many_attempts`, `invalid_email`, `invalid_password`, `email_taken`.
    */
-  async register(input: { email: string; password: string }, options: { by: 'self' | 'admin' }): Promise<User> {
+  async register(input: { email: string; password: string; ip?: string }, options: { by: 'self' | 'admin' }): Promise<User> {
     if (options.by === 'self' && !this.#options.signupEnabled) throw new AuthError('signup_closed');
+    // Public sign-up is throttled per IP: it reveals whether an email has an account, and hashes.
+    if (options.by === 'self') await this.#deps.throttle.attemptSignup(input.ip ?? 'unknown');
     const { email, emailKey } = normalizeEmail(input.email);
     assertAcceptablePassword(input.password, this.#options.passwordPolicy, { email });
+    // Hash first, so a taken email answers no faster than a free one.
+    const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.password));
     const existing = await this.#deps.users.findByEmailKey(emailKey);
     if (existing) throw new AuthError('email_taken');
-    const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.password));
     return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash, createdAt: this.#deps.clock.now() });
   }
 
@@ -61,12 +66,9 @@ export class AccountService {
     input: { currentPassword: string; newPassword: string; ip: string; keepSessionId?: string },
   ): Promise<void> {
     const keys = { account: user.emailKey, ip: input.ip };
-    await this.#deps.throttle.assertAllowed(keys);
+    await this.#deps.throttle.attempt(keys);
     const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)));
-    if (!ok) {
-      await this.#deps.throttle.recordFailure(keys);
-      throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
-    }
+    if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
     await this.#deps.throttle.recordSuccess(keys);
     assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
@@ -86,6 +88,7 @@ export class AccountService {
     const done = await this.#deps.users.disable(userId, this.#deps.clock.now());
     if (!done) throw new AuthError('not_found', { description: 'No such account.' });
     await this.#deps.sessions.revokeAll(userId);
+    await this.#deps.onUserDisabled?.(userId);
   }
 
   list(options: { limit: number; offset: number }): Promise<User[]> {

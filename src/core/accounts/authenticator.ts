@@ -43,14 +43,14 @@ export class Authenticator {
   async login(input: LoginInput): Promise<{ user: User; session: Session; token: string }> {
     const emailKey = emailKeyOf(input.email);
     const keys = { account: emailKey, ip: input.ip };
-    await this.#deps.throttle.assertAllowed(keys);
+    // Counted before the check, so parallel guesses cannot get past the limit.
+    await this.#deps.throttle.attempt(keys);
 
     const password = normalizePassword(input.password);
     const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
     const hash = user?.passwordHash ?? (await this.#dummy());
     const matches = await this.#deps.hasher.verify(hash, password);
     if (!user || user.passwordHash === null || !matches) {
-      await this.#deps.throttle.recordFailure(keys);
       throw new AuthError('invalid_credentials', { detail: user ? 'wrong password' : 'unknown email' });
     }
     if (user.disabledAt !== null) throw new AuthError('account_disabled');

@@ -108,7 +108,8 @@ export class KeyService {
     return this.#keys.map(({ record }) => ({
       kid: record.kid,
       alg: record.alg,
-      state: record === signing?.record ? 'signing' : record.activatesAt > now ? 'pending' : 'retired',
+      // A pending key cancelled by a later rotation (retired before it started) never signs: retired, not pending.
+      state: record === signing?.record ? 'signing' : record.activatesAt > now && (record.retiresAt === null || record.retiresAt > now) ? 'pending' : 'retired',
       createdAt: record.createdAt,
       activatesAt: record.activatesAt,
       retiresAt: record.retiresAt,

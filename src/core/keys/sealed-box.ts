@@ -60,7 +60,8 @@ export function createMasterKeyRing(keys: readonly Buffer[]): MasterKeyRing {
         throw new MasterKeyError(`sealed with master key ${id}, which is not among the configured master keys (${[...byId.keys()].join(', ')})`);
       }
       try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+        // A full 128-bit tag only: without authTagLength, GCM accepts a tag cut to 4 bytes (NIST SP 800-38D §5.2.1.2).
+        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
         decipher.setAAD(Buffer.from(context, 'utf8'));
         decipher.setAuthTag(Buffer.from(tag, 'base64url'));
         return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');

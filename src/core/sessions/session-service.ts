@@ -15,6 +15,12 @@ export interface SessionOptions {
   revokedRetentionMs: number;
 }
 
+/** Told when sessions are revoked, so what was minted from them (access tokens) can be revoked too. */
+export interface SessionEvents {
+  sessionRevoked?(sessionId: string): Promise<void>;
+  userSessionsRevoked?(userId: string, exceptSessionId: string | undefined): Promise<void>;
+}
+
 /** Prefix of session secrets, recognisable by secret scanners. */
 export const SESSION_TOKEN_PREFIX = 'gths_';
 
@@ -51,11 +57,13 @@ export class SessionService {
   readonly #store: SessionRepository;
   readonly #clock: Clock;
   readonly #options: SessionOptions;
+  readonly #events: SessionEvents;
 
-  constructor(store: SessionRepository, clock: Clock, options: SessionOptions) {
+  constructor(store: SessionRepository, clock: Clock, options: SessionOptions, events: SessionEvents = {}) {
     this.#store = store;
     this.#clock = clock;
     this.#options = options;
+    this.#events = events;
   }
 
   get options(): Readonly<SessionOptions> {
@@ -123,11 +131,14 @@ export class SessionService {
   async revoke(userId: string, sessionId: string): Promise<void> {
     const revoked = await this.#store.revoke(userId, sessionId, this.#clock.now());
     if (!revoked) throw new AuthError('not_found', { description: 'That session no longer exists.' });
+    await this.#events.sessionRevoked?.(sessionId);
   }
 
   /** Revokes every session of the user except `exceptId` ("sign out everywhere else"); returns how many. */
   async revokeAll(userId: string, options: { exceptId?: string } = {}): Promise<number> {
-    return this.#store.revokeAll(userId, this.#clock.now(), options);
+    const count = await this.#store.revokeAll(userId, this.#clock.now(), options);
+    await this.#events.userSessionsRevoked?.(userId, options.exceptId);
+    return count;
   }
 
   /**
@@ -143,6 +154,7 @@ export class SessionService {
       absoluteExpiresAt: session.absoluteExpiresAt,
     });
     await this.#store.revoke(session.userId, session.id, this.#clock.now());
+    await this.#events.sessionRevoked?.(session.id);
     return replacement;
   }
 

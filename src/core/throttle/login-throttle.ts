@@ -1,17 +1,17 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
-import type { ThrottleRepository } from '../ports.js';
+import type { AttemptPolicy, ThrottleRepository } from '../ports.js';
 
 export interface LoginThrottleOptions {
-  /** Failures per account within the window before it is locked. */
+  /** Attempts per account within the window; the one that reaches it locks the account for a while. */
   accountMaxAttempts: number;
-  /** Failures per client IP within the window before it is locked. */
+  /** Attempts per client IP within the window (login, password change and sign-up each count). */
   ipMaxAttempts: number;
-  /** First lockout; each further failure doubles it. */
+  /** First lockout; each further attempt over the limit doubles it. */
   lockoutBaseMs: number;
   /** Longest lockout. */
   lockoutMaxMs: number;
-  /** Failures older than this are forgotten. */
+  /** Attempts older than this are forgotten. */
   windowMs: number;
 }
 
@@ -21,9 +21,10 @@ export interface ThrottleKeys {
 }
 
 /**
- * Per-account and per-IP brute-force protection (NIST SP 800-63B §5.2.2): after the allowed
- * failures, each further one locks the key for a doubling time, capped. The lock applies to every
- * attempt, right or wrong, so a locked key is no oracle.
+ * Per-account and per-IP brute-force protection (NIST SP 800-63B §5.2.2). Every attempt is
+ * counted before the password is checked, atomically, so parallel guesses cannot slip past the
+ * limit; the attempt that reaches the limit locks the key for a doubling time, capped. A locked
+ * key refuses every attempt, right or wrong, so it is no oracle.
  */
 export class LoginThrottle {
   readonly #store: ThrottleRepository;
@@ -36,32 +37,24 @@ export class LoginThrottle {
     this.#options = options;
   }
 
-  /** @throws AuthError `too_many_attempts` with `retryAfter` while either key is locked. */
-  async assertAllowed(keys: ThrottleKeys): Promise<void> {
-    const now = this.#clock.now();
-    const [accountUntil, ipUntil] = await Promise.all([
-      this.#store.findLockedUntil(accountKey(keys)),
-      this.#store.findLockedUntil(ipKey(keys)),
-    ]);
-    const until = Math.max(accountUntil ?? 0, ipUntil ?? 0);
-    if (until > now) {
-      throw new AuthError('too_many_attempts', {
-        retryAfter: Math.ceil((until - now) / 1000),
-        detail: `login locked for ${accountUntil && accountUntil > now ? 'account' : 'ip'}`,
-      });
-    }
+  /**
+   * Counts a password attempt against the client IP, then the account.
+   * @throws AuthError `too_many_attempts` with `retryAfter` when either is locked.
+   */
+  async attempt(keys: ThrottleKeys): Promise<void> {
+    await this.#count(ipKey(keys.ip), this.#options.ipMaxAttempts);
+    await this.#count(accountKey(keys.account), this.#options.accountMaxAttempts);
   }
 
-  async recordFailure(keys: ThrottleKeys): Promise<void> {
-    await Promise.all([
-      this.#fail(accountKey(keys), this.#options.accountMaxAttempts),
-      this.#fail(ipKey(keys), this.#options.ipMaxAttempts),
-    ]);
+  /** Counts a sign-up from this IP. @throws AuthError `too_many_attempts`. */
+  async attemptSignup(ip: string): Promise<void> {
+    await this.#count(`signup:${ip}`, this.#options.ipMaxAttempts);
   }
 
-  /** A successful login clears the account's counter (the IP's keeps counting down by age). */
+  /** A successful login clears the account's count and lock, and takes its attempt back from the IP. */
   async recordSuccess(keys: ThrottleKeys): Promise<void> {
-    await this.#store.reset(accountKey(keys));
+    await this.#store.reset(accountKey(keys.account));
+    await this.#store.forgive(ipKey(keys.ip));
   }
 
   /** Forgets entries that can no longer lock anything. */
@@ -70,15 +63,23 @@ export class LoginThrottle {
     return this.#store.deleteStale(now - Math.max(this.#options.windowMs, this.#options.lockoutMaxMs));
   }
 
-  async #fail(key: string, maxAttempts: number): Promise<void> {
+  async #count(key: string, maxAttempts: number): Promise<void> {
     const now = this.#clock.now();
-    const failures = await this.#store.recordFailure(key, now, now - this.#options.windowMs);
-    const over = failures - maxAttempts;
-    if (over < 0) return;
-    const lockMs = Math.min(this.#options.lockoutBaseMs * 2 ** Math.min(over, 30), this.#options.lockoutMaxMs);
-    await this.#store.lock(key, now + lockMs);
+    const policy: AttemptPolicy = {
+      maxAttempts,
+      windowStart: now - this.#options.windowMs,
+      lockoutBaseMs: this.#options.lockoutBaseMs,
+      lockoutMaxMs: this.#options.lockoutMaxMs,
+    };
+    const outcome = await this.#store.attempt(key, now, policy);
+    if (!outcome.allowed) {
+      throw new AuthError('too_many_attempts', {
+        retryAfter: Math.max(1, Math.ceil((outcome.lockedUntil - now) / 1000)),
+        detail: `locked: ${key.slice(0, key.indexOf(':'))}`,
+      });
+    }
   }
 }
 
-const accountKey = (keys: ThrottleKeys): string => `account:${keys.account}`;
-const ipKey = (keys: ThrottleKeys): string => `ip:${keys.ip}`;
+const accountKey = (account: string): string => `account:${account}`;
+const ipKey = (ip: string): string => `ip:${ip}`;

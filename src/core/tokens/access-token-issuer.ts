@@ -1,6 +1,7 @@
 import { SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import type { KeyService } from '../keys/key-service.js';
+import type { IssuedTokenRecord } from '../ports.js';
 import { generateId } from '../secrets.js';
 
 export interface AccessTokenRequest {
@@ -14,6 +15,8 @@ export interface AccessTokenRequest {
   scope?: string;
   /** `sid`: the session the token was minted from (revoking the session revokes the token). */
   sessionId?: string;
+  /** The refresh-token family the token descends from (revoking the family revokes the token). */
+  familyId?: string;
   /** Overrides the configured lifetime. */
   lifetimeMs?: number;
   /** Further claims; registered claims above cannot be overridden. */
@@ -40,11 +43,19 @@ export class AccessTokenIssuer {
   readonly #keys: KeyService;
   readonly #clock: Clock;
   readonly #options: { issuer: string; lifetimeMs: number };
+  readonly #record: (token: IssuedTokenRecord) => Promise<void>;
 
-  constructor(keys: KeyService, clock: Clock, options: { issuer: string; lifetimeMs: number }) {
+  /** `record` keeps each minted token's jti with what it hangs from, for revocation. */
+  constructor(
+    keys: KeyService,
+    clock: Clock,
+    options: { issuer: string; lifetimeMs: number },
+    record: (token: IssuedTokenRecord) => Promise<void> = async () => {},
+  ) {
     this.#keys = keys;
     this.#clock = clock;
     this.#options = options;
+    this.#record = record;
   }
 
   async issue(request: AccessTokenRequest): Promise<IssuedAccessToken> {
@@ -68,6 +79,15 @@ export class AccessTokenIssuer {
       .setExpirationTime(now + expiresIn)
       .setJti(jti)
       .sign(key.privateKey);
-    return { token, jti, expiresAt: (now + expiresIn) * 1000, expiresIn };
+    const expiresAt = (now + expiresIn) * 1000;
+    await this.#record({
+      jti,
+      subject: request.subject,
+      clientId: request.clientId,
+      sessionId: request.sessionId ?? null,
+      familyId: request.familyId ?? null,
+      expiresAt,
+    });
+    return { token, jti, expiresAt, expiresIn };
   }
 }

@@ -78,7 +78,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
-      const user = await services.accounts.register({ email: form.email, password: form.password }, { by: 'self' });
+      const user = await services.accounts.register({ email: form.email, password: form.password, ip: request.ip }, { by: 'self' });
       await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       // Until email verification exists, a new account is signed in straight away.
       const { session, token } = await services.sessions.create({

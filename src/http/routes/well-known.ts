@@ -22,6 +22,7 @@ const Jwks = Type.Object({ keys: Type.Array(Jwk) });
 const Metadata = Type.Object({
   issuer: Type.String(),
   jwks_uri: Type.String(),
+  gatehouse_revocation_feed: Type.String({ description: 'GET ?since=CURSOR for a page, /stream for Server-Sent Events.' }),
 });
 
 /**
@@ -35,7 +36,11 @@ export function registerWellKnown(app: FastifyInstance, ctx: HttpContext): void 
     return services.keys.jwks();
   });
 
-  const metadata = { issuer: config.issuer, jwks_uri: `${config.issuer}/.well-known/jwks.json` };
+  const metadata = {
+    issuer: config.issuer,
+    jwks_uri: `${config.issuer}/.well-known/jwks.json`,
+    gatehouse_revocation_feed: `${config.issuer}/revocations`,
+  };
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     app.get(path, { schema: { response: { 200: Metadata } } }, async (_request, reply) => {
       reply.header('cache-control', `public, max-age=${config.jwksCacheMaxAge}`);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type CreateTableBuilder } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -62,6 +62,16 @@ export function connect(url: string): SqlConnection {
     description: `sqlite:${file}`,
     currentSchema: async () => undefined,
   };
+}
+
+/**
+ * Adds an auto-incrementing 64-bit primary key column (a feed cursor): `bigserial` on PostgreSQL,
+ * `integer primary key autoincrement` on SQLite (never reuses a value).
+ */
+export function addSequenceColumn<T extends string>(engine: Engine, table: CreateTableBuilder<T>, name: string): CreateTableBuilder<T> {
+  return engine === 'postgres'
+    ? table.addColumn(name, 'bigserial', (c) => c.primaryKey())
+    : table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());
 }
 
 function codeOf(error: unknown): string | undefined {

@@ -1,10 +1,11 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { addSequenceColumn, type Engine } from './dialect.js';
 
 /**
  * One migration set for SQLite and PostgreSQL, kept in code so the built package carries it.
  * Column types are the common subset: text, integer, bigint (epoch milliseconds).
  */
-const migrations: Record<string, Migration> = {
+const migrations = (engine: Engine): Record<string, Migration> => ({
   '0001_accounts_and_sessions': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -65,9 +66,35 @@ const migrations: Record<string, Migration> = {
       await sql`drop table signing_keys`.execute(db);
     },
   },
-};
-
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+  '0003_revocations': {
+    async up(db: Kysely<unknown>) {
+      // Every access token minted, so revoking a session, user or client can revoke its tokens by jti.
+      await db.schema
+        .createTable('issued_tokens')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text')
+        .addColumn('family_id', 'text')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('issued_tokens_session_id').on('issued_tokens').column('session_id').execute();
+      await db.schema.createIndex('issued_tokens_subject').on('issued_tokens').column('subject').execute();
+      await db.schema.createIndex('issued_tokens_client_id').on('issued_tokens').column('client_id').execute();
+      await db.schema.createIndex('issued_tokens_family_id').on('issued_tokens').column('family_id').execute();
+      // The denylist: revoked jtis until their expiry, in the order revoked (seq is the feed cursor).
+      await addSequenceColumn(engine, db.schema.createTable('revocations'), 'seq')
+        .addColumn('jti', 'text', (c) => c.notNull().unique())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table revocations`.execute(db);
+      await sql`drop table issued_tokens`.execute(db);
+    },
+  },
+});
 
 export interface MigrationOutcome {
   applied: string[];
@@ -78,7 +105,8 @@ export interface MigrationOutcome {
  * `schema` names where the bookkeeping tables live on an engine with schemas: Kysely's Migrator
  * otherwise finds them in any schema of the database and skips creating its own.
  */
-export async function migrateToLatest(db: Kysely<unknown>, options: { schema?: string } = {}): Promise<MigrationOutcome> {
+export async function migrateToLatest(db: Kysely<unknown>, options: { engine: Engine; schema?: string }): Promise<MigrationOutcome> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(options.engine) };
   const migrator = new Migrator({
     db,
     provider,

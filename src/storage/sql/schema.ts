@@ -43,9 +43,27 @@ export interface SigningKeysTable {
   remove_after: number | null;
 }
 
+export interface IssuedTokensTable {
+  jti: string;
+  subject: string;
+  client_id: string;
+  session_id: string | null;
+  family_id: string | null;
+  expires_at: number;
+}
+
+export interface RevocationsTable {
+  seq: Generated<number>;
+  jti: string;
+  expires_at: number;
+  revoked_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   login_throttle: LoginThrottleTable;
   signing_keys: SigningKeysTable;
+  issued_tokens: IssuedTokensTable;
+  revocations: RevocationsTable;
 }

@@ -3,6 +3,7 @@ import { AuthError } from '../../core/errors.js';
 import type { Storage } from '../../core/ports.js';
 import { connect, isUnavailable, type Engine } from './dialect.js';
 import { migrateToLatest, type MigrationOutcome } from './migrations.js';
+import { createSqlRevocationRepository } from './sql-revocation-repository.js';
 import { createSqlSessionRepository } from './sql-session-repository.js';
 import { createSqlSigningKeyRepository } from './sql-signing-key-repository.js';
 import { createSqlThrottleRepository } from './sql-throttle-repository.js';
@@ -49,6 +50,7 @@ export function openSqlStorage(url: string): SqlStorage {
     sessions: guarded(createSqlSessionRepository(db)),
     throttle: guarded(createSqlThrottleRepository(db)),
     signingKeys: guarded(createSqlSigningKeyRepository(db)),
+    revocations: guarded(createSqlRevocationRepository(db)),
     async ping() {
       try {
         await sql`select 1`.execute(db);
@@ -56,7 +58,7 @@ export function openSqlStorage(url: string): SqlStorage {
         throw new AuthError('temporarily_unavailable', { detail: `database ping failed: ${String(error)}`, cause: error });
       }
     },
-    migrate: async () => migrateToLatest(db as never, { schema: await currentSchema() }),
+    migrate: async () => migrateToLatest(db as never, { engine, schema: await currentSchema() }),
     close: () => db.destroy(),
   };
 }

@@ -177,3 +177,29 @@ describe('login throttling behind a trusted proxy', () => {
     expect((await loginVia('other@example.com', '203.0.113.8')).statusCode).toBe(401);
   });
 });
+
+describe('login throttling under parallel guesses', () => {
+  it('verifies at most the allowed number of passwords, however many arrive at once', async () => {
+    const t = await startTestGatehouse({ GATEHOUSE_LOGIN_ACCOUNT_MAX_ATTEMPTS: '5' });
+    try {
+      await new TestAgent(t.app).signUp('ann@example.com', PASSWORD);
+      const guesses = Array.from({ length: 40 }, (_, i) => (i === 39 ? PASSWORD : `${WRONG} ${i}`));
+      const responses = await Promise.all(
+        guesses.map((password, i) =>
+          t.app.inject({
+            method: 'POST',
+            url: '/api/login',
+            remoteAddress: `198.51.100.${i}`,
+            headers: { 'content-type': 'application/json', origin: 'http://localhost:8080' },
+            payload: JSON.stringify({ email: 'ann@example.com', password }),
+          }),
+        ),
+      );
+      const statuses = responses.map((r) => r.statusCode);
+      expect(statuses.filter((s) => s !== 429)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(35);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -198,16 +198,16 @@ describe('session lifetime', () => {
 
     const revokedId = (await storedSession(revokedToken))!.id;
     await t.gatehouse.services.sessions.revoke(user.id, revokedId);
-    expect(await t.gatehouse.cleanup()).toBe(0);
+    expect(await t.gatehouse.services.sessions.cleanup()).toBe(0);
     expect(await storedSession(revokedToken)).toBeDefined();
 
     t.clock.advance(31 * MINUTE);
-    expect(await t.gatehouse.cleanup()).toBe(2);
+    expect(await t.gatehouse.services.sessions.cleanup()).toBe(2);
     expect(await storedSession(idleToken)).toBeUndefined();
     expect(await storedSession(revokedToken)).toBeDefined();
 
     t.clock.advance(DAY);
-    expect(await t.gatehouse.cleanup()).toBe(1);
+    expect(await t.gatehouse.services.sessions.cleanup()).toBe(1);
     expect(await storedSession(revokedToken)).toBeUndefined();
     expect(await storedSession(liveToken)).toBeDefined();
     expect((await t.gatehouse.services.sessions.list(user.id)).map((s) => s.id)).toEqual([(await storedSession(liveToken))!.id]);

@@ -1,0 +1,71 @@
+import type { Kysely } from 'kysely';
+import type { RevocationRepository, RevocationScope } from '../../core/ports.js';
+import type { Database } from './schema.js';
+
+export function createSqlRevocationRepository(db: Kysely<Database>): RevocationRepository {
+  return {
+    async recordIssued(token) {
+      await db
+        .insertInto('issued_tokens')
+        .values({
+          jti: token.jti,
+          subject: token.subject,
+          client_id: token.clientId,
+          session_id: token.sessionId,
+          family_id: token.familyId,
+          expires_at: token.expiresAt,
+        })
+        .execute();
+    },
+    async revokeJti(jti, expiresAt, now) {
+      await db
+        .insertInto('revocations')
+        .values({ jti, expires_at: expiresAt, revoked_at: now })
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .execute();
+    },
+    // INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token issued concurrently is either
+    // in the selection or issued after the revocation (and then checked against its session).
+    async revokeIssued(scope: RevocationScope, now) {
+      const result = await db
+        .insertInto('revocations')
+        .columns(['jti', 'expires_at', 'revoked_at'])
+        .expression((eb) => {
+          let query = eb
+            .selectFrom('issued_tokens')
+            .select((s) => ['issued_tokens.jti', 'issued_tokens.expires_at', s.val(now).as('revoked_at')])
+            .where('issued_tokens.expires_at', '>', now);
+          if ('sessionId' in scope) query = query.where('issued_tokens.session_id', '=', scope.sessionId);
+          else if ('clientId' in scope) query = query.where('issued_tokens.client_id', '=', scope.clientId);
+          else if ('familyId' in scope) query = query.where('issued_tokens.family_id', '=', scope.familyId);
+          else {
+            query = query.where('issued_tokens.subject', '=', scope.subject);
+            if ('sessionsOnly' in scope) {
+              query = query.where('issued_tokens.session_id', 'is not', null);
+              if (scope.exceptSessionId) query = query.where('issued_tokens.session_id', '!=', scope.exceptSessionId);
+            }
+          }
+          return query;
+        })
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n);
+    },
+    async listSince(cursor, now, limit) {
+      const rows = await db
+        .selectFrom('revocations')
+        .select(['seq', 'jti', 'expires_at'])
+        .where('seq', '>', cursor)
+        .where('expires_at', '>', now)
+        .orderBy('seq')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ cursor: Number(row.seq), jti: row.jti, expiresAt: row.expires_at }));
+    },
+    async deleteExpired(now) {
+      const issued = await db.deleteFrom('issued_tokens').where('expires_at', '<=', now).executeTakeFirst();
+      const revoked = await db.deleteFrom('revocations').where('expires_at', '<=', now).executeTakeFirst();
+      return Number(issued.numDeletedRows) + Number(revoked.numDeletedRows);
+    },
+  };
+}

@@ -16,6 +16,7 @@ import { SessionService } from './core/sessions/session-service.js';
 import { RevocationService } from './core/revocation/revocation-service.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
 import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
+import { RefreshTokenService } from './core/tokens/refresh-token-service.js';
 import { buildApp } from './http/app.js';
 import type { AppServices } from './http/context.js';
 import { openSqlStorage, type SqlStorage } from './storage/sql/sql-storage.js';
@@ -39,7 +40,7 @@ export interface GatehouseOptions {
 export interface Gatehouse {
   config: GatehouseConfig;
   storage: SqlStorage;
-  services: AppServices & { throttle: LoginThrottle };
+  services: AppServices & { throttle: LoginThrottle; refreshTokens: RefreshTokenService };
   /** Opens the signing keys (done when the HTTP app is built). @throws MasterKeyError with the wrong master key. */
   loadKeys(): Promise<void>;
   /** Undefined when built `withoutHttp`. */
@@ -113,7 +114,28 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000 }, (token) =>
     revocations.recordIssued(token),
   );
-  const services = { accounts, authenticator, sessions, throttle, keys, accessTokens, revocations, checkReadiness: () => storage.ping() };
+  const refreshTokens = new RefreshTokenService(
+    storage.refreshTokens,
+    storage.audit,
+    clock,
+    {
+      idleLifetimeMs: config.refreshTokenIdleLifetime * 1000,
+      absoluteLifetimeMs: config.refreshTokenAbsoluteLifetime * 1000,
+      revokedRetentionMs: 30 * 24 * 3600 * 1000,
+    },
+    async (familyId) => void (await revocations.revoke({ familyId })),
+  );
+  const services = {
+    accounts,
+    authenticator,
+    sessions,
+    throttle,
+    keys,
+    accessTokens,
+    refreshTokens,
+    revocations,
+    checkReadiness: () => storage.ping(),
+  };
 
   let keysLoaded: Promise<void> | undefined;
   const loadKeys = (): Promise<void> => (keysLoaded ??= keys.load());
@@ -132,7 +154,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
 
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
-  const cleanup = async (): Promise<number> => (await sessions.cleanup()) + (await throttle.cleanup()) + (await revocations.cleanup());
+  const cleanup = async (): Promise<number> => (await sessions.cleanup()) + (await throttle.cleanup()) + (await revocations.cleanup()) + (await refreshTokens.cleanup());
   return {
     config,
     storage,

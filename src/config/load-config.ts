@@ -130,6 +130,7 @@ export function loadConfig(env: Env): LoadedConfig {
     ['sessionIdleTimeout', 'sessionAbsoluteLifetime', config.sessionIdleTimeout > config.sessionAbsoluteLifetime, 'must not be longer than sessionAbsoluteLifetime'],
     ['sessionTouchInterval', 'sessionIdleTimeout', config.sessionTouchInterval >= config.sessionIdleTimeout, 'must be shorter than sessionIdleTimeout, or activity would never extend a session'],
     ['passwordMinLength', 'passwordMaxLength', config.passwordMinLength > config.passwordMaxLength, 'must not be greater than passwordMaxLength'],
+    ['refreshTokenIdleLifetime', 'refreshTokenAbsoluteLifetime', config.refreshTokenIdleLifetime > config.refreshTokenAbsoluteLifetime, 'must not be longer than refreshTokenAbsoluteLifetime'],
     ['loginLockout', 'loginLockoutMax', config.loginLockout > config.loginLockoutMax, 'must not be longer than loginLockoutMax'],
   ];
   if (valid('mode') && config.mode === 'production' && config.secret === undefined) {

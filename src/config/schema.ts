@@ -61,11 +61,11 @@ export const configSchema = Type.Object(
     loginLockoutMax: seconds('Longest lockout.', 15 * 60),
     loginAttemptWindow: seconds('Failed logins older than this are forgotten.', 15 * 60),
     secret: setting(
-      Type.String({
+      Type.Optional(Type.String({
         description:
           'Master key(s) that encrypt private signing keys: 32 random bytes in base64url each, comma-separated; the first encrypts, all decrypt (for rotation). Required in production; in development a key is generated once in DATA_DIR/master.key (mode 0600).',
         pattern: '^[A-Za-z0-9_-]{43}(,[A-Za-z0-9_-]{43})*$',
-      }),
+      })),
       { secret: true, optional: true, defaultText: 'development: `DATA_DIR/master.key`' },
     ),
     signingAlgorithm: Type.Union([Type.Literal('EdDSA'), Type.Literal('ES256'), Type.Literal('RS256')], {
@@ -76,7 +76,9 @@ export const configSchema = Type.Object(
     apiAudience: setting(Type.String({ description: 'The `aud` of access tokens minted from a session at /api/token: the API they are for.', minLength: 1 }), {
       defaultText: 'the issuer',
     }),
-    jwksCacheMaxAge: seconds('How long verifiers may cache /.well-known/jwks.json. A new signing key is published twice this long before it signs.', 5 * 60),
+    refreshTokenIdleLifetime: seconds('A refresh token unused for this long is dead; each use rotates it and starts the time again.', 30 * 24 * 3600, 60),
+    refreshTokenAbsoluteLifetime: seconds('No refresh token outlives this, counted from the sign-in or consent that started its family.', 90 * 24 * 3600, 60),
+    jwksCacheMaxAge: seconds('How long verifiers may cache /.well-known/jwks.json. A new signing key is published twice this long before it signs.', 5 * 60, 30, 24 * 3600),
     keyRotationInterval: seconds('A new signing key is rolled in this long after the current one started signing (`gatehouse keys rotate` does it at once).', 30 * 24 * 3600, 3600),
     revocationSyncInterval: setting(
       Type.Integer({ description: 'How often each node reads revocations other nodes wrote (its in-memory denylist and the feed follow within this delay), in milliseconds.', default: 1000, minimum: 100, maximum: 60000 }),

@@ -5,6 +5,7 @@
  */
 export const errorStatus = {
   invalid_request: 400,
+  invalid_grant: 400,
   invalid_email: 400,
   invalid_password: 400,
   invalid_credentials: 401,
@@ -27,6 +28,7 @@ export type ErrorCode = keyof typeof errorStatus;
 
 const defaultDescriptions: Record<ErrorCode, string> = {
   invalid_request: 'The request is malformed.',
+  invalid_grant: 'The grant is invalid, expired or revoked.',
   invalid_email: 'Enter a valid email address.',
   invalid_password: 'That password cannot be used.',
   invalid_credentials: 'Wrong email or password.',

@@ -163,6 +163,65 @@ export interface RevocationRepository {
   deleteExpired(now: number): Promise<number>;
 }
 
+/** A chain of refresh tokens descending from one grant. */
+export interface RefreshFamily {
+  id: string;
+  userId: string;
+  clientId: string;
+  /** The session the grant was made in, if any. */
+  sessionId: string | null;
+  scope: string;
+  createdAt: number;
+  /** No token of the family is valid after this, however recently rotated. */
+  absoluteExpiresAt: number;
+  revokedAt: number | null;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  /** SHA-256 of the token; the token itself is never stored. */
+  tokenHash: string;
+  familyId: string;
+  createdAt: number;
+  /** Idle expiry: a token unused until then is dead. */
+  expiresAt: number;
+  /** Set when the token was exchanged for its successor; presenting it again is reuse. */
+  rotatedAt: number | null;
+}
+
+export interface RefreshTokenRepository {
+  /** Creates a family and its first token, together or not at all. */
+  createFamily(family: RefreshFamily, first: RefreshTokenRecord): Promise<void>;
+  /** The token with this hash and its family. */
+  find(tokenHash: string): Promise<{ token: RefreshTokenRecord; family: RefreshFamily } | undefined>;
+  /**
+   * Exchanges a token for its successor in one transaction: marks it rotated only if it is
+   * unrotated and unexpired at `now`, then inserts `next`. Of concurrent calls with the same
+   * token exactly one returns true.
+   */
+  rotate(tokenHash: string, next: RefreshTokenRecord, now: number): Promise<boolean>;
+  /** Marks the family revoked (once); false when it was already revoked or does not exist. */
+  revokeFamily(familyId: string, now: number): Promise<boolean>;
+  /** Deletes families past their absolute expiry or revoked before `revokedBefore`, with their tokens. */
+  deleteExpired(now: number, revokedBefore: number): Promise<number>;
+}
+
+/** A security event kept for operators (reuse detected, family revoked, …). */
+export interface AuditEvent {
+  type: string;
+  at: number;
+  userId: string | null;
+  clientId: string | null;
+  /** Non-secret details. */
+  data: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  list(options: { limit: number; type?: string }): Promise<AuditEvent[]>;
+}
+
 /** Everything the core needs from a storage engine. */
 export interface Storage {
   readonly users: UserRepository;
@@ -170,6 +229,8 @@ export interface Storage {
   readonly throttle: ThrottleRepository;
   readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
+  readonly refreshTokens: RefreshTokenRepository;
+  readonly audit: AuditLog;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

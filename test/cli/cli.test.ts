@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,6 +279,129 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
       } finally {
         rmSync(fresh, { recursive: true, force: true });
       }
+    });
+  });
+
+  describe('keys', () => {
+    interface KeyRow {
+      kid: string;
+      alg: string;
+      state: string;
+      created_at: string;
+      activates_at: string;
+      retires_at: string | null;
+      remove_after: string | null;
+    }
+    const PUBLISH_LEAD_MS = 2 * 300 * 1000; // twice the default GATEHOUSE_JWKS_CACHE_MAX_AGE
+    let keysDir: string;
+    let keysEnv: Record<string, string>;
+    beforeAll(() => {
+      keysDir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-keys-'));
+      keysEnv = { ...env, GATEHOUSE_DATA_DIR: join(keysDir, 'data') };
+    });
+    afterAll(() => rmSync(keysDir, { recursive: true, force: true }));
+
+    async function list(): Promise<KeyRow[]> {
+      const result = await run(['keys', 'list', '--json'], keysEnv);
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout) as KeyRow[];
+    }
+
+    it('keys list --json on a fresh data folder shows one signing key and creates the master key file once', async () => {
+      const before = Date.now();
+      const result = await run(['keys', 'list', '--json'], keysEnv);
+      expect(result.code).toBe(0);
+      const keys = JSON.parse(result.stdout) as KeyRow[];
+      expect(keys).toHaveLength(1);
+      expect(Object.keys(keys[0]!).sort()).toEqual(['activates_at', 'alg', 'created_at', 'kid', 'remove_after', 'retires_at', 'state']);
+      expect(keys[0]).toMatchObject({ alg: 'EdDSA', state: 'signing', retires_at: null, remove_after: null });
+      expect(keys[0]!.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(new Date(keys[0]!.activates_at).toISOString()).toBe(keys[0]!.activates_at);
+      expect(Date.parse(keys[0]!.activates_at)).toBeGreaterThanOrEqual(before - 1000);
+
+      const keyFile = join(keysDir, 'data', 'master.key');
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      const notice = result.stderr.trim().split('\n');
+      expect(notice).toHaveLength(1);
+      expect(notice[0]).toContain(keyFile);
+      expect(notice[0]).not.toContain(readFileSync(keyFile, 'utf8').trim());
+
+      // A second run reuses the key file and the key, silently.
+      const again = await run(['keys', 'list', '--json'], keysEnv);
+      expect(again.stderr).toBe('');
+      expect((JSON.parse(again.stdout) as KeyRow[]).map((k) => k.kid)).toEqual([keys[0]!.kid]);
+    });
+
+    it('keys rotate --json rolls in a pending key that signs after the publish lead; list shows it pending', async () => {
+      const [signing] = await list();
+      const before = Date.now();
+      const result = await run(['keys', 'rotate', '--json'], keysEnv);
+      const after = Date.now();
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+      const created = JSON.parse(result.stdout) as { kid: string; alg: string; state: string; activates_at: string };
+      expect(Object.keys(created).sort()).toEqual(['activates_at', 'alg', 'kid', 'state']);
+      expect(created).toMatchObject({ alg: 'EdDSA', state: 'pending' });
+      expect(created.kid).not.toBe(signing!.kid);
+      const activatesAt = Date.parse(created.activates_at);
+      expect(activatesAt).toBeGreaterThanOrEqual(before + PUBLISH_LEAD_MS);
+      expect(activatesAt).toBeLessThanOrEqual(after + PUBLISH_LEAD_MS);
+
+      const keys = await list();
+      expect(keys.map((k) => [k.kid, k.state])).toEqual([
+        [signing!.kid, 'signing'],
+        [created.kid, 'pending'],
+      ]);
+      // The signing key retires when the new one starts, and stays published after that.
+      expect(keys[0]!.retires_at).toBe(created.activates_at);
+      expect(Date.parse(keys[0]!.remove_after!)).toBeGreaterThan(activatesAt);
+    });
+
+    it('keys rotate --now makes the new key sign at once and retires every other', async () => {
+      const previous = await list();
+      const before = Date.now();
+      const result = await run(['keys', 'rotate', '--now', '--json'], keysEnv);
+      expect(result.code).toBe(0);
+      const created = JSON.parse(result.stdout) as { kid: string; state: string; activates_at: string };
+      expect(created.state).toBe('signing');
+      expect(Date.parse(created.activates_at)).toBeGreaterThanOrEqual(before - 1000);
+      expect(Date.parse(created.activates_at)).toBeLessThanOrEqual(Date.now());
+
+      const keys = await list();
+      expect(keys).toHaveLength(3);
+      const states = Object.fromEntries(keys.map((k) => [k.kid, k.state]));
+      expect(states).toEqual({ [previous[0]!.kid]: 'retired', [previous[1]!.kid]: 'retired', [created.kid]: 'signing' });
+    });
+
+    it('keys list prints one readable line per key', async () => {
+      const result = await run(['keys', 'list'], keysEnv);
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trim().split('\n');
+      expect(lines).toHaveLength(3);
+      for (const line of lines) expect(line).toMatch(/^[A-Za-z0-9_-]{43} {2}EdDSA {2}(signing|retired|pending)\s+signs from \d{4}-/);
+    });
+
+    it('with a wrong GATEHOUSE_SECRET, keys list exits 1 with one line about the master key and changes nothing', async () => {
+      const wrong = 'w'.repeat(43);
+      for (const args of [['keys', 'list'], ['keys', 'rotate', '--now']]) {
+        const result = await run(args, { ...keysEnv, GATEHOUSE_SECRET: wrong });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+        const stderr = result.stderr.trim();
+        expect(stderr.split('\n')).toHaveLength(1);
+        expect(stderr).toMatch(/^gatehouse: cannot open the signing keys: .*master key/);
+        expect(stderr).toContain('GATEHOUSE_SECRET');
+        expect(stderr).not.toContain(wrong);
+        expect(stderr).not.toMatch(/\bat .+:\d+:\d+/);
+      }
+      expect(await list()).toHaveLength(3);
+    });
+
+    it('keys rotate --help prints its options and exits 0', async () => {
+      const result = await run(['keys', 'rotate', '--help'], keysEnv);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: gatehouse keys rotate/);
+      expect(result.stdout).toContain('--now');
     });
   });
 

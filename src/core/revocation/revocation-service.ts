@@ -92,13 +92,16 @@ export class RevocationService {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Loads the denylist, then keeps it current every `intervalMs`. */
+  /**
+   * Keeps the denylist current every `intervalMs`, reading once now. Never rejects: a failed read
+   * goes to `onError` and the next tick retries (a rejection here would be unhandled in main.ts).
+   */
   async start(intervalMs: number, onError: (error: unknown) => void): Promise<void> {
-    await this.sync();
     this.#timer ??= setInterval(() => {
       this.sync().catch(onError);
     }, intervalMs);
     this.#timer.unref();
+    await this.sync().catch(onError);
   }
 
   stop(): void {

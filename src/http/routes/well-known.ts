@@ -31,6 +31,11 @@ const Metadata = Type.Object({
  */
 export function registerWellKnown(app: FastifyInstance, ctx: HttpContext): void {
   const { config, services } = ctx;
+  // Public documents: any origin may read them (a browser app verifying tokens, a resource server's UI).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.url.startsWith('/.well-known/')) reply.header('access-control-allow-origin', '*').header('cross-origin-resource-policy', 'cross-origin');
+    return payload;
+  });
   app.get('/.well-known/jwks.json', { schema: { response: { 200: Jwks } } }, async (_request, reply) => {
     reply.header('cache-control', `public, max-age=${config.jwksCacheMaxAge}`);
     return services.keys.jwks();

@@ -94,6 +94,45 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await sql`drop table issued_tokens`.execute(db);
     },
   },
+  '0004_refresh_tokens_and_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('refresh_families')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('session_id', 'text')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('absolute_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('refresh_families_user_id').on('refresh_families').column('user_id').execute();
+      await db.schema
+        .createTable('refresh_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('family_id', 'text', (c) => c.notNull().references('refresh_families.id').onDelete('cascade'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotated_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('refresh_tokens_family_id').on('refresh_tokens').column('family_id').execute();
+      await addSequenceColumn(engine, db.schema.createTable('audit_events'), 'seq')
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('client_id', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_events_type').on('audit_events').column('type').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table audit_events`.execute(db);
+      await sql`drop table refresh_tokens`.execute(db);
+      await sql`drop table refresh_families`.execute(db);
+    },
+  },
 });
 
 export interface MigrationOutcome {

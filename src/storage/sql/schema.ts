@@ -59,6 +59,35 @@ export interface RevocationsTable {
   revoked_at: number;
 }
 
+export interface RefreshFamiliesTable {
+  id: string;
+  user_id: string;
+  client_id: string;
+  session_id: string | null;
+  scope: string;
+  created_at: number;
+  absolute_expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  token_hash: string;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+}
+
+export interface AuditEventsTable {
+  seq: Generated<number>;
+  type: string;
+  at: number;
+  user_id: string | null;
+  client_id: string | null;
+  data: string;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -66,4 +95,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   issued_tokens: IssuedTokensTable;
   revocations: RevocationsTable;
+  refresh_families: RefreshFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  audit_events: AuditEventsTable;
 }

@@ -16,6 +16,23 @@ export function createSqlRevocationRepository(db: Kysely<Database>): RevocationR
           expires_at: token.expiresAt,
         })
         .execute();
+      // A token minted while its session was being revoked (or its user disabled) can be recorded
+      // after revokeIssued read issued_tokens: list it now. Each statement reads what committed
+      // before it, so this check or revokeIssued always sees the other's write.
+      await db
+        .insertInto('revocations')
+        .columns(['jti', 'expires_at', 'revoked_at'])
+        .expression((eb) =>
+          eb
+            .selectFrom('issued_tokens')
+            .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
+            .leftJoin('users', 'users.id', 'issued_tokens.subject')
+            .select((s) => ['issued_tokens.jti', 'issued_tokens.expires_at', s.fn.coalesce('sessions.revoked_at', 'users.disabled_at').$notNull().as('revoked_at')])
+            .where('issued_tokens.jti', '=', token.jti)
+            .where((w) => w.or([w('sessions.revoked_at', 'is not', null), w('users.disabled_at', 'is not', null)])),
+        )
+        .onConflict((oc) => oc.column('jti').doNothing())
+        .execute();
     },
     async revokeJti(jti, expiresAt, now) {
       await db
@@ -25,7 +42,7 @@ export function createSqlRevocationRepository(db: Kysely<Database>): RevocationR
         .execute();
     },
     // INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token issued concurrently is either
-    // in the selection or issued after the revocation (and then checked against its session).
+    // in the selection or recorded after it (and then checked against its session and user in recordIssued).
     async revokeIssued(scope: RevocationScope, now) {
       const result = await db
         .insertInto('revocations')

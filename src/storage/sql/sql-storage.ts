@@ -3,6 +3,8 @@ import { AuthError } from '../../core/errors.js';
 import type { Storage } from '../../core/ports.js';
 import { connect, isUnavailable, type Engine } from './dialect.js';
 import { migrateToLatest, type MigrationOutcome } from './migrations.js';
+import { createSqlAuditLog } from './sql-audit-log.js';
+import { createSqlRefreshTokenRepository } from './sql-refresh-token-repository.js';
 import { createSqlRevocationRepository } from './sql-revocation-repository.js';
 import { createSqlSessionRepository } from './sql-session-repository.js';
 import { createSqlSigningKeyRepository } from './sql-signing-key-repository.js';
@@ -51,6 +53,8 @@ export function openSqlStorage(url: string): SqlStorage {
     throttle: guarded(createSqlThrottleRepository(db)),
     signingKeys: guarded(createSqlSigningKeyRepository(db)),
     revocations: guarded(createSqlRevocationRepository(db)),
+    refreshTokens: guarded(createSqlRefreshTokenRepository(db)),
+    audit: guarded(createSqlAuditLog(db)),
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -1,0 +1,75 @@
+import { assertScopes, authenticateRequest, bearerErrorResponse, parseRequiredScopes } from './bearer-auth.js';
+import type { VerifiedToken, Verifier } from './verifier.js';
+import { VerificationError } from './verification-error.js';
+
+// Typed `request.auth` for applications (module augmentation). The SDK itself does not import
+// Fastify: the hooks below are written against the few members they use.
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified access token, set by `gatehouseFastify()`. */
+    auth?: VerifiedToken;
+  }
+}
+
+/** The members of a Fastify request the hooks use. */
+export interface FastifyRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  url: string;
+  auth?: VerifiedToken;
+}
+
+/** The members of a Fastify reply the hooks use. */
+export interface FastifyReplyLike {
+  code(statusCode: number): FastifyReplyLike;
+  headers(values: Record<string, string>): FastifyReplyLike;
+  send(payload?: unknown): FastifyReplyLike;
+}
+
+/** An async `preHandler` hook: resolves to the reply when it has answered (Fastify then stops the chain). */
+export type GatehouseFastifyHook = (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<FastifyReplyLike | undefined>;
+
+function reject(reply: FastifyReplyLike, error: VerificationError): FastifyReplyLike {
+  const { status, headers, body } = bearerErrorResponse(error);
+  return reply.code(status).headers(headers).send(body);
+}
+
+/**
+ * A Fastify `preHandler` hook: verifies `Authorization: Bearer …` and sets `request.auth`, or
+ * answers 401/400/503 per RFC 6750 §3 with a `WWW-Authenticate` header and `{ error, error_description }`.
+ * @example
+ * ```ts
+ * const authenticate = gatehouseFastify(verifier);
+ * app.get('/notes', { preHandler: [authenticate, requireScope('notes:read')] }, async (request) => ({ user: request.auth!.subject }));
+ * ```
+ */
+export function gatehouseFastify(verifier: Pick<Verifier, 'verify'>): GatehouseFastifyHook {
+  return async (request, reply) => {
+    try {
+      request.auth = await authenticateRequest(verifier, { authorization: request.headers.authorization, url: request.url });
+      return undefined;
+    } catch (error) {
+      if (error instanceof VerificationError) return reject(reply, error);
+      throw error;
+    }
+  };
+}
+
+/**
+ * A `preHandler` hook after {@link gatehouseFastify}: every listed scope must have been granted,
+ * else 403 `insufficient_scope` with the scopes in the challenge.
+ * @throws TypeError at declaration for an invalid scope, and from the hook when `gatehouseFastify` did not run first.
+ */
+export function requireScope(...scopes: string[]): GatehouseFastifyHook {
+  const required = parseRequiredScopes(scopes);
+  return async (request, reply) => {
+    if (!request.auth) throw new TypeError('requireScope() must run after gatehouseFastify()');
+    try {
+      assertScopes(request.auth, required);
+      return undefined;
+    } catch (error) {
+      return reject(reply, error as VerificationError);
+    }
+  };
+}
+
+export type { VerifiedToken } from './verifier.js';

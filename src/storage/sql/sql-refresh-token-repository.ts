@@ -1,0 +1,98 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { RefreshFamily, RefreshTokenRecord, RefreshTokenRepository } from '../../core/ports.js';
+import type { Database, RefreshFamiliesTable, RefreshTokensTable } from './schema.js';
+
+function toFamily(row: Selectable<RefreshFamiliesTable>): RefreshFamily {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    sessionId: row.session_id,
+    scope: row.scope,
+    createdAt: row.created_at,
+    absoluteExpiresAt: row.absolute_expires_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function toToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
+  return {
+    id: row.id,
+    tokenHash: row.token_hash,
+    familyId: row.family_id,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    rotatedAt: row.rotated_at,
+  };
+}
+
+const tokenRow = (token: RefreshTokenRecord): Selectable<RefreshTokensTable> => ({
+  id: token.id,
+  token_hash: token.tokenHash,
+  family_id: token.familyId,
+  created_at: token.createdAt,
+  expires_at: token.expiresAt,
+  rotated_at: token.rotatedAt,
+});
+
+export function createSqlRefreshTokenRepository(db: Kysely<Database>): RefreshTokenRepository {
+  return {
+    async createFamily(family, first) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('refresh_families')
+          .values({
+            id: family.id,
+            user_id: family.userId,
+            client_id: family.clientId,
+            session_id: family.sessionId,
+            scope: family.scope,
+            created_at: family.createdAt,
+            absolute_expires_at: family.absoluteExpiresAt,
+            revoked_at: family.revokedAt,
+          })
+          .execute();
+        await trx.insertInto('refresh_tokens').values(tokenRow(first)).execute();
+      });
+    },
+    async find(tokenHash) {
+      const token = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+      if (!token) return undefined;
+      const family = await db.selectFrom('refresh_families').selectAll().where('id', '=', token.family_id).executeTakeFirst();
+      return family && { token: toToken(token), family: toFamily(family) };
+    },
+    // The conditional UPDATE is the single winner under concurrency (row lock on PostgreSQL, one
+    // writer on SQLite); the successor is inserted in the same transaction.
+    async rotate(tokenHash, next, now) {
+      return db.transaction().execute(async (trx) => {
+        const used = await trx
+          .updateTable('refresh_tokens')
+          .set({ rotated_at: now })
+          .where('token_hash', '=', tokenHash)
+          .where('rotated_at', 'is', null)
+          .where('expires_at', '>', now)
+          .returning('id')
+          .executeTakeFirst();
+        if (!used) return false;
+        await trx.insertInto('refresh_tokens').values(tokenRow(next)).execute();
+        return true;
+      });
+    },
+    async revokeFamily(familyId, now) {
+      const result = await db
+        .updateTable('refresh_families')
+        .set({ revoked_at: now })
+        .where('id', '=', familyId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async deleteExpired(now, revokedBefore) {
+      const result = await db
+        .deleteFrom('refresh_families')
+        .where((eb) => eb.or([eb('absolute_expires_at', '<=', now), eb('revoked_at', '<', revokedBefore)]))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

@@ -111,7 +111,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     // The longest-lived token a key signs, plus five minutes for verifiers' clock skew.
     retentionMs: (config.accessTokenLifetime + 300) * 1000,
   });
-  const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000 }, (token) =>
+  const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000, claims: config.accessTokenClaims }, (token) =>
     revocations.recordIssued(token),
   );
   const refreshTokens = new RefreshTokenService(

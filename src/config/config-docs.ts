@@ -10,7 +10,7 @@ function formatDefault(name: SettingName): string {
     const unit = units.find(([size]) => value % size === 0);
     return `\`${unit ? `${value / unit[0]}${unit[1]}` : `${value}s`}\``;
   }
-  return `\`${String(value)}\``;
+  return `\`${typeof value === 'object' ? JSON.stringify(value) : String(value)}\``;
 }
 
 /** The configuration reference as a Markdown table, generated from the schema's descriptions. */

@@ -38,6 +38,13 @@ function convert(name: SettingName, raw: unknown): unknown {
     return Math.ceil(Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1));
   }
   if (typeof raw !== 'string') return raw;
+  if (schema.type === 'object') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  }
   if (schema.type === 'integer') return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
   if (schema.type === 'boolean') {
     const lowered = raw.trim().toLowerCase();
@@ -61,6 +68,7 @@ function describeProblem(name: SettingName, value: unknown): string {
     return `must be a whole number${range}${shown}`;
   }
   if (schema.type === 'boolean') return `must be true or false${shown}`;
+  if (name === 'accessTokenClaims') return `must be a JSON object of at most 32 claims whose values are strings, numbers or booleans${shown}`;
   if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;

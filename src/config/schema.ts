@@ -73,6 +73,12 @@ export const configSchema = Type.Object(
       default: 'EdDSA',
     }),
     accessTokenLifetime: seconds('Lifetime of JWT access tokens.', 10 * 60, 30),
+    accessTokenClaims: Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$' }), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+      description:
+        'Extra claims put in every access token, as a JSON object of strings, numbers and booleans (e.g. `{"tenant":"acme"}`); registered claims (iss, sub, aud, exp, scope, …) cannot be overridden.',
+      default: {},
+      maxProperties: 32,
+    }),
     apiAudience: setting(Type.String({ description: 'The `aud` of access tokens minted from a session at /api/token: the API they are for.', minLength: 1 }), {
       defaultText: 'the issuer',
     }),

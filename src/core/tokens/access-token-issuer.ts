@@ -42,14 +42,14 @@ const REGISTERED = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'cl
 export class AccessTokenIssuer {
   readonly #keys: KeyService;
   readonly #clock: Clock;
-  readonly #options: { issuer: string; lifetimeMs: number };
+  readonly #options: { issuer: string; lifetimeMs: number; claims?: Readonly<Record<string, unknown>> };
   readonly #record: (token: IssuedTokenRecord) => Promise<void>;
 
   /** `record` keeps each minted token's jti with what it hangs from, for revocation. */
   constructor(
     keys: KeyService,
     clock: Clock,
-    options: { issuer: string; lifetimeMs: number },
+    options: { issuer: string; lifetimeMs: number; claims?: Readonly<Record<string, unknown>> },
     record: (token: IssuedTokenRecord) => Promise<void> = async () => {},
   ) {
     this.#keys = keys;
@@ -63,7 +63,10 @@ export class AccessTokenIssuer {
     const now = Math.floor(this.#clock.now() / 1000);
     const expiresIn = Math.floor((request.lifetimeMs ?? this.#options.lifetimeMs) / 1000);
     const jti = generateId();
-    const extra = Object.fromEntries(Object.entries(request.claims ?? {}).filter(([name]) => !REGISTERED.has(name)));
+    // Configured claims first, then the request's; neither can override a registered claim.
+    const extra = Object.fromEntries(
+      Object.entries({ ...this.#options.claims, ...request.claims }).filter(([name]) => !REGISTERED.has(name)),
+    );
     const token = await new SignJWT({
       ...extra,
       client_id: request.clientId,

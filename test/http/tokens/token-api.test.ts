@@ -257,3 +257,17 @@ describe('POST /api/token', () => {
     });
   });
 });
+
+describe('configured access-token claims', () => {
+  it('adds GATEHOUSE_ACCESS_TOKEN_CLAIMS to every token, never over a registered claim', async () => {
+    const t = await startTestGatehouse({ GATEHOUSE_ACCESS_TOKEN_CLAIMS: JSON.stringify({ tenant: 'acme', tier: 2, beta: true, sub: 'forged', aud: 'elsewhere' }) });
+    try {
+      const { agent, userId } = await signedIn(t);
+      const { body } = await mint(agent);
+      const claims = await verify(t, body.access_token);
+      expect(claims).toMatchObject({ tenant: 'acme', tier: 2, beta: true, sub: userId, aud: ISSUER });
+    } finally {
+      await t.close();
+    }
+  });
+});

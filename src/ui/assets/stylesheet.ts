@@ -31,7 +31,7 @@ table { width: 100%; border-collapse: collapse; }
 th, td { text-align: left; padding: .5rem .4rem; border-bottom: 1px solid var(--border); vertical-align: top; }
 .tag { display: inline-block; font-size: .8rem; padding: 0 .4rem; border-radius: 1rem; border: 1px solid var(--ok); color: var(--ok); }
 form.inline { display: inline; }
-@media (max-width: 36rem) { thead { display: none; } tr, td { display: block; } td { border: none; padding: .15rem 0; } tr { border-bottom: 1px solid var(--border); padding: .5rem 0; } }
+@media (max-width: 36rem) { thead { display: none; } tr, td { display: block; } td { border: none; padding: .15rem 0; } td[data-label]::before { content: attr(data-label); color: var(--muted); } tr { border-bottom: 1px solid var(--border); padding: .5rem 0; } }
 `;
 
 export const stylesheetVersion = createHash('sha256').update(stylesheet).digest('base64url').slice(0, 12);

@@ -28,9 +28,9 @@ export function accountPage(model: AccountPageModel): string {
   const rows = model.sessions.map(
     (s) => html`<tr>
   <td>${s.device} ${s.current ? html`<span class="tag">This device</span>` : ''}</td>
-  <td>${s.ip}</td>
-  <td><time datetime="${new Date(s.createdAt).toISOString()}">${when(s.createdAt)}</time></td>
-  <td><time datetime="${new Date(s.lastSeenAt).toISOString()}">${when(s.lastSeenAt)}</time></td>
+  <td data-label="IP address: ">${s.ip}</td>
+  <td data-label="Signed in: "><time datetime="${new Date(s.createdAt).toISOString()}">${when(s.createdAt)}</time></td>
+  <td data-label="Last seen: "><time datetime="${new Date(s.lastSeenAt).toISOString()}">${when(s.lastSeenAt)}</time></td>
   <td><form method="post" action="/account/sessions/revoke">
     <input type="hidden" name="_csrf" value="${model.csrfToken}">
     <input type="hidden" name="session" value="${s.id}">

@@ -65,7 +65,7 @@ describe('GET /account', () => {
     expect(page.body).toContain('ann@example.com');
     expect(page.body).toContain('Chrome on Linux <span class="tag">This device</span>');
     expect(page.body).toContain('Firefox on Windows');
-    expect(page.body).toContain('<td>127.0.0.1</td>');
+    expect(page.body).toContain('<td data-label="IP address: ">127.0.0.1</td>');
     expect(page.body.match(/This device/g)).toHaveLength(1);
     expect(page.body).toContain('Sign out everywhere else');
 

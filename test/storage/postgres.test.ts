@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REVOCATION_SEQUENCE_LOCK } from '../../src/storage/sql/dialect.js';
 import { openSqlStorage, type SqlStorage } from '../../src/storage/sql/sql-storage.js';
 import { createPostgresSchema } from '../support/postgres.js';
 import { postgresAvailable, requireService } from '../support/services.js';
@@ -71,6 +72,40 @@ describe.runIf(runPostgres)('PostgreSQL adapter', () => {
       }
     });
   });
+  describe('revocation feed order', () => {
+    // A revocation takes its cursor (seq) when written but becomes visible when it commits; if a later
+    // cursor could commit first, a reader following the cursor would skip the earlier one for good.
+    it('commits revocations in cursor order, so a reader never skips one', async () => {
+      const { storage, url, cleanup } = await openMigrated();
+      const slow = new pg.Client({ connectionString: url });
+      await slow.connect();
+      try {
+        // A writer that has taken the feed's lock and its cursor, and has not committed yet.
+        await slow.query('begin');
+        await slow.query('select pg_advisory_xact_lock($1)', [REVOCATION_SEQUENCE_LOCK]);
+        await slow.query('insert into revocations (jti, expires_at, revoked_at) values ($1, $2, $3)', ['first', Date.now() + 60_000, Date.now()]);
+
+        let secondDone = false;
+        const second = storage.revocations.revokeJti('second', Date.now() + 60_000, Date.now()).then(() => {
+          secondDone = true;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        // The second writer waits for the first: nothing after the first cursor is visible yet.
+        expect(secondDone).toBe(false);
+        expect(await storage.revocations.listSince(0, Date.now(), 10)).toEqual([]);
+
+        await slow.query('commit');
+        await second;
+        const entries = await storage.revocations.listSince(0, Date.now(), 10);
+        expect(entries.map((e) => e.jti)).toEqual(['first', 'second']);
+        expect(entries[1]!.cursor).toBeGreaterThan(entries[0]!.cursor);
+      } finally {
+        await slow.end();
+        await cleanup();
+      }
+    });
+  });
+
   describe('when PostgreSQL cannot be reached', () => {
     // Nothing listens on port 1, so the connection is refused at once; the adapter's pool gives up
     // after 5 s in any case, and the tests' own timeout keeps a hang from stalling the run.

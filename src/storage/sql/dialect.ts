@@ -74,6 +74,22 @@ export function addSequenceColumn<T extends string>(engine: Engine, table: Creat
     : table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());
 }
 
+// An arbitrary application-wide key for pg_advisory_xact_lock ("gatehouse revocations").
+export const REVOCATION_SEQUENCE_LOCK = 7_165_012_874_001;
+
+/**
+ * Runs `write` so rows that take sequence values (the revocation feed's cursor) commit in
+ * sequence order, and a reader following the cursor can never skip one that commits late: on
+ * PostgreSQL under a transaction-scoped advisory lock; SQLite has a single writer already.
+ */
+export async function inSequenceOrder<T>(engine: Engine, db: Kysely<Database>, write: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (engine === 'sqlite') return write(db);
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${REVOCATION_SEQUENCE_LOCK})`.execute(trx);
+    return write(trx);
+  });
+}
+
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { RevocationRepository, RevocationScope } from '../../core/ports.js';
+import { inSequenceOrder, type Engine } from './dialect.js';
 import type { Database } from './schema.js';
 
-export function createSqlRevocationRepository(db: Kysely<Database>): RevocationRepository {
+export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engine): RevocationRepository {
   return {
     async recordIssued(token) {
       await db
@@ -16,10 +17,10 @@ export function createSqlRevocationRepository(db: Kysely<Database>): RevocationR
           expires_at: token.expiresAt,
         })
         .execute();
-      // A token minted while its session was being revoked (or its user disabled) can be recorded
-      // after revokeIssued read issued_tokens: list it now. Each statement reads what committed
-      // before it, so this check or revokeIssued always sees the other's write.
-      await db
+      // A token minted while its session, family or user was being revoked can be recorded after
+      // revokeIssued read issued_tokens: list it now. Each statement reads what committed before
+      // it, so this check or revokeIssued always sees the other's write.
+      await inSequenceOrder(engine, db, (w) => w
         .insertInto('revocations')
         .columns(['jti', 'expires_at', 'revoked_at'])
         .expression((eb) =>
@@ -27,24 +28,29 @@ export function createSqlRevocationRepository(db: Kysely<Database>): RevocationR
             .selectFrom('issued_tokens')
             .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
             .leftJoin('users', 'users.id', 'issued_tokens.subject')
-            .select((s) => ['issued_tokens.jti', 'issued_tokens.expires_at', s.fn.coalesce('sessions.revoked_at', 'users.disabled_at').$notNull().as('revoked_at')])
+            .leftJoin('refresh_families', 'refresh_families.id', 'issued_tokens.family_id')
+            .select((s) => [
+              'issued_tokens.jti',
+              'issued_tokens.expires_at',
+              s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').$notNull().as('revoked_at'),
+            ])
             .where('issued_tokens.jti', '=', token.jti)
-            .where((w) => w.or([w('sessions.revoked_at', 'is not', null), w('users.disabled_at', 'is not', null)])),
+            .where((c) =>
+              c.or([c('sessions.revoked_at', 'is not', null), c('refresh_families.revoked_at', 'is not', null), c('users.disabled_at', 'is not', null)]),
+            ),
         )
         .onConflict((oc) => oc.column('jti').doNothing())
-        .execute();
+        .execute());
     },
     async revokeJti(jti, expiresAt, now) {
-      await db
-        .insertInto('revocations')
-        .values({ jti, expires_at: expiresAt, revoked_at: now })
-        .onConflict((oc) => oc.column('jti').doNothing())
-        .execute();
+      await inSequenceOrder(engine, db, (w) =>
+        w.insertInto('revocations').values({ jti, expires_at: expiresAt, revoked_at: now }).onConflict((oc) => oc.column('jti').doNothing()).execute(),
+      );
     },
     // INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token issued concurrently is either
     // in the selection or recorded after it (and then checked against its session and user in recordIssued).
     async revokeIssued(scope: RevocationScope, now) {
-      const result = await db
+      const result = await inSequenceOrder(engine, db, (w) => w
         .insertInto('revocations')
         .columns(['jti', 'expires_at', 'revoked_at'])
         .expression((eb) => {
@@ -65,7 +71,7 @@ export function createSqlRevocationRepository(db: Kysely<Database>): RevocationR
           return query;
         })
         .onConflict((oc) => oc.column('jti').doNothing())
-        .executeTakeFirst();
+        .executeTakeFirst());
       return Number(result.numInsertedOrUpdatedRows ?? 0n);
     },
     async listSince(cursor, now, limit) {

@@ -52,7 +52,7 @@ export function openSqlStorage(url: string): SqlStorage {
     sessions: guarded(createSqlSessionRepository(db)),
     throttle: guarded(createSqlThrottleRepository(db)),
     signingKeys: guarded(createSqlSigningKeyRepository(db)),
-    revocations: guarded(createSqlRevocationRepository(db)),
+    revocations: guarded(createSqlRevocationRepository(db, engine)),
     refreshTokens: guarded(createSqlRefreshTokenRepository(db)),
     audit: guarded(createSqlAuditLog(db)),
     async ping() {

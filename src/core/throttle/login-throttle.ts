@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { AttemptPolicy, ThrottleRepository } from '../ports.js';
+import { throttleAddress } from './throttle-address.js';
 
 export interface LoginThrottleOptions {
   /** Attempts per account within the window; the one that reaches it locks the account for a while. */
@@ -48,7 +49,7 @@ export class LoginThrottle {
 
   /** Counts a sign-up from this IP. @throws AuthError `too_many_attempts`. */
   async attemptSignup(ip: string): Promise<void> {
-    await this.#count(`signup:${ip}`, this.#options.ipMaxAttempts);
+    await this.#count(`signup:${throttleAddress(ip)}`, this.#options.ipMaxAttempts);
   }
 
   /** A successful login clears the account's count and lock, and takes its attempt back from the IP. */
@@ -82,4 +83,4 @@ export class LoginThrottle {
 }
 
 const accountKey = (account: string): string => `account:${account}`;
-const ipKey = (ip: string): string => `ip:${ip}`;
+const ipKey = (ip: string): string => `ip:${throttleAddress(ip)}`;

@@ -203,3 +203,24 @@ describe('login throttling under parallel guesses', () => {
     }
   });
 });
+
+describe('login throttling of IPv6 clients', () => {
+  it('counts a whole /64 as one client', async () => {
+    const t = await startTestGatehouse({ GATEHOUSE_LOGIN_IP_MAX_ATTEMPTS: '3' });
+    try {
+      const login = (email: string, remoteAddress: string): Promise<LightMyRequestResponse> =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/login',
+          remoteAddress,
+          headers: { 'content-type': 'application/json', origin: 'http://localhost:8080' },
+          payload: JSON.stringify({ email, password: WRONG }),
+        });
+      for (let i = 1; i <= 3; i++) expect((await login(`user${i}@example.com`, `2001:db8:aa:1::${i}`)).statusCode).toBe(401);
+      expect((await login('other@example.com', '2001:db8:aa:1:dead:beef:0:9')).statusCode).toBe(429);
+      expect((await login('other@example.com', '2001:db8:aa:2::1')).statusCode).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { AccountService } from './core/accounts/account-service.js';
 import { Authenticator } from './core/accounts/authenticator.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { KeyService } from './core/keys/key-service.js';
-import { createMasterKeyRing, parseMasterKeys, type MasterKeyRing } from './core/keys/sealed-box.js';
+import { createMasterKeyRing, MasterKeyError, parseMasterKeys, type MasterKeyRing } from './core/keys/sealed-box.js';
 import { createArgon2Hasher } from './core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
@@ -93,10 +93,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, clock });
-  // Resolved on first use: commands that never open signing keys (user create, migrate) neither
-  // need the master key nor create the development key file.
+  // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
+  // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
-  const masterKeys = (): MasterKeyRing => (ring ??= createMasterKeyRing(resolveMasterKeys(config, options.onNotice)));
+  const masterKeys = (): MasterKeyRing => {
+    if (!ring) throw new TypeError('loadKeys() must run before the signing keys are used');
+    return ring;
+  };
   const lazyRing: MasterKeyRing = {
     get currentId() {
       return masterKeys().currentId;
@@ -107,7 +110,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,
     rotationIntervalMs: config.keyRotationInterval * 1000,
-    publishLeadMs: 2 * config.jwksCacheMaxAge * 1000,
+    // Twice the JWKS cache age, plus the one-minute schedule tick at which other nodes load the new key.
+    publishLeadMs: (2 * config.jwksCacheMaxAge + 60) * 1000,
     // The longest-lived token a key signs, plus five minutes for verifiers' clock skew.
     retentionMs: (config.accessTokenLifetime + 300) * 1000,
   });
@@ -138,7 +142,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   };
 
   let keysLoaded: Promise<void> | undefined;
-  const loadKeys = (): Promise<void> => (keysLoaded ??= keys.load());
+  const loadKeys = (): Promise<void> =>
+    (keysLoaded ??= (async () => {
+      // A development key file may be generated only while no sealed key exists: never silently replace one.
+      const mayGenerate = (await storage.signingKeys.list()).length === 0;
+      ring ??= createMasterKeyRing(resolveMasterKeys(config, options.onNotice, { mayGenerate }));
+      await keys.load();
+    })());
   let app: FastifyInstance | undefined;
   if (!options.withoutHttp) {
     try {
@@ -198,18 +208,29 @@ export function createLogger(config: Pick<GatehouseConfig, 'mode' | 'logLevel'>)
  * The master keys that seal private signing keys: `GATEHOUSE_SECRET`, or in development a key
  * generated once into DATA_DIR/master.key with mode 0600 (production requires the setting).
  */
-export function resolveMasterKeys(config: Pick<GatehouseConfig, 'secret' | 'dataDir' | 'mode'>, onNotice?: (message: string) => void): Buffer[] {
+export function resolveMasterKeys(
+  config: Pick<GatehouseConfig, 'secret' | 'dataDir' | 'mode'>,
+  onNotice?: (message: string) => void,
+  options: { mayGenerate?: boolean } = {},
+): Buffer[] {
   if (config.secret !== undefined) return parseMasterKeys(config.secret);
   if (config.mode === 'production') throw new TypeError('GATEHOUSE_SECRET is required in production');
   const file = join(config.dataDir, 'master.key');
   if (!existsSync(file)) {
+    if (options.mayGenerate === false) {
+      throw new MasterKeyError(`${file} is missing, but the database holds signing keys sealed with a master key; restore the file or set GATEHOUSE_SECRET`);
+    }
     ensureDataDir(config.dataDir);
     writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
     onNotice?.(`generated a development master key in ${file} (mode 0600); set GATEHOUSE_SECRET in production`);
   } else if ((statSync(file).mode & 0o077) !== 0) {
     onNotice?.(`${file} is readable by other users; run: chmod 600 ${file}`);
   }
-  return parseMasterKeys(readFileSync(file, 'utf8').trim());
+  try {
+    return parseMasterKeys(readFileSync(file, 'utf8').trim());
+  } catch {
+    throw new MasterKeyError(`${file} does not hold a master key (32 random bytes, base64url)`);
+  }
 }
 
 /** Creates the data folder with owner-only permissions (it holds the database and, later, keys). */

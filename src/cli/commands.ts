@@ -229,7 +229,8 @@ export const commands: Record<string, Command> = {
     usage:
       'Usage: gatehouse keys rotate [--now] [--json]\n' +
       '  Rolls in a new signing key. It is published at once and signs after twice GATEHOUSE_JWKS_CACHE_MAX_AGE\n' +
-      '  (so cached JWKS documents learn it first); --now makes it sign at once (for a compromised key).',
+      '  (so cached JWKS documents learn it first). --now is for a compromised key: the new key signs at once and the\n' +
+      '  old one leaves the JWKS at once, so tokens it signed stop verifying (running nodes switch within a minute).',
     async run(argv) {
       const values = parse(argv, { now: { type: 'boolean' }, json: { type: 'boolean' } }, this.usage);
       const key = await withGatehouse((g) => g.services.keys.rotate({ immediate: values.now ?? false }), { keys: true });

@@ -118,7 +118,7 @@ export interface SigningKeyRepository {
   /** Every stored key, oldest first. */
   list(): Promise<SigningKeyRecord[]>;
   insert(key: SigningKeyRecord): Promise<void>;
-  /** Sets when a key stops signing and when it leaves the JWKS (only if it is not retired yet). */
+  /** Sets when a key stops signing and when it leaves the JWKS; never moves either time later. */
   retire(kid: string, retiresAt: number, removeAfter: number): Promise<void>;
   /** Deletes keys whose removeAfter is before `now`; returns how many. */
   deleteRemoved(now: number): Promise<number>;
@@ -192,8 +192,11 @@ export interface RefreshTokenRecord {
 export interface RefreshTokenRepository {
   /** Creates a family and its first token, together or not at all. */
   createFamily(family: RefreshFamily, first: RefreshTokenRecord): Promise<void>;
-  /** The token with this hash and its family. */
-  find(tokenHash: string): Promise<{ token: RefreshTokenRecord; family: RefreshFamily } | undefined>;
+  /**
+   * The token with this hash and its family; `holderActive` is false when the family's user is
+   * disabled or the session it was bound to is revoked.
+   */
+  find(tokenHash: string): Promise<{ token: RefreshTokenRecord; family: RefreshFamily; holderActive: boolean } | undefined>;
   /**
    * Exchanges a token for its successor in one transaction: marks it rotated only if it is
    * unrotated and unexpired at `now`, then inserts `next`. Of concurrent calls with the same

@@ -292,7 +292,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
       retires_at: string | null;
       remove_after: string | null;
     }
-    const PUBLISH_LEAD_MS = 2 * 300 * 1000; // twice the default GATEHOUSE_JWKS_CACHE_MAX_AGE
+    const PUBLISH_LEAD_MS = (2 * 300 + 60) * 1000; // twice the default GATEHOUSE_JWKS_CACHE_MAX_AGE, plus the schedule tick
     let keysDir: string;
     let keysEnv: Record<string, string>;
     beforeAll(() => {

@@ -87,11 +87,20 @@ describe('master key (resolveMasterKeys)', () => {
     expect(notices).toEqual([`${file} is readable by other users; run: chmod 600 ${file}`]);
   });
 
-  it('refuses a key file that does not hold a 32-byte key (TypeError), and does not replace it', () => {
+  it('refuses a key file that does not hold a 32-byte key (MasterKeyError), and does not replace it', () => {
     const file = join(root, 'master.key');
     writeFileSync(file, 'too-short\n', { mode: 0o600 });
-    expect(() => resolveMasterKeys(settings({ GATEHOUSE_DATA_DIR: root }))).toThrow(TypeError);
+    expect(() => resolveMasterKeys(settings({ GATEHOUSE_DATA_DIR: root }))).toThrow(MasterKeyError);
+    expect(() => resolveMasterKeys(settings({ GATEHOUSE_DATA_DIR: root }))).toThrow(/does not hold a master key/);
     expect(readFileSync(file, 'utf8')).toBe('too-short\n');
+  });
+
+  it('never generates a key file while sealed keys exist: a lost master.key is an error, not a new key', async () => {
+    const first = await startTestGatehouse({ GATEHOUSE_DATA_DIR: root });
+    await first.gatehouse.close();
+    rmSync(join(root, 'master.key'));
+    await expect(startTestGatehouse({ GATEHOUSE_DATA_DIR: root })).rejects.toThrow(/master\.key is missing, but the database holds signing keys/);
+    expect(existsSync(join(root, 'master.key'))).toBe(false);
   });
 });
 

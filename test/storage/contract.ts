@@ -562,6 +562,14 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         ]);
       });
 
+      it('retire brings the times forward but never later (an immediate rotation unpublishes a retiring key)', async () => {
+        const key = newSigningKey({ createdAt: T0, activatesAt: T0 });
+        await storage.signingKeys.insert(key);
+        await storage.signingKeys.retire(key.kid, T0 + 2 * HOUR, T0 + 3 * HOUR);
+        await storage.signingKeys.retire(key.kid, T0 + HOUR, T0 + HOUR);
+        expect((await storage.signingKeys.list())[0]).toMatchObject({ retiresAt: T0 + HOUR, removeAfter: T0 + HOUR });
+      });
+
       it('two concurrent retires of one key: exactly one of them is kept, whole', async () => {
         const key = newSigningKey();
         await storage.signingKeys.insert(key);

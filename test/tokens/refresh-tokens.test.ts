@@ -96,6 +96,32 @@ function refreshSuite(engine: string, env: () => Promise<{ env: Record<string, s
       expect((await refresh(first.token)).refreshToken).toMatch(/^gthr_/);
     });
 
+    it('treats a rotated token replayed by another client as reuse too', async () => {
+      const first = await services().refreshTokens.issue({ userId, clientId: 'app', scope: 'openid' });
+      const next = await refresh(first.token);
+      expect(await grantCode(refresh(first.token, 'other-app'))).toBe('invalid_grant');
+      expect(await grantCode(refresh(next.refreshToken))).toBe('invalid_grant');
+      expect(services().revocations.isRevoked(next.jti)).toBe(true);
+    });
+
+    it('ends the family when its user is disabled', async () => {
+      const first = await services().refreshTokens.issue({ userId, clientId: 'app', scope: 'openid' });
+      const next = await refresh(first.token);
+      await services().accounts.disable(userId);
+      expect(await grantCode(refresh(next.refreshToken))).toBe('invalid_grant');
+      expect(services().revocations.isRevoked(next.jti)).toBe(true);
+    });
+
+    it('ends a family bound to a session when that session is revoked', async () => {
+      const { session } = await services().sessions.create({ userId, ip: '192.0.2.1', userAgent: 'test', remember: false });
+      const bound = await services().refreshTokens.issue({ userId, clientId: 'app', scope: 'openid', sessionId: session.id });
+      const unbound = await services().refreshTokens.issue({ userId, clientId: 'app', scope: 'offline_access' });
+      const next = await refresh(bound.token);
+      await services().sessions.revoke(userId, session.id);
+      expect(await grantCode(refresh(next.refreshToken))).toBe('invalid_grant');
+      expect((await refresh(unbound.token)).refreshToken).toMatch(/^gthr_/);
+    });
+
     it('refuses unknown, malformed, idle-expired and absolutely expired tokens', async () => {
       expect(await grantCode(refresh('gthr_unknown'))).toBe('invalid_grant');
       expect(await grantCode(refresh('not-a-refresh-token'))).toBe('invalid_grant');

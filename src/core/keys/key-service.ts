@@ -118,18 +118,20 @@ export class KeyService {
   }
 
   /**
-   * Rolls in a new key: published now, signing after the publish lead (or at once with
-   * `immediate`, for a suspected compromise); the current key retires when the new one starts.
+   * Rolls in a new key: published now, signing after the publish lead; the current key retires
+   * when the new one starts and stays published until its tokens expire. With `immediate` (a
+   * suspected compromise) the new key signs at once and the old one is unpublished at once.
    */
   async rotate(options: { immediate?: boolean } = {}): Promise<KeyStatus> {
     await this.#reload();
     const now = this.#clock.now();
     const activatesAt = options.immediate ? now : now + this.#options.publishLeadMs;
     // Every key that would still sign after the new one starts retires then (a pending one too).
+    // An immediate rotation is for a compromise: every older key leaves the JWKS at once, so tokens
+    // signed with them stop verifying as soon as verifiers refresh their keys.
     for (const key of this.#keys) {
-      if (key.record.retiresAt === null) {
-        await this.#store.retire(key.record.kid, activatesAt, activatesAt + this.#options.retentionMs);
-      }
+      if (options.immediate) await this.#store.retire(key.record.kid, now, now);
+      else if (key.record.retiresAt === null) await this.#store.retire(key.record.kid, activatesAt, activatesAt + this.#options.retentionMs);
     }
     const created = await this.#create(activatesAt);
     await this.#reload();

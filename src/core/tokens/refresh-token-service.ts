@@ -85,13 +85,19 @@ export class RefreshTokenService {
     const now = this.#clock.now();
     const found = presented.startsWith(REFRESH_TOKEN_PREFIX) ? await this.#store.find(hashSecret(presented)) : undefined;
     if (!found) throw new AuthError('invalid_grant', { detail: 'unknown refresh token' });
-    const { token, family } = found;
-    // RFC 6749 §6: the refresh token is bound to the client it was issued to.
-    if (family.clientId !== options.clientId) throw new AuthError('invalid_grant', { detail: 'refresh token of another client' });
+    const { token, family, holderActive } = found;
     if (family.revokedAt !== null) throw new AuthError('invalid_grant', { detail: 'refresh token family revoked' });
+    // Any presentation of a rotated token is reuse, whoever presents it.
     if (token.rotatedAt !== null) {
       await this.#reuseDetected(family, token);
       throw new AuthError('invalid_grant', { detail: 'refresh token reused: family revoked' });
+    }
+    // RFC 6749 §6: the refresh token is bound to the client it was issued to.
+    if (family.clientId !== options.clientId) throw new AuthError('invalid_grant', { detail: 'refresh token of another client' });
+    // A disabled user, or the end of the session the grant was bound to, ends the family.
+    if (!holderActive) {
+      await this.revokeFamily(family.id);
+      throw new AuthError('invalid_grant', { detail: 'user disabled or session ended: family revoked' });
     }
     if (now >= family.absoluteExpiresAt || now >= token.expiresAt) throw new AuthError('invalid_grant', { detail: 'refresh token expired' });
 

@@ -58,8 +58,17 @@ export function createSqlRefreshTokenRepository(db: Kysely<Database>): RefreshTo
     async find(tokenHash) {
       const token = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
       if (!token) return undefined;
-      const family = await db.selectFrom('refresh_families').selectAll().where('id', '=', token.family_id).executeTakeFirst();
-      return family && { token: toToken(token), family: toFamily(family) };
+      const family = await db
+        .selectFrom('refresh_families')
+        .innerJoin('users', 'users.id', 'refresh_families.user_id')
+        .leftJoin('sessions', 'sessions.id', 'refresh_families.session_id')
+        .selectAll('refresh_families')
+        .select(['users.disabled_at as user_disabled_at', 'sessions.revoked_at as session_revoked_at'])
+        .where('refresh_families.id', '=', token.family_id)
+        .executeTakeFirst();
+      if (!family) return undefined;
+      const holderActive = family.user_disabled_at === null && (family.session_id === null || family.session_revoked_at === null);
+      return { token: toToken(token), family: toFamily(family), holderActive };
     },
     // The conditional UPDATE is the single winner under concurrency (row lock on PostgreSQL, one
     // writer on SQLite); the successor is inserted in the same transaction.

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '../../core/ports.js';
 import type { Database, SigningKeysTable } from './schema.js';
 
@@ -36,12 +36,15 @@ export function createSqlSigningKeyRepository(db: Kysely<Database>): SigningKeyR
         })
         .execute();
     },
+    // Only ever brings the times forward (CASE rather than min()/least(), which the engines spell differently).
     async retire(kid, retiresAt, removeAfter) {
       await db
         .updateTable('signing_keys')
-        .set({ retires_at: retiresAt, remove_after: removeAfter })
+        .set({
+          retires_at: sql<number>`case when retires_at is null or retires_at > ${retiresAt} then ${retiresAt} else retires_at end`,
+          remove_after: sql<number>`case when remove_after is null or remove_after > ${removeAfter} then ${removeAfter} else remove_after end`,
+        })
         .where('kid', '=', kid)
-        .where('retires_at', 'is', null)
         .execute();
     },
     async deleteRemoved(now) {

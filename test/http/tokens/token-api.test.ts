@@ -226,8 +226,8 @@ describe('POST /api/token', () => {
       const duringLead = (await mint(agent)).body.access_token;
       expect(decodeProtectedHeader(duringLead).kid).toBe(oldKid);
 
-      // The publish lead is twice the JWKS max-age (2 × 300 s).
-      t.clock.advance(600 * 1000 - 1000);
+      // The publish lead is twice the JWKS max-age (2 × 300 s) plus the one-minute schedule tick.
+      t.clock.advance(660 * 1000 - 1000);
       const lastOld = (await mint(agent)).body.access_token;
       expect(decodeProtectedHeader(lastOld).kid).toBe(oldKid);
       t.clock.advance(1000);
@@ -246,14 +246,24 @@ describe('POST /api/token', () => {
       const t = await start();
       const { agent } = await signedIn(t);
       const oldKid = t.gatehouse.services.keys.current().kid;
-      const created = await t.gatehouse.services.keys.rotate({ immediate: true });
+      const created = await t.gatehouse.services.keys.rotate();
+      t.clock.advance(660 * 1000);
       expect(decodeProtectedHeader((await mint(agent)).body.access_token).kid).toBe(created.kid);
-      // Retention: the access token lifetime (600 s) plus 300 s of clock skew.
+      // Retention after the switch: the access token lifetime (600 s) plus 300 s of clock skew.
       t.clock.advance(900 * 1000 - 1);
-      // Both started at the same instant here, so their order is not specified.
-      expect((await jwksOf(t)).keys.map((k) => k.kid).sort()).toEqual([oldKid, created.kid].sort());
+      expect((await jwksOf(t)).keys.map((k) => k.kid)).toEqual([oldKid, created.kid]);
       t.clock.advance(1);
       expect((await jwksOf(t)).keys.map((k) => k.kid)).toEqual([created.kid]);
+    });
+
+    it('an immediate rotation (compromised key) unpublishes the old key at once', async () => {
+      const t = await start();
+      const { agent } = await signedIn(t);
+      const before = (await mint(agent)).body.access_token;
+      const created = await t.gatehouse.services.keys.rotate({ immediate: true });
+      expect((await jwksOf(t)).keys.map((k) => k.kid)).toEqual([created.kid]);
+      await expect(verify(t, before)).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+      expect(decodeProtectedHeader((await mint(agent)).body.access_token).kid).toBe(created.kid);
     });
   });
 });

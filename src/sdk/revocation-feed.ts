@@ -16,9 +16,11 @@ export interface RevocationFeedOptions {
   onError: (error: Error) => void;
   /** 'subscribe': first reconnection delay (a `retry` field from the server replaces it) and the cap. */
   reconnect?: { baseMs?: number; maxMs?: number };
+  /** A monotonic clock in milliseconds, for {@link RevocationFeed.isCurrent}. Default `performance.now()`. */
+  now?: () => number;
 }
 
-/** A stream that delivers nothing, not even the ~15 s keepalive comment, for this long is dead. */
+/** A stream that delivers no event and no comment, not even the ~15 s keepalive, for this long is dead. */
 const STREAM_IDLE_TIMEOUT_MS = 45_000;
 const MIN_RECONNECT_MS = 100;
 /** A catch-up that keeps answering `more: true` stops after this many pages and resumes on the next poll. */
@@ -54,12 +56,16 @@ export class RevocationFeed {
   readonly #options: RevocationFeedOptions;
   readonly #closing = new AbortController();
   readonly #ready: () => Promise<void>;
+  readonly #now: () => number;
   #cursor: string | undefined;
+  /** When the list was last known complete (on the {@link #now} clock); undefined before that. */
+  #currentAt: number | undefined;
   #background: Promise<void> | undefined;
   #retryMs: number | undefined;
 
   constructor(options: RevocationFeedOptions) {
     this.#options = options;
+    this.#now = options.now ?? (() => performance.now());
     this.#ready = retryableOnce(() => this.#start(), { retryAfterMs: 1000 });
   }
 
@@ -74,6 +80,16 @@ export class RevocationFeed {
    */
   ready(): Promise<void> {
     return this.#ready();
+  }
+
+  /**
+   * Whether the list was known to be complete at most `maxStalenessMs` ago. It is so when a
+   * catch-up reads the feed to its end (as of when its last page was requested) and whenever the
+   * stream delivers an event or a comment (the server's keepalive, its greeting after a
+   * reconnection): a feed that fails, or a stream that falls silent, stops being current.
+   */
+  isCurrent(maxStalenessMs: number): boolean {
+    return this.#currentAt !== undefined && this.#now() - this.#currentAt <= maxStalenessMs;
   }
 
   async close(): Promise<void> {
@@ -97,23 +113,34 @@ export class RevocationFeed {
     this.#background = loop.catch((error: unknown) => this.#report(error));
   }
 
+  #markCurrent(at: number): void {
+    if (this.#currentAt === undefined || at > this.#currentAt) this.#currentAt = at;
+  }
+
   #report(error: unknown): void {
     if (this.#closed) return;
     this.#options.onError(error instanceof Error ? error : new Error(String(error)));
   }
 
-  /** Reads pages until the feed says there is no more. */
+  /**
+   * Reads pages until the feed says there is no more, then marks the list current as of the last
+   * request. A catch-up cut short by {@link MAX_PAGES} is not current: the next one resumes.
+   */
   async #catchUp(): Promise<void> {
     for (let page = 0; page < MAX_PAGES; page++) {
       const url = new URL(this.#options.url);
       if (this.#cursor !== undefined) url.searchParams.set('since', this.#cursor);
+      const requestedAt = this.#now();
       const { body } = await fetchJson(this.#options.fetch, url, { signal: this.#closing.signal, timeoutMs: 10_000 });
       const { revocations, cursor, more } = parsePage(body);
       for (const { jti, exp } of revocations) this.#options.list.add(jti, exp);
       const advanced = cursor !== this.#cursor;
       this.#cursor = cursor;
       // A server that says "more" without moving its cursor would loop us forever.
-      if (!more || !advanced) return;
+      if (!more || !advanced) {
+        this.#markCurrent(requestedAt);
+        return;
+      }
     }
   }
 
@@ -186,18 +213,26 @@ export class RevocationFeed {
         await response.body?.cancel().catch(() => {});
         throw new UpstreamError('revocation stream is not text/event-stream');
       }
-      const parser = new SseParser();
+      // Comments (the keepalive every ~15 s, the greeting) carry nothing but show the stream is live.
+      let heard = false;
+      const parser = new SseParser({ onComment: () => (heard = true) });
       const decoder = new TextDecoder();
       const reader = response.body.getReader();
       try {
         for (;;) {
           const { done, value } = await reader.read();
           if (done) return;
-          armIdleTimer();
           onData();
-          for (const event of parser.push(decoder.decode(value, { stream: true }))) this.#apply(event);
+          const events = parser.push(decoder.decode(value, { stream: true }));
+          for (const event of events) this.#apply(event);
           if (parser.lastEventId !== '') this.#cursor = parser.lastEventId;
           if (parser.retry !== undefined) this.#retryMs = parser.retry;
+          // The stream is in order: whatever the server sent before this is now applied.
+          if (heard || events.length > 0) {
+            heard = false;
+            armIdleTimer();
+            this.#markCurrent(this.#now());
+          }
         }
       } finally {
         await reader.cancel().catch(() => {});

@@ -68,6 +68,18 @@ describe('SseParser (WHATWG HTML §9.2.6)', () => {
     expect(parser.lastEventId).toBe('5');
   });
 
+  it('surfaces comments in stream order, whatever the chunking, without making them events', () => {
+    const seen: string[] = [];
+    const parser = new SseParser({ onComment: (comment) => seen.push(`comment:${comment}`) });
+    const stream = ': gatehouse revocation feed\n\ndata: a\n\n: keepalive\r\n\r\n:\n:  two spaces\n';
+    for (const char of stream) for (const event of parser.push(char)) seen.push(`event:${event.data}`);
+    expect(seen).toEqual(['comment:gatehouse revocation feed', 'event:a', 'comment:keepalive', 'comment:', 'comment: two spaces']);
+    // A comment line is only complete at its line end.
+    const partial: string[] = [];
+    new SseParser({ onComment: (comment) => partial.push(comment) }).push(': keepal');
+    expect(partial).toEqual([]);
+  });
+
   it('resets the event type after each dispatch', () => {
     const { events } = parse(['event: revocation\ndata: 1\n\ndata: 2\n\n']);
     expect(events.map((e) => e.type)).toEqual(['revocation', 'message']);

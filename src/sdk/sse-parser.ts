@@ -22,6 +22,7 @@ export class SseParser {
   retry: number | undefined;
 
   readonly #maxBuffered: number;
+  readonly #onComment: ((comment: string) => void) | undefined;
   #partial = '';
   #afterCR = false;
   #started = false;
@@ -30,9 +31,14 @@ export class SseParser {
   #type = '';
   #idBuffer = '';
 
-  /** @param options.maxBuffered longest line or event, in characters, before {@link push} throws. */
-  constructor(options: { maxBuffered?: number } = {}) {
+  /**
+   * @param options.maxBuffered longest line or event, in characters, before {@link push} throws.
+   * @param options.onComment called with each comment line (`: keepalive` gives `keepalive`), in
+   *   stream order with the events: comments carry no data, but show that the server is alive.
+   */
+  constructor(options: { maxBuffered?: number; onComment?: (comment: string) => void } = {}) {
     this.#maxBuffered = options.maxBuffered ?? 1 << 20;
+    this.#onComment = options.onComment;
   }
 
   /**
@@ -71,7 +77,11 @@ export class SseParser {
       this.#dispatch(events);
       return;
     }
-    if (line.charCodeAt(0) === 58 /* : */) return; // a comment, such as a keepalive
+    if (line.charCodeAt(0) === 58 /* : */) {
+      // A comment, such as a keepalive.
+      this.#onComment?.(line.charCodeAt(1) === 32 /* space */ ? line.slice(2) : line.slice(1));
+      return;
+    }
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);

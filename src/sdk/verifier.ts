@@ -16,6 +16,9 @@ const ASYMMETRIC = new Set<string>(['EdDSA', 'Ed25519', 'ES256', 'ES384', 'ES512
  * - `'off'` (the default): it does not; a revoked token keeps verifying until it expires.
  * - `'poll'`: it reads the issuer's revocation feed every `pollIntervalMs`.
  * - `'subscribe'`: it follows the feed's event stream and learns of revocations within moments.
+ *
+ * With `'poll'` or `'subscribe'`, a verifier that has not heard from the feed for
+ * `maxRevocationStalenessMs` rejects tokens as `unavailable` until it has caught up again.
  */
 export type RevocationMode = 'off' | 'poll' | 'subscribe';
 
@@ -32,6 +35,15 @@ export interface VerifierOptions {
   clockToleranceSeconds?: number;
   /** With `revocations: 'poll'`: time between two reads of the feed. Default 5000. */
   pollIntervalMs?: number;
+  /**
+   * With revocations on: the longest time the verifier goes on trusting its revocation list
+   * without hearing from the feed (a complete poll, or an event or keepalive on the stream). Past
+   * it, {@link Verifier.verify} fails with `unavailable` (503) until the feed is read again, so a
+   * revocation takes effect within this bound even while the feed is down. Default 60000, at least
+   * 1000; with `'poll'` it must exceed `pollIntervalMs`, with `'subscribe'` the issuer's keepalive
+   * interval (15 s for Gatehouse).
+   */
+  maxRevocationStalenessMs?: number;
   /** Minimum time between two JWKS refetches caused by an unknown `kid`. Default 30000. */
   jwksCooldownMs?: number;
   /** The fetch used for discovery, keys and the revocation feed. Default `globalThis.fetch`. */
@@ -60,7 +72,8 @@ export interface Verifier {
    * algorithm, `typ: at+jwt`, `iss`, `aud`, `exp`, `nbf`, the required claims, and (unless
    * revocations are `'off'`) that its `jti` has not been revoked.
    * @throws VerificationError `invalid_token` (401) when the token is not acceptable, `unavailable`
-   *   (503) when the issuer's discovery document, keys or revocation feed cannot be read.
+   *   (503) when the issuer's discovery document, keys or revocation feed cannot be read, or the
+   *   feed has not been heard from for `maxRevocationStalenessMs`.
    */
   verify(token: string): Promise<VerifiedToken>;
   /** Stops polling or the event stream and every timer. The verifier cannot be used afterwards. */
@@ -71,6 +84,8 @@ export interface Verifier {
 const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'client_id'];
 /** Longer than any access token Gatehouse issues; rejects giant inputs before parsing them. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
+const DEFAULT_POLL_INTERVAL_MS = 5000;
+const DEFAULT_MAX_REVOCATION_STALENESS_MS = 60_000;
 
 interface Ready {
   getKey: JWTVerifyGetKey;
@@ -98,10 +113,18 @@ function validateOptions(options: VerifierOptions): void {
     ['clockToleranceSeconds', options.clockToleranceSeconds],
     ['pollIntervalMs', options.pollIntervalMs],
     ['jwksCooldownMs', options.jwksCooldownMs],
+    ['maxRevocationStalenessMs', options.maxRevocationStalenessMs],
   ] as const) {
     if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) throw new TypeError(`${name} must be a non-negative number`);
   }
   if (options.pollIntervalMs !== undefined && options.pollIntervalMs < 100) throw new TypeError('pollIntervalMs must be at least 100');
+  if (options.maxRevocationStalenessMs !== undefined && options.maxRevocationStalenessMs < 1000) throw new TypeError('maxRevocationStalenessMs must be at least 1000');
+  const staleness = options.maxRevocationStalenessMs ?? DEFAULT_MAX_REVOCATION_STALENESS_MS;
+  const pollInterval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  // Otherwise the verifier would turn unavailable between every two polls.
+  if (options.revocations === 'poll' && staleness <= pollInterval) {
+    throw new TypeError(`maxRevocationStalenessMs (${staleness}) must be greater than pollIntervalMs (${pollInterval})`);
+  }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('fetch must be a function');
 }
 
@@ -161,7 +184,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     revocations = 'off',
     algorithms = ['EdDSA', 'ES256', 'RS256'],
     clockToleranceSeconds = 30,
-    pollIntervalMs = 5000,
+    pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
+    maxRevocationStalenessMs = DEFAULT_MAX_REVOCATION_STALENESS_MS,
     jwksCooldownMs = 30_000,
     fetch: fetchImpl = globalThis.fetch,
     onError = () => {},
@@ -235,7 +259,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
         throw new VerificationError('invalid_token', 'malformed token');
       }
-      const { getKey } = ready ?? (await prepare());
+      const { getKey, feed: revocationFeed } = ready ?? (await prepare());
       let claims: JWTPayload;
       try {
         ({ payload: claims } = await verifySignature(token, getKey));
@@ -252,6 +276,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         throw new VerificationError('invalid_token', 'token is sender-constrained (DPoP), not a bearer token');
       }
       if (list.has(jti)) throw new VerificationError('invalid_token', 'token revoked');
+      // A list the feed has not confirmed for too long may miss revocations: fail closed rather
+      // than accept for as long as the feed stays down.
+      if (revocationFeed !== undefined && !revocationFeed.isCurrent(maxRevocationStalenessMs)) {
+        throw new VerificationError('unavailable', 'revocation feed unavailable');
+      }
       return { subject: sub, scopes: scope ? scope.split(' ').filter(Boolean) : [], clientId, claims };
     },
 

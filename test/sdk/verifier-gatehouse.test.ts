@@ -134,13 +134,18 @@ describe('verifier against a running Gatehouse', () => {
       if (String(input).endsWith('/.well-known/jwks.json')) jwksFetches++;
       return fetch(input, init);
     };
-    // No cooldown: the refetch on the unknown kid happens at once instead of up to 30 s later.
-    const verifier = verifierFor({ fetch: countingFetch, jwksCooldownMs: 0 });
+    // No cooldown: the refetch on the unknown kid happens at once instead of up to 30 s later. The
+    // server's clock moves past the publish lead below, so its new tokens are "from the future" for
+    // this verifier's real clock: a generous tolerance keeps that from mattering here.
+    const verifier = verifierFor({ fetch: countingFetch, jwksCooldownMs: 0, clockToleranceSeconds: 3600 });
     const before = await mintToken();
     await expect(verifier.verify(before)).resolves.toMatchObject({ subject: userId });
     expect(jwksFetches).toBe(1);
 
-    await t.gatehouse.services.keys.rotate({ immediate: true });
+    // A scheduled rotation: the new key is published at once and signs after the publish lead
+    // (2 × JWKS max-age + 1 min); the old key stays published while its tokens live.
+    await t.gatehouse.services.keys.rotate();
+    t.clock.advance((2 * 300 + 60) * 1000);
     const after = await mintToken();
     expect(decodeProtectedHeader(after).kid).not.toBe(decodeProtectedHeader(before).kid);
 

@@ -61,6 +61,7 @@ export class FakeIssuer {
   readonly #revocations: StoredRevocation[] = [];
   readonly #streams = new Set<ServerResponse>();
   #cursor = 0;
+  #keepalive: NodeJS.Timeout | undefined;
 
   private constructor() {
     this.server = createServer((request, response) => this.#handle(request, response));
@@ -95,6 +96,18 @@ export class FakeIssuer {
     for (const stream of this.#streams) stream.write(chunk);
   }
 
+  /**
+   * Writes `: keepalive` to every open stream every `intervalMs`, as Gatehouse does every 15 s;
+   * `undefined` stops it (the default: open streams stay silent between events).
+   */
+  keepalive(intervalMs: number | undefined): void {
+    clearInterval(this.#keepalive);
+    this.#keepalive = undefined;
+    if (intervalMs === undefined) return;
+    this.#keepalive = setInterval(() => this.writeRaw(': keepalive\n\n'), intervalMs);
+    this.#keepalive.unref();
+  }
+
   /** Drops every open stream connection, as a restarting server or a proxy would. */
   dropStreams(): void {
     for (const stream of this.#streams) stream.destroy();
@@ -102,6 +115,7 @@ export class FakeIssuer {
   }
 
   async close(): Promise<void> {
+    this.keepalive(undefined);
     this.dropStreams();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

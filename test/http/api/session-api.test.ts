@@ -3,21 +3,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../../src/core/secrets.js';
 import { TestAgent } from '../../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
+import { expectJsonError } from '../../support/assertions.js';
 
 const SESSION_COOKIE = '__Host-gatehouse';
 const ORIGIN = 'http://localhost:8080';
 const PASSWORD = 'correct horse battery';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function expectJsonError(response: LightMyRequestResponse, status: number, error: string): void {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/json/);
-  expect(response.headers['cache-control']).toBe('no-store');
-  const body = response.json();
-  expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
-  expect(body.error).toBe(error);
-  expect(typeof body.error_description).toBe('string');
-}
 
 function expectNoSecrets(body: string, secrets: string[]): void {
   for (const secret of secrets) expect(body).not.toContain(secret);

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../../src/core/secrets.js';
 import { TestAgent } from '../../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
+import { expectJsonError as expectJsonErrorBody } from '../../support/assertions.js';
 
 const SESSION_COOKIE = '__Host-gatehouse';
 const ISSUER = 'http://localhost:8080';
@@ -16,12 +17,7 @@ interface TokenResponse {
 }
 
 function expectJsonError(response: LightMyRequestResponse, status: number, error: string): void {
-  expect(response.statusCode).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/json/);
-  expect(response.headers['cache-control']).toBe('no-store');
-  const body = response.json();
-  expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
-  expect(body.error).toBe(error);
+  expectJsonErrorBody(response, status, error);
   expect(response.body).not.toContain('access_token');
 }
 

@@ -4,6 +4,11 @@ import { inSequenceOrder, type Engine } from './dialect.js';
 import type { Database } from './schema.js';
 
 export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engine): RevocationRepository {
+  const revokeJti = async (jti: string, expiresAt: number, now: number): Promise<void> => {
+    await inSequenceOrder(engine, db, (w) =>
+      w.insertInto('revocations').values({ jti, expires_at: expiresAt, revoked_at: now }).onConflict((oc) => oc.column('jti').doNothing()).execute(),
+    );
+  };
   return {
     async recordIssued(token) {
       await db
@@ -18,35 +23,20 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
         })
         .execute();
       // A token minted while its session, family or user was being revoked can be recorded after
-      // revokeIssued read issued_tokens: list it now. Each statement reads what committed before
-      // it, so this check or revokeIssued always sees the other's write.
-      await inSequenceOrder(engine, db, (w) => w
-        .insertInto('revocations')
-        .columns(['jti', 'expires_at', 'revoked_at'])
-        .expression((eb) =>
-          eb
-            .selectFrom('issued_tokens')
-            .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
-            .leftJoin('users', 'users.id', 'issued_tokens.subject')
-            .leftJoin('refresh_families', 'refresh_families.id', 'issued_tokens.family_id')
-            .select((s) => [
-              'issued_tokens.jti',
-              'issued_tokens.expires_at',
-              s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').$notNull().as('revoked_at'),
-            ])
-            .where('issued_tokens.jti', '=', token.jti)
-            .where((c) =>
-              c.or([c('sessions.revoked_at', 'is not', null), c('refresh_families.revoked_at', 'is not', null), c('users.disabled_at', 'is not', null)]),
-            ),
-        )
-        .onConflict((oc) => oc.column('jti').doNothing())
-        .execute());
+      // revokeIssued read issued_tokens: check for that now. Each statement reads what committed
+      // before it, so this check or revokeIssued always sees the other's write. Only the rare hit
+      // takes the feed's write lock; the common case is one indexed read.
+      const ended = await db
+        .selectFrom('issued_tokens')
+        .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
+        .leftJoin('users', 'users.id', 'issued_tokens.subject')
+        .leftJoin('refresh_families', 'refresh_families.id', 'issued_tokens.family_id')
+        .select((s) => s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').as('revoked_at'))
+        .where('issued_tokens.jti', '=', token.jti)
+        .executeTakeFirst();
+      if (ended && ended.revoked_at !== null) await revokeJti(token.jti, token.expiresAt, ended.revoked_at);
     },
-    async revokeJti(jti, expiresAt, now) {
-      await inSequenceOrder(engine, db, (w) =>
-        w.insertInto('revocations').values({ jti, expires_at: expiresAt, revoked_at: now }).onConflict((oc) => oc.column('jti').doNothing()).execute(),
-      );
-    },
+    revokeJti,
     // INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token issued concurrently is either
     // in the selection or recorded after it (and then checked against its session and user in recordIssued).
     async revokeIssued(scope: RevocationScope, now) {

@@ -10,6 +10,7 @@ import { Authenticator } from './core/accounts/authenticator.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { KeyService } from './core/keys/key-service.js';
 import { createMasterKeyRing, MasterKeyError, parseMasterKeys, type MasterKeyRing } from './core/keys/sealed-box.js';
+import { ClientService } from './core/oauth/client-service.js';
 import { createArgon2Hasher } from './core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
@@ -17,8 +18,17 @@ import { RevocationService } from './core/revocation/revocation-service.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
 import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
 import { RefreshTokenService } from './core/tokens/refresh-token-service.js';
+import { AuthorizationCodeService } from './core/oauth/authorization-code-service.js';
+import { AuthorizationService } from './core/oauth/authorization-service.js';
+import { ClientAuthenticator } from './core/oauth/client-authenticator.js';
+import { ConsentService } from './core/oauth/consent-service.js';
+import { providerMetadata } from './core/oauth/discovery.js';
+import { IdTokenIssuer } from './core/oauth/id-token-issuer.js';
+import { ScopeCatalog } from './core/oauth/scopes.js';
+import type { OAuthClient, User } from './core/ports.js';
+import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
-import type { AppServices } from './http/context.js';
+import type { AppServices, OAuthServices } from './http/context.js';
 import { openSqlStorage, type SqlStorage } from './storage/sql/sql-storage.js';
 
 /**
@@ -66,6 +76,21 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     options.hasher ??
     createArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism });
   const revocations = new RevocationService(storage.revocations, clock);
+  // Deleting a client revokes its tokens. The configuration file's clients are applied at every start.
+  const scopes = new ScopeCatalog(config.resources, config.scopeDescriptions);
+  const knownScopes = scopes.known;
+  const clients = new ClientService(
+    storage.clients,
+    clock,
+    { knownScopes, idTokenAlgorithms: [...new Set([config.signingAlgorithm, 'RS256' as const])] },
+    async (clientId) => void (await revocations.revoke({ clientId })),
+  );
+  try {
+    await clients.applyDeclared(config.clients);
+  } catch (error) {
+    await storage.close().catch(() => {});
+    throw error;
+  }
   // Revoking a session revokes the access tokens minted from it (their `sid`).
   const sessions = new SessionService(
     storage.sessions,
@@ -109,11 +134,14 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   };
   const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,
+    // OpenID Connect requires RS256 for ID tokens (OIDC Core §15.1); clients may register the main algorithm instead.
+    additionalAlgorithms: ['RS256'],
     rotationIntervalMs: config.keyRotationInterval * 1000,
     // Twice the JWKS cache age, plus the one-minute schedule tick at which other nodes load the new key.
     publishLeadMs: (2 * config.jwksCacheMaxAge + 60) * 1000,
-    // The longest-lived token a key signs, plus five minutes for verifiers' clock skew.
-    retentionMs: (config.accessTokenLifetime + 300) * 1000,
+    // The longest-lived token a key signs (a client's access-token override is at most a day), plus
+    // five minutes for verifiers' clock skew.
+    retentionMs: (Math.max(config.accessTokenLifetime, config.idTokenLifetime, 24 * 3600) + 300) * 1000,
   });
   const accessTokens = new AccessTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.accessTokenLifetime * 1000, claims: config.accessTokenClaims }, (token) =>
     revocations.recordIssued(token),
@@ -129,6 +157,42 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     },
     async (familyId) => void (await revocations.revoke({ familyId })),
   );
+  const verifier = new LocalTokenVerifier(keys, clock, { issuer: config.issuer, isRevoked: (jti) => revocations.isRevoked(jti) });
+  const codes = new AuthorizationCodeService(storage.authorizationCodes, clock, { lifetimeMs: config.authorizationCodeLifetime * 1000 });
+  const consents = new ConsentService(storage.consents, clock, (userId, clientId) => refreshTokens.revokeGrantsOf(userId, clientId));
+  const findClient = (id: string): Promise<OAuthClient | undefined> => clients.find(id);
+  const findUser = (id: string): Promise<User | undefined> => storage.users.findById(id);
+  const oauth: OAuthServices = {
+    authorization: new AuthorizationService({
+      findClient,
+      scopes,
+      requirePkceForConfidential: !config.dangerouslyAllowConfidentialClientsWithoutPkce,
+      codes,
+      consents,
+      clock,
+      issuer: config.issuer,
+    }),
+    clientAuth: new ClientAuthenticator({ findClient, replays: storage.replays, clock }, { issuer: config.issuer }),
+    grants: {
+      clock,
+      scopes,
+      codes,
+      refreshTokens,
+      accessTokens,
+      idTokens: new IdTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.idTokenLifetime * 1000 }),
+      revocations,
+      findUser,
+      defaultAudience: config.apiAudience,
+    },
+    verifier,
+    consents,
+    refreshTokens,
+    findUser,
+    metadata: {
+      ...providerMetadata({ issuer: config.issuer, scopes, idTokenAlgorithms: keys.algorithms.includes('RS256') ? ['RS256', ...keys.algorithms.filter((a) => a !== 'RS256')] : keys.algorithms }),
+      gatehouse_revocation_feed: `${config.issuer}/revocations`,
+    },
+  };
   const services = {
     accounts,
     authenticator,
@@ -138,6 +202,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     accessTokens,
     refreshTokens,
     revocations,
+    clients,
+    oauth,
     checkReadiness: () => storage.ping(),
   };
 
@@ -164,7 +230,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
 
   let timer: NodeJS.Timeout | undefined;
   let ticks = 0;
-  const cleanup = async (): Promise<number> => (await sessions.cleanup()) + (await throttle.cleanup()) + (await revocations.cleanup()) + (await refreshTokens.cleanup());
+  const cleanup = async (): Promise<number> =>
+    (await sessions.cleanup()) +
+    (await throttle.cleanup()) +
+    (await revocations.cleanup()) +
+    (await refreshTokens.cleanup()) +
+    (await codes.cleanup()) +
+    (await storage.replays.deleteExpired(clock.now()));
   return {
     config,
     storage,

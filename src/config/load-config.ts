@@ -38,7 +38,7 @@ function convert(name: SettingName, raw: unknown): unknown {
     return Math.ceil(Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1));
   }
   if (typeof raw !== 'string') return raw;
-  if (schema.type === 'object') {
+  if (schema.type === 'object' || schema.type === 'array') {
     try {
       return JSON.parse(raw) as unknown;
     } catch {
@@ -69,6 +69,9 @@ function describeProblem(name: SettingName, value: unknown): string {
   }
   if (schema.type === 'boolean') return `must be true or false${shown}`;
   if (name === 'accessTokenClaims') return `must be a JSON object of at most 32 claims whose values are strings, numbers or booleans${shown}`;
+  if (name === 'resources') return `must be a JSON array of { "resource": "https://…", "scopes": ["…"] }${shown}`;
+  if (name === 'scopeDescriptions') return `must be a JSON object mapping scope names to descriptions${shown}`;
+  if (name === 'clients') return 'must be a JSON array of client registrations (client_id, client_name, redirect_uris, …; see the configuration reference)';
   if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;
@@ -146,6 +149,21 @@ export function loadConfig(env: Env): LoadedConfig {
   }
   for (const [name, other, wrong, message] of ordered) {
     if (valid(name, other) && wrong) problems.push(`${label(name, sources[name])}: ${message}`);
+  }
+  if (valid('dangerouslyAllowConfidentialClientsWithoutPkce', 'mode') && config.dangerouslyAllowConfidentialClientsWithoutPkce) {
+    if (config.mode === 'production') {
+      problems.push(`${label('dangerouslyAllowConfidentialClientsWithoutPkce', sources.dangerouslyAllowConfidentialClientsWithoutPkce)}: is refused in production mode`);
+    } else {
+      warnings.push('GATEHOUSE_DANGEROUSLY_ALLOW_CONFIDENTIAL_CLIENTS_WITHOUT_PKCE is on: confidential clients may redeem codes without PKCE');
+    }
+  }
+  if (valid('resources')) {
+    for (const { resource } of config.resources) {
+      // RFC 8707 §2: an absolute URI without a fragment.
+      if (!URL.canParse(resource) || new URL(resource).hash !== '' || resource.includes('#')) {
+        problems.push(`${label('resources', sources.resources)}: ${JSON.stringify(resource)} must be an absolute URI without a fragment`);
+      }
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

@@ -90,6 +90,62 @@ export const configSchema = Type.Object(
       Type.Integer({ description: 'How often each node reads revocations other nodes wrote (its in-memory denylist and the feed follow within this delay), in milliseconds.', default: 1000, minimum: 100, maximum: 60000 }),
     ),
     revocationFeedRateLimit: Type.Integer({ description: 'Requests per minute one client IP may make to the public revocation feed.', default: 120, minimum: 1 }),
+    authorizationCodeLifetime: seconds('Lifetime of OAuth authorization codes (RFC 6749 §4.1.2 recommends at most 10 minutes); each is also single-use.', 60, 10, 600),
+    idTokenLifetime: seconds('Lifetime of OpenID Connect ID tokens.', 3600, 60, 24 * 3600),
+    dangerouslyAllowConfidentialClientsWithoutPkce: Type.Boolean({
+      description:
+        'Let confidential clients use the authorization code flow without PKCE (public clients always need it; `plain` is always refused). Logged at start; refused in production.',
+      default: false,
+    }),
+    resources: Type.Array(
+      Type.Object(
+        {
+          resource: Type.String({ description: 'Absolute URI of the API (RFC 8707): the `aud` of access tokens issued for it.', minLength: 1 }),
+          scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { description: 'Scopes the API defines.' }),
+          description: Type.Optional(Type.String({ description: 'Shown on the consent page.' })),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        description:
+          'APIs that OAuth clients may request tokens for with `resource` (RFC 8707), as a JSON array of `{ "resource": "https://api.example.com", "scopes": ["orders:read"] }`. A token for a resource carries it as `aud` and only its scopes.',
+        default: [],
+        maxItems: 100,
+      },
+    ),
+    scopeDescriptions: Type.Record(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), Type.String({ maxLength: 200 }), {
+      description: 'Plain-words explanations of API scopes for the consent page, as a JSON object (`{"orders:read":"See your orders"}`). OpenID scopes are explained already.',
+      default: {},
+    }),
+    clients: setting(
+      Type.Array(
+        Type.Object(
+          {
+            client_id: Type.String({ pattern: '^[A-Za-z0-9._~-]{3,128}$' }),
+            client_name: Type.String({ minLength: 1, maxLength: 200 }),
+            client_secret: Type.Optional(Type.String({ minLength: 32, maxLength: 512 })),
+            public: Type.Optional(Type.Boolean()),
+            redirect_uris: Type.Optional(Type.Array(Type.String())),
+            post_logout_redirect_uris: Type.Optional(Type.Array(Type.String())),
+            grant_types: Type.Optional(Type.Array(Type.String())),
+            scope: Type.Optional(Type.String()),
+            token_endpoint_auth_method: Type.Optional(Type.String()),
+            jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
+            first_party: Type.Optional(Type.Boolean()),
+            access_token_lifetime: Type.Optional(Type.Integer({ minimum: 30, maximum: 86400 })),
+            id_token_signed_response_alg: Type.Optional(Type.String()),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            'OAuth clients registered at every start (a reproducible deployment), as a JSON array of RFC 7591 metadata: `client_id`, `client_name`, `client_secret` (at least 32 characters; omit for `public: true` or `private_key_jwt`), `redirect_uris`, `post_logout_redirect_uris`, `grant_types`, `scope`, `token_endpoint_auth_method`, `jwks`, `first_party`, `access_token_lifetime`, `id_token_signed_response_alg`. A listed client replaces a stored one with the same id.',
+          default: [],
+          maxItems: 1000,
+        },
+      ),
+      { secret: true },
+    ),
     trustProxy: Type.String({
       description:
         'Reverse proxies whose X-Forwarded-For / -Proto headers are believed: a number of hops (`1` = the one proxy in front), or comma-separated proxy addresses / CIDRs (`10.0.0.0/8,127.0.0.1`). Empty: none (the client IP is the peer address).',

@@ -11,12 +11,14 @@ export interface User {
   emailKey: string;
   /** argon2id PHC string; null for an account with no password. */
   passwordHash: string | null;
+  /** Full name for the OIDC `name` claim (scope `profile`); null when not given. */
+  name: string | null;
   createdAt: number;
   updatedAt: number;
   disabledAt: number | null;
 }
 
-export type NewUser = Omit<User, 'updatedAt' | 'disabledAt'>;
+export type NewUser = Omit<User, 'updatedAt' | 'disabledAt' | 'name'> & { name?: string | null };
 
 export interface UserRepository {
   /** Inserts a user; raises `email_taken` when the email key exists. */
@@ -26,6 +28,8 @@ export interface UserRepository {
   /** Users ordered by creation time. */
   list(options: { limit: number; offset: number }): Promise<User[]>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Sets the user's display name (null clears it). */
+  updateName(id: string, name: string | null, now: number): Promise<void>;
   /** Marks the user disabled; false when no such user. */
   disable(id: string, now: number): Promise<boolean>;
 }
@@ -205,6 +209,8 @@ export interface RefreshTokenRepository {
   rotate(tokenHash: string, next: RefreshTokenRecord, now: number): Promise<boolean>;
   /** Marks the family revoked (once); false when it was already revoked or does not exist. */
   revokeFamily(familyId: string, now: number): Promise<boolean>;
+  /** Revokes every live family of the user with this client (a withdrawn consent); returns their ids. */
+  revokeFamiliesOf(userId: string, clientId: string, now: number): Promise<string[]>;
   /** Deletes families past their absolute expiry or revoked before `revokedBefore`, with their tokens. */
   deleteExpired(now: number, revokedBefore: number): Promise<number>;
 }
@@ -225,6 +231,115 @@ export interface AuditLog {
   list(options: { limit: number; type?: string }): Promise<AuditEvent[]>;
 }
 
+/** How a client proves its identity at the token endpoint (RFC 7591 §2, OIDC Core §9). */
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+
+/** A registered OAuth 2.0 client (wire names map to these camelCase fields in the repository). */
+export interface OAuthClient {
+  id: string;
+  name: string;
+  /** Confidential clients authenticate at the token endpoint; public ones (SPAs, native apps) cannot. */
+  type: 'public' | 'confidential';
+  /** SHA-256 of the client secret (high-entropy); null for public and private_key_jwt clients. */
+  secretHash: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  grantTypes: GrantType[];
+  /** Scopes the client may request. */
+  scopes: string[];
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  /** Public keys (a JWK Set, JSON) for `private_key_jwt`; null otherwise. */
+  jwks: string | null;
+  /** First-party clients skip the consent page. */
+  firstParty: boolean;
+  /** Overrides the configured access-token lifetime, in seconds (null: the default). */
+  accessTokenLifetime: number | null;
+  /** `id_token_signed_response_alg` (OIDC Registration §2; default RS256). */
+  idTokenSignedResponseAlg: SigningAlgorithm;
+  /** Where the registration came from: the CLI, or the config file's declarative list. */
+  source: 'cli' | 'config';
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ClientRepository {
+  /** Inserts a client; raises `invalid_request` ("client id taken") when the id exists. */
+  insert(client: OAuthClient): Promise<void>;
+  /** Inserts or replaces the client with this id (declarative config). */
+  upsert(client: OAuthClient): Promise<void>;
+  findById(id: string): Promise<OAuthClient | undefined>;
+  /** Every client, oldest first. */
+  list(): Promise<OAuthClient[]>;
+  /** Deletes a client; false when there was none. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** An authorization code as stored (RFC 6749 §4.1.2): only its hash, single use, short-lived. */
+export interface AuthorizationCodeRecord {
+  /** SHA-256 of the code. */
+  codeHash: string;
+  /** The grant the code starts: tokens issued from it carry this id (as their family), so a replay revokes them. */
+  grantId: string;
+  clientId: string;
+  userId: string;
+  sessionId: string;
+  redirectUri: string;
+  scope: string;
+  /** RFC 8707 resource indicators requested, space-separated ('' when none). */
+  resource: string;
+  nonce: string | null;
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | null;
+  /** When the user authenticated (epoch ms), for `auth_time`. */
+  authTime: number;
+  /** JSON array of `amr` values. */
+  amr: string;
+  acr: string;
+  createdAt: number;
+  expiresAt: number;
+  consumedAt: number | null;
+}
+
+export interface AuthorizationCodeRepository {
+  insert(code: AuthorizationCodeRecord): Promise<void>;
+  /**
+   * Marks the code consumed if it is unconsumed (a single conditional update) and returns it;
+   * `replayed` when it was consumed before. Of concurrent calls exactly one gets `consumed`.
+   */
+  consume(codeHash: string, now: number): Promise<{ status: 'consumed'; code: AuthorizationCodeRecord } | { status: 'replayed'; code: AuthorizationCodeRecord } | { status: 'unknown' }>;
+  /** Deletes codes that expired before `before`. */
+  deleteExpired(before: number): Promise<number>;
+}
+
+/** What a user allowed a client: remembered so the consent page is not shown again. */
+export interface ConsentRecord {
+  userId: string;
+  clientId: string;
+  /** Space-separated scopes granted so far (the union of every consent). */
+  scope: string;
+  grantedAt: number;
+  updatedAt: number;
+}
+
+export interface ConsentRepository {
+  find(userId: string, clientId: string): Promise<ConsentRecord | undefined>;
+  /** Inserts or replaces the user's consent for the client. */
+  save(consent: ConsentRecord): Promise<void>;
+  /** The user's consents, newest first. */
+  listByUser(userId: string): Promise<ConsentRecord[]>;
+  /** Deletes one consent; false when there was none. */
+  delete(userId: string, clientId: string): Promise<boolean>;
+}
+
+/** One-time values (a client assertion's `jti`) remembered until they expire. */
+export interface ReplayRepository {
+  /** Records `key` until `expiresAt`; false when it is already recorded and unexpired (a replay). */
+  useOnce(key: string, expiresAt: number, now: number): Promise<boolean>;
+  deleteExpired(now: number): Promise<number>;
+}
+
 /** Everything the core needs from a storage engine. */
 export interface Storage {
   readonly users: UserRepository;
@@ -234,6 +349,10 @@ export interface Storage {
   readonly revocations: RevocationRepository;
   readonly refreshTokens: RefreshTokenRepository;
   readonly audit: AuditLog;
+  readonly clients: ClientRepository;
+  readonly authorizationCodes: AuthorizationCodeRepository;
+  readonly consents: ConsentRepository;
+  readonly replays: ReplayRepository;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -9,6 +9,10 @@ import { registerAccountPages } from './routes/account-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
 import { registerHealth } from './routes/health.js';
+import { registerOAuthAuthorize } from './routes/oauth-authorize.js';
+import { registerOAuthLogout } from './routes/oauth-logout.js';
+import { registerOAuthToken } from './routes/oauth-token.js';
+import { registerOAuthUserinfo } from './routes/oauth-userinfo.js';
 import { registerRevocationFeed } from './routes/revocation-feed.js';
 import { registerSessionApi } from './routes/session-api.js';
 import { registerTokenApi } from './routes/token-api.js';
@@ -113,5 +117,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerTokenApi(app, ctx);
   registerWellKnown(app, ctx);
   registerRevocationFeed(app, ctx);
+  registerOAuthAuthorize(app, ctx);
+  registerOAuthToken(app, ctx);
+  registerOAuthUserinfo(app, ctx);
+  registerOAuthLogout(app, ctx);
   return app;
 }

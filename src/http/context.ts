@@ -5,9 +5,30 @@ import type { AuthenticatedSession, SessionService } from '../core/sessions/sess
 import type { Session } from '../core/ports.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import type { KeyService } from '../core/keys/key-service.js';
+import type { ClientService } from '../core/oauth/client-service.js';
 import type { RevocationService } from '../core/revocation/revocation-service.js';
 import type { AccessTokenIssuer } from '../core/tokens/access-token-issuer.js';
+import type { AuthorizationService } from '../core/oauth/authorization-service.js';
+import type { ClientAuthenticator } from '../core/oauth/client-authenticator.js';
+import type { ConsentService } from '../core/oauth/consent-service.js';
+import type { GrantDeps } from '../core/oauth/grants/index.js';
+import type { User } from '../core/ports.js';
+import type { LocalTokenVerifier } from '../core/tokens/local-token-verifier.js';
+import type { RefreshTokenService } from '../core/tokens/refresh-token-service.js';
 import type { CsrfGuard } from './csrf.js';
+
+/** The OAuth 2.0 / OpenID Connect provider's services. */
+export interface OAuthServices {
+  authorization: AuthorizationService;
+  clientAuth: ClientAuthenticator;
+  grants: GrantDeps;
+  verifier: LocalTokenVerifier;
+  consents: ConsentService;
+  refreshTokens: RefreshTokenService;
+  findUser(id: string): Promise<User | undefined>;
+  /** The discovery document (OIDC Discovery §3, RFC 8414 §2). */
+  metadata: Readonly<Record<string, unknown>>;
+}
 
 /** The core services the HTTP adapter calls. */
 export interface AppServices {
@@ -17,6 +38,8 @@ export interface AppServices {
   keys: KeyService;
   accessTokens: AccessTokenIssuer;
   revocations: RevocationService;
+  clients: ClientService;
+  oauth: OAuthServices;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
   checkReadiness(): Promise<void>;
 }

@@ -33,16 +33,31 @@ export function toAuthError(error: unknown): AuthError {
   return new AuthError('server_error', { cause: error });
 }
 
+/** Endpoints called by programs, not browsers: always JSON errors. */
+const BACK_CHANNEL = ['/api/', '/oauth2/token', '/oauth2/revoke', '/oauth2/introspect', '/oauth2/userinfo'];
+
 export function wantsHtml(request: FastifyRequest): boolean {
   if (request.routeOptions.config?.page) return true;
   const accept = request.headers.accept ?? '';
-  return accept.includes('text/html') && !request.url.startsWith('/api/');
+  return accept.includes('text/html') && !BACK_CHANNEL.some((prefix) => request.url.startsWith(prefix));
+}
+
+/**
+ * RFC 6749 §5.2: a failed client authentication answers 401 with a challenge; RFC 6750 §3: so does
+ * a bad bearer token, with its error code.
+ */
+function challenge(error: AuthError): string | undefined {
+  if (error.code === 'invalid_client') return 'Basic realm="Gatehouse", charset="UTF-8"';
+  if (error.code === 'invalid_token' || error.code === 'insufficient_scope') return `Bearer realm="Gatehouse", error="${error.code}"`;
+  return undefined;
 }
 
 /** Sends an AuthError as the route's kind of response: an error page or `{ error, error_description }`. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AuthError): FastifyReply {
   const status = errorStatus[error.code];
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  const wwwAuthenticate = challenge(error);
+  if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate);
   reply.code(status);
   if (wantsHtml(request)) {
     return reply

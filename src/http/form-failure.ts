@@ -11,6 +11,7 @@ const FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'email_taken',
   'signup_closed',
   'not_found',
+  'invalid_request',
 ]);
 
 /**

@@ -16,7 +16,10 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { https: 
   };
   if (options.https) headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
   app.addHook('onSend', async (_request, reply, payload) => {
+    // A route may narrow or widen the CSP for its own response (the form_post page's form-action).
+    const routePolicy = reply.getHeader('content-security-policy');
     reply.headers(headers);
+    if (routePolicy !== undefined) reply.header('content-security-policy', routePolicy);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });

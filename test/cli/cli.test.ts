@@ -301,18 +301,23 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
     });
     afterAll(() => rmSync(keysDir, { recursive: true, force: true }));
 
+    /** The access-token (EdDSA) keys; each rotation also rolls the RS256 ID-token key alongside. */
     async function list(): Promise<KeyRow[]> {
       const result = await run(['keys', 'list', '--json'], keysEnv);
       expect(result.code).toBe(0);
-      return JSON.parse(result.stdout) as KeyRow[];
+      const rows = JSON.parse(result.stdout) as KeyRow[];
+      expect(rows.filter((k) => k.alg === 'RS256')).toHaveLength(rows.length / 2);
+      return rows.filter((k) => k.alg === 'EdDSA');
     }
 
     it('keys list --json on a fresh data folder shows one signing key and creates the master key file once', async () => {
       const before = Date.now();
       const result = await run(['keys', 'list', '--json'], keysEnv);
       expect(result.code).toBe(0);
-      const keys = JSON.parse(result.stdout) as KeyRow[];
-      expect(keys).toHaveLength(1);
+      const all = JSON.parse(result.stdout) as KeyRow[];
+      // One signing key per algorithm: EdDSA for access tokens, RS256 for ID tokens.
+      expect(all.map((k) => [k.alg, k.state]).sort()).toEqual([['EdDSA', 'signing'], ['RS256', 'signing']]);
+      const keys = all.filter((k) => k.alg === 'EdDSA');
       expect(Object.keys(keys[0]!).sort()).toEqual(['activates_at', 'alg', 'created_at', 'kid', 'remove_after', 'retires_at', 'state']);
       expect(keys[0]).toMatchObject({ alg: 'EdDSA', state: 'signing', retires_at: null, remove_after: null });
       expect(keys[0]!.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -329,7 +334,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
       // A second run reuses the key file and the key, silently.
       const again = await run(['keys', 'list', '--json'], keysEnv);
       expect(again.stderr).toBe('');
-      expect((JSON.parse(again.stdout) as KeyRow[]).map((k) => k.kid)).toEqual([keys[0]!.kid]);
+      expect((JSON.parse(again.stdout) as KeyRow[]).map((k) => k.kid).sort()).toEqual(all.map((k) => k.kid).sort());
     });
 
     it('keys rotate --json rolls in a pending key that signs after the publish lead; list shows it pending', async () => {
@@ -377,8 +382,8 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
       const result = await run(['keys', 'list'], keysEnv);
       expect(result.code).toBe(0);
       const lines = result.stdout.trim().split('\n');
-      expect(lines).toHaveLength(3);
-      for (const line of lines) expect(line).toMatch(/^[A-Za-z0-9_-]{43} {2}EdDSA {2}(signing|retired|pending)\s+signs from \d{4}-/);
+      expect(lines).toHaveLength(6);
+      for (const line of lines) expect(line).toMatch(/^[A-Za-z0-9_-]{43} {2}(EdDSA|RS256) {2}(signing|retired|pending)\s+signs from \d{4}-/);
     });
 
     it('with a wrong GATEHOUSE_SECRET, keys list exits 1 with one line about the master key and changes nothing', async () => {

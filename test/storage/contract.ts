@@ -1,7 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
-import type { AttemptPolicy, IssuedTokenRecord, NewUser, Session, SigningKeyRecord, Storage } from '../../src/core/ports.js';
+import type {
+  AttemptPolicy,
+  AuthorizationCodeRecord,
+  ConsentRecord,
+  IssuedTokenRecord,
+  NewUser,
+  OAuthClient,
+  RefreshFamily,
+  RefreshTokenRecord,
+  Session,
+  SigningKeyRecord,
+  Storage,
+  User,
+} from '../../src/core/ports.js';
 
 /** A freshly migrated, empty storage for one test, and how to dispose of it. */
 export interface StorageHarness {
@@ -37,6 +50,11 @@ function newUser(overrides: Partial<NewUser> = {}): NewUser {
     createdAt: T0,
     ...overrides,
   };
+}
+
+/** The user as stored right after `insert`. */
+function stored(user: NewUser): User {
+  return { ...user, name: user.name ?? null, updatedAt: user.createdAt, disabledAt: null };
 }
 
 function newSession(userId: string, overrides: Partial<Session> = {}): Session {
@@ -108,7 +126,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
       it('round-trips every field through insert, findById and findByEmailKey', async () => {
         const input = newUser({ createdAt: T0 + 123 });
         const inserted = await storage.users.insert(input);
-        const expected = { ...input, updatedAt: T0 + 123, disabledAt: null };
+        const expected = stored(input);
         expect(inserted).toStrictEqual(expected);
 
         const byId = await storage.users.findById(input.id);
@@ -157,7 +175,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await ids(2, 3)).toEqual([d.id]);
         expect(await ids(2, 4)).toEqual([]);
         const [first] = await storage.users.list({ limit: 1, offset: 0 });
-        expect(first).toStrictEqual({ ...a, updatedAt: a.createdAt, disabledAt: null });
+        expect(first).toStrictEqual(stored(a));
       });
 
       it('updates the password hash and updated_at of one user only', async () => {
@@ -171,7 +189,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(updated?.passwordHash).toBe('$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdA$bmV3aGFzaA');
         expect(updated?.updatedAt).toBe(T0 + HOUR);
         expect(updated?.createdAt).toBe(T0);
-        expect(await storage.users.findById(other.id)).toStrictEqual({ ...other, updatedAt: T0, disabledAt: null });
+        expect(await storage.users.findById(other.id)).toStrictEqual(stored(other));
       });
 
       it('disables a user, keeps the first disabled time, and reports unknown users', async () => {
@@ -187,6 +205,32 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
 
         expect(await storage.users.disable(randomUUID(), T0 + HOUR)).toBe(false);
         expect((await storage.users.findById(other.id))?.disabledAt).toBeNull();
+      });
+
+      it('round-trips a name, and stores null when none is given', async () => {
+        const named = newUser({ name: 'Zoë Ann Müller' });
+        const nameless = newUser();
+        expect(await storage.users.insert(named)).toStrictEqual(stored(named));
+        expect(await storage.users.insert(nameless)).toStrictEqual(stored(nameless));
+        expect((await storage.users.findById(named.id))?.name).toBe('Zoë Ann Müller');
+        expect((await storage.users.findByEmailKey(nameless.emailKey))?.name).toBeNull();
+        const session = newSession(named.id);
+        await storage.sessions.insert(session);
+        expect((await storage.sessions.findByTokenHash(session.tokenHash))?.user).toStrictEqual(stored(named));
+      });
+
+      it('updates the name and updated_at of one user only, and clears it with null', async () => {
+        const user = newUser({ name: 'Ann' });
+        const other = newUser({ name: 'Bob' });
+        await storage.users.insert(user);
+        await storage.users.insert(other);
+
+        await storage.users.updateName(user.id, 'Ann Smith', T0 + HOUR);
+        expect(await storage.users.findById(user.id)).toStrictEqual({ ...stored(user), name: 'Ann Smith', updatedAt: T0 + HOUR });
+        await storage.users.updateName(user.id, null, T0 + 2 * HOUR);
+        expect(await storage.users.findById(user.id)).toStrictEqual({ ...stored(user), name: null, updatedAt: T0 + 2 * HOUR });
+        expect(await storage.users.findById(other.id)).toStrictEqual(stored(other));
+        await storage.users.updateName(randomUUID(), 'Nobody', T0 + HOUR);
       });
     });
 
@@ -206,7 +250,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         await storage.sessions.insert(newSession(otherUser.id));
 
         const found = await storage.sessions.findByTokenHash(session.tokenHash);
-        expect(found).toStrictEqual({ session, user: { ...user, updatedAt: user.createdAt, disabledAt: null } });
+        expect(found).toStrictEqual({ session, user: stored(user) });
         expect(typeof found?.session.idleTimeoutMs).toBe('number');
         expect(typeof found?.session.absoluteExpiresAt).toBe('number');
         expect(await storage.sessions.findByTokenHash('0'.repeat(64))).toBeUndefined();
@@ -597,6 +641,374 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await storage.signingKeys.deleteRemoved(now)).toBe(0);
         expect(await storage.signingKeys.deleteRemoved(now + 1)).toBe(1);
         expect((await storage.signingKeys.list()).map((k) => k.kid)).toEqual([current.kid, stillPublished.kid]);
+      });
+    });
+
+    describe('refresh tokens', () => {
+      let user: NewUser;
+      let otherUser: NewUser;
+      beforeEach(async () => {
+        user = newUser();
+        otherUser = newUser();
+        await storage.users.insert(user);
+        await storage.users.insert(otherUser);
+      });
+
+      /** Creates a family with one token; returns the family and its token's hash. */
+      const createFamily = async (overrides: Partial<RefreshFamily>): Promise<{ family: RefreshFamily; tokenHash: string }> => {
+        const family: RefreshFamily = {
+          id: randomUUID(),
+          userId: user.id,
+          clientId: 'app',
+          sessionId: null,
+          scope: 'openid offline_access',
+          createdAt: T0,
+          absoluteExpiresAt: T0 + 30 * DAY,
+          revokedAt: null,
+          ...overrides,
+        };
+        const token: RefreshTokenRecord = {
+          id: randomUUID(),
+          tokenHash: randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', ''),
+          familyId: family.id,
+          createdAt: T0,
+          expiresAt: T0 + 14 * DAY,
+          rotatedAt: null,
+        };
+        await storage.refreshTokens.createFamily(family, token);
+        return { family, tokenHash: token.tokenHash };
+      };
+      const revokedAt = async (tokenHash: string): Promise<number | null | undefined> =>
+        (await storage.refreshTokens.find(tokenHash))?.family.revokedAt;
+
+      it('revokeFamiliesOf revokes only the unrevoked families of that user and client, and returns their ids', async () => {
+        const first = await createFamily({});
+        const second = await createFamily({ createdAt: T0 + 1 });
+        const alreadyRevoked = await createFamily({ revokedAt: T0 - MINUTE });
+        const otherClient = await createFamily({ clientId: 'other-app' });
+        const otherUsers = await createFamily({ userId: otherUser.id });
+
+        const ids = await storage.refreshTokens.revokeFamiliesOf(user.id, 'app', T0 + HOUR);
+        expect([...ids].sort()).toEqual([first.family.id, second.family.id].sort());
+        expect(await revokedAt(first.tokenHash)).toBe(T0 + HOUR);
+        expect(await revokedAt(second.tokenHash)).toBe(T0 + HOUR);
+        expect(await revokedAt(alreadyRevoked.tokenHash)).toBe(T0 - MINUTE);
+        expect(await revokedAt(otherClient.tokenHash)).toBeNull();
+        expect(await revokedAt(otherUsers.tokenHash)).toBeNull();
+
+        expect(await storage.refreshTokens.revokeFamiliesOf(user.id, 'app', T0 + 2 * HOUR)).toEqual([]);
+        expect(await revokedAt(first.tokenHash)).toBe(T0 + HOUR);
+        expect(await storage.refreshTokens.revokeFamiliesOf(randomUUID(), 'app', T0 + HOUR)).toEqual([]);
+      });
+    });
+
+    describe('clients', () => {
+      const newClient = (overrides: Partial<OAuthClient> = {}): OAuthClient => ({
+        id: `client-${randomUUID()}`,
+        name: 'Zoë’s App',
+        type: 'confidential',
+        secretHash: 'a'.repeat(64),
+        redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb?x=1&y=2'],
+        postLogoutRedirectUris: ['https://app.example.com/'],
+        grantTypes: ['authorization_code', 'refresh_token'],
+        scopes: ['openid', 'profile', 'email', 'offline_access'],
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        jwks: null,
+        firstParty: false,
+        accessTokenLifetime: null,
+        idTokenSignedResponseAlg: 'RS256',
+        source: 'cli',
+        createdAt: T0,
+        updatedAt: T0,
+        ...overrides,
+      });
+
+      it('round-trips every field, with null jwks and secret, booleans, empty lists and numbers', async () => {
+        const confidential = newClient({ firstParty: true, accessTokenLifetime: 300, createdAt: T0 + 1, updatedAt: T0 + 2 });
+        const keyed = newClient({
+          type: 'confidential',
+          secretHash: null,
+          tokenEndpointAuthMethod: 'private_key_jwt',
+          jwks: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] }),
+          grantTypes: ['client_credentials'],
+          redirectUris: [],
+          postLogoutRedirectUris: [],
+          idTokenSignedResponseAlg: 'EdDSA',
+          source: 'config',
+          createdAt: T0 + 3,
+          updatedAt: T0 + 3,
+        });
+        const spa = newClient({ type: 'public', secretHash: null, tokenEndpointAuthMethod: 'none', scopes: [], createdAt: T0 + 4, updatedAt: T0 + 4 });
+        for (const client of [confidential, keyed, spa]) await storage.clients.insert(client);
+
+        expect(await storage.clients.findById(confidential.id)).toStrictEqual(confidential);
+        expect(await storage.clients.findById(keyed.id)).toStrictEqual(keyed);
+        expect(await storage.clients.findById(spa.id)).toStrictEqual(spa);
+        const found = await storage.clients.findById(confidential.id);
+        expect(found?.firstParty).toBe(true);
+        expect((await storage.clients.findById(spa.id))?.firstParty).toBe(false);
+        expect(typeof found?.accessTokenLifetime).toBe('number');
+        expect(typeof found?.createdAt).toBe('number');
+        expect(await storage.clients.findById('no-such-client')).toBeUndefined();
+      });
+
+      it('lists clients oldest first, whatever the insertion order', async () => {
+        expect(await storage.clients.list()).toEqual([]);
+        const c = newClient({ createdAt: T0 + 3 * SECOND });
+        const a = newClient({ createdAt: T0 + 1 * SECOND });
+        const b = newClient({ createdAt: T0 + 2 * SECOND });
+        for (const client of [c, a, b]) await storage.clients.insert(client);
+        expect(await storage.clients.list()).toStrictEqual([a, b, c]);
+      });
+
+      it('refuses a second client with the same id as invalid_request and keeps the first', async () => {
+        const client = newClient();
+        await storage.clients.insert(client);
+        const error = await authErrorOf(storage.clients.insert(newClient({ id: client.id, name: 'Impostor' })));
+        expect(error.code).toBe('invalid_request');
+        expect(error.description).toBe('A client with this id already exists.');
+        expect(await storage.clients.list()).toStrictEqual([client]);
+      });
+
+      it('upserts: inserts a new client, then replaces every field of it', async () => {
+        const client = newClient({ source: 'config' });
+        const other = newClient({ createdAt: T0 + 1 });
+        await storage.clients.upsert(client);
+        await storage.clients.insert(other);
+        expect(await storage.clients.findById(client.id)).toStrictEqual(client);
+
+        const replaced = newClient({
+          id: client.id,
+          name: 'Renamed',
+          type: 'public',
+          secretHash: null,
+          redirectUris: ['https://new.example.com/cb'],
+          postLogoutRedirectUris: [],
+          grantTypes: ['authorization_code'],
+          scopes: ['openid'],
+          tokenEndpointAuthMethod: 'none',
+          jwks: '{"keys":[]}',
+          firstParty: true,
+          accessTokenLifetime: 60,
+          idTokenSignedResponseAlg: 'ES256',
+          source: 'config',
+          createdAt: T0 + 5,
+          updatedAt: T0 + HOUR,
+        });
+        await storage.clients.upsert(replaced);
+        expect(await storage.clients.findById(client.id)).toStrictEqual(replaced);
+        expect(await storage.clients.findById(other.id)).toStrictEqual(other);
+        expect(await storage.clients.list()).toHaveLength(2);
+      });
+
+      it('deletes a client and reports whether there was one', async () => {
+        const client = newClient();
+        const other = newClient();
+        await storage.clients.insert(client);
+        await storage.clients.insert(other);
+        expect(await storage.clients.delete(client.id)).toBe(true);
+        expect(await storage.clients.findById(client.id)).toBeUndefined();
+        expect(await storage.clients.delete(client.id)).toBe(false);
+        expect(await storage.clients.list()).toStrictEqual([other]);
+      });
+    });
+
+    describe('authorization codes', () => {
+      let user: NewUser;
+      beforeEach(async () => {
+        user = newUser();
+        await storage.users.insert(user);
+      });
+
+      const newCode = (overrides: Partial<AuthorizationCodeRecord> = {}): AuthorizationCodeRecord => ({
+        codeHash: randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', ''),
+        grantId: randomUUID(),
+        clientId: 'app',
+        userId: user.id,
+        sessionId: randomUUID(),
+        redirectUri: 'https://app.example.com/callback?x=1',
+        scope: 'openid profile offline_access',
+        resource: 'https://api.example.com https://files.example.com',
+        nonce: 'n-0S6_WzA2Mj',
+        codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        codeChallengeMethod: 'S256',
+        authTime: T0 - 5 * MINUTE,
+        amr: JSON.stringify(['pwd']),
+        acr: '0',
+        createdAt: T0,
+        expiresAt: T0 + MINUTE,
+        consumedAt: null,
+        ...overrides,
+      });
+
+      it('consumes a code once with every field intact, then reports it replayed with the record', async () => {
+        const code = newCode();
+        await storage.authorizationCodes.insert(code);
+
+        const first = await storage.authorizationCodes.consume(code.codeHash, T0 + SECOND);
+        expect(first).toStrictEqual({ status: 'consumed', code: { ...code, consumedAt: T0 + SECOND } });
+        if (first.status === 'consumed') {
+          expect(typeof first.code.authTime).toBe('number');
+          expect(typeof first.code.consumedAt).toBe('number');
+        }
+        const again = await storage.authorizationCodes.consume(code.codeHash, T0 + 2 * SECOND);
+        expect(again).toStrictEqual({ status: 'replayed', code: { ...code, consumedAt: T0 + SECOND } });
+      });
+
+      it('round-trips the null fields and an empty resource', async () => {
+        const code = newCode({ nonce: null, codeChallenge: null, codeChallengeMethod: null, resource: '' });
+        await storage.authorizationCodes.insert(code);
+        expect(await storage.authorizationCodes.consume(code.codeHash, T0)).toStrictEqual({ status: 'consumed', code: { ...code, consumedAt: T0 } });
+      });
+
+      it('reports an unknown code, and leaves expiry to the caller', async () => {
+        expect(await storage.authorizationCodes.consume('0'.repeat(64), T0)).toEqual({ status: 'unknown' });
+        const expired = newCode({ expiresAt: T0 - 1 });
+        await storage.authorizationCodes.insert(expired);
+        const outcome = await storage.authorizationCodes.consume(expired.codeHash, T0);
+        expect(outcome.status).toBe('consumed');
+      });
+
+      it('of 10 concurrent consumers exactly one gets the code', async () => {
+        const code = newCode();
+        const other = newCode();
+        await storage.authorizationCodes.insert(code);
+        await storage.authorizationCodes.insert(other);
+        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => storage.authorizationCodes.consume(code.codeHash, T0 + i)));
+        const consumed = outcomes.filter((o) => o.status === 'consumed');
+        expect(consumed).toHaveLength(1);
+        expect(outcomes.filter((o) => o.status === 'replayed')).toHaveLength(9);
+        const consumedAt = consumed[0]!.status === 'consumed' ? consumed[0]!.code.consumedAt : undefined;
+        for (const outcome of outcomes) {
+          if (outcome.status !== 'unknown') expect(outcome.code.consumedAt).toBe(consumedAt);
+        }
+        expect((await storage.authorizationCodes.consume(other.codeHash, T0)).status).toBe('consumed');
+      });
+
+      it('deletes codes that expired before the given time, consumed or not, and counts them', async () => {
+        const old = newCode({ expiresAt: T0 - 1 });
+        const oldConsumed = newCode({ expiresAt: T0 - MINUTE, consumedAt: T0 - 2 * MINUTE });
+        const expiringNow = newCode({ expiresAt: T0 });
+        const live = newCode({ expiresAt: T0 + MINUTE });
+        for (const code of [old, oldConsumed, expiringNow, live]) await storage.authorizationCodes.insert(code);
+
+        expect(await storage.authorizationCodes.deleteExpired(T0)).toBe(2);
+        expect(await storage.authorizationCodes.consume(old.codeHash, T0)).toEqual({ status: 'unknown' });
+        expect(await storage.authorizationCodes.consume(oldConsumed.codeHash, T0)).toEqual({ status: 'unknown' });
+        expect((await storage.authorizationCodes.consume(expiringNow.codeHash, T0)).status).toBe('consumed');
+        expect((await storage.authorizationCodes.consume(live.codeHash, T0)).status).toBe('consumed');
+        expect(await storage.authorizationCodes.deleteExpired(T0)).toBe(0);
+      });
+
+      it('deleting a user deletes their codes', async () => {
+        const code = newCode();
+        await storage.authorizationCodes.insert(code);
+        await harness?.deleteUserRow(user.id);
+        expect(await storage.authorizationCodes.consume(code.codeHash, T0)).toEqual({ status: 'unknown' });
+      });
+    });
+
+    describe('consents', () => {
+      let user: NewUser;
+      let otherUser: NewUser;
+      beforeEach(async () => {
+        user = newUser();
+        otherUser = newUser();
+        await storage.users.insert(user);
+        await storage.users.insert(otherUser);
+      });
+
+      const consent = (overrides: Partial<ConsentRecord> = {}): ConsentRecord => ({
+        userId: user.id,
+        clientId: 'app',
+        scope: 'openid profile',
+        grantedAt: T0,
+        updatedAt: T0,
+        ...overrides,
+      });
+
+      it('saves and finds a consent with every field intact', async () => {
+        const saved = consent({ grantedAt: T0 + 1, updatedAt: T0 + 2 });
+        await storage.consents.save(saved);
+        const found = await storage.consents.find(user.id, 'app');
+        expect(found).toStrictEqual(saved);
+        expect(typeof found?.grantedAt).toBe('number');
+        expect(await storage.consents.find(user.id, 'other-app')).toBeUndefined();
+        expect(await storage.consents.find(otherUser.id, 'app')).toBeUndefined();
+      });
+
+      it('replaces the consent of the same user and client on a second save', async () => {
+        await storage.consents.save(consent());
+        await storage.consents.save(consent({ userId: otherUser.id }));
+        const widened = consent({ scope: 'openid profile email', grantedAt: T0 + HOUR, updatedAt: T0 + HOUR });
+        await storage.consents.save(widened);
+        expect(await storage.consents.find(user.id, 'app')).toStrictEqual(widened);
+        expect(await storage.consents.listByUser(user.id)).toStrictEqual([widened]);
+        expect(await storage.consents.find(otherUser.id, 'app')).toStrictEqual(consent({ userId: otherUser.id }));
+      });
+
+      it('lists the user\'s consents, most recently updated first', async () => {
+        const a = consent({ clientId: 'a', updatedAt: T0 + 1 * SECOND });
+        const c = consent({ clientId: 'c', updatedAt: T0 + 3 * SECOND });
+        const b = consent({ clientId: 'b', updatedAt: T0 + 2 * SECOND });
+        for (const record of [a, c, b, consent({ userId: otherUser.id, clientId: 'z', updatedAt: T0 + DAY })]) await storage.consents.save(record);
+        expect(await storage.consents.listByUser(user.id)).toStrictEqual([c, b, a]);
+        await storage.consents.save({ ...a, updatedAt: T0 + HOUR });
+        expect((await storage.consents.listByUser(user.id)).map((r) => r.clientId)).toEqual(['a', 'c', 'b']);
+        expect(await storage.consents.listByUser(randomUUID())).toEqual([]);
+      });
+
+      it('deletes one consent and reports whether there was one', async () => {
+        await storage.consents.save(consent());
+        await storage.consents.save(consent({ clientId: 'other-app' }));
+        expect(await storage.consents.delete(user.id, 'app')).toBe(true);
+        expect(await storage.consents.delete(user.id, 'app')).toBe(false);
+        expect(await storage.consents.find(user.id, 'app')).toBeUndefined();
+        expect((await storage.consents.listByUser(user.id)).map((r) => r.clientId)).toEqual(['other-app']);
+      });
+
+      it('deleting a user deletes their consents and nobody else\'s', async () => {
+        await storage.consents.save(consent());
+        await storage.consents.save(consent({ userId: otherUser.id }));
+        await harness?.deleteUserRow(user.id);
+        expect(await storage.consents.listByUser(user.id)).toEqual([]);
+        expect(await storage.consents.find(otherUser.id, 'app')).toStrictEqual(consent({ userId: otherUser.id }));
+      });
+    });
+
+    describe('replays', () => {
+      it('accepts a key once, refuses it while unexpired, and accepts it again once expired', async () => {
+        expect(await storage.replays.useOnce('jti-1', T0 + MINUTE, T0)).toBe(true);
+        expect(await storage.replays.useOnce('jti-1', T0 + MINUTE, T0 + 1)).toBe(false);
+        expect(await storage.replays.useOnce('jti-1', T0 + 2 * MINUTE, T0 + MINUTE - 1)).toBe(false);
+        expect(await storage.replays.useOnce('jti-2', T0 + MINUTE, T0)).toBe(true);
+
+        // Expired at its expiry time: taken over, with the new expiry.
+        expect(await storage.replays.useOnce('jti-1', T0 + 3 * MINUTE, T0 + MINUTE)).toBe(true);
+        expect(await storage.replays.useOnce('jti-1', T0 + 3 * MINUTE, T0 + 2 * MINUTE)).toBe(false);
+        expect(await storage.replays.useOnce('jti-1', T0 + 4 * MINUTE, T0 + 3 * MINUTE)).toBe(true);
+      });
+
+      it('of 10 concurrent uses of a new key exactly one succeeds', async () => {
+        const outcomes = await Promise.all(Array.from({ length: 10 }, () => storage.replays.useOnce('jti-burst', T0 + MINUTE, T0)));
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('of 10 concurrent uses of an expired key exactly one succeeds', async () => {
+        await storage.replays.useOnce('jti-old', T0 + MINUTE, T0);
+        const now = T0 + 2 * MINUTE;
+        const outcomes = await Promise.all(Array.from({ length: 10 }, () => storage.replays.useOnce('jti-old', now + MINUTE, now)));
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('deletes expired keys and counts them; a deleted key can be used again', async () => {
+        await storage.replays.useOnce('old', T0 + MINUTE, T0);
+        await storage.replays.useOnce('expires-now', T0 + 2 * MINUTE, T0);
+        await storage.replays.useOnce('live', T0 + HOUR, T0);
+        expect(await storage.replays.deleteExpired(T0 + 2 * MINUTE)).toBe(2);
+        expect(await storage.replays.deleteExpired(T0 + 2 * MINUTE)).toBe(0);
+        expect(await storage.replays.useOnce('live', T0 + HOUR, T0 + 2 * MINUTE)).toBe(false);
+        expect(await storage.replays.useOnce('old', T0 + HOUR, T0)).toBe(true);
       });
     });
   });

@@ -43,17 +43,26 @@ export class AccountService {
    * `by: 'admin'` is the CLI.
    * @throws AuthError `signup_closed`, `too_many_attempts`, `invalid_email`, `invalid_password`, `email_taken`.
    */
-  async register(input: { email: string; password: string; ip?: string }, options: { by: 'self' | 'admin' }): Promise<User> {
+  async register(input: { email: string; password: string; name?: string; ip?: string }, options: { by: 'self' | 'admin' }): Promise<User> {
     if (options.by === 'self' && !this.#options.signupEnabled) throw new AuthError('signup_closed');
     // Public sign-up is throttled per IP: it reveals whether an email has an account, and hashes.
     if (options.by === 'self') await this.#deps.throttle.attemptSignup(input.ip ?? 'unknown');
     const { email, emailKey } = normalizeEmail(input.email);
+    const name = normalizeName(input.name);
     assertAcceptablePassword(input.password, this.#options.passwordPolicy, { email });
     // Hash first, so a taken email answers no faster than a free one.
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.password));
     const existing = await this.#deps.users.findByEmailKey(emailKey);
     if (existing) throw new AuthError('email_taken');
-    return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash, createdAt: this.#deps.clock.now() });
+    return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash, name, createdAt: this.#deps.clock.now() });
+  }
+
+  /**
+   * Sets the name released as the OIDC `name` claim (empty clears it).
+   * @throws AuthError `invalid_request` for a name over 200 characters or with control characters.
+   */
+  async rename(userId: string, name: string): Promise<void> {
+    await this.#deps.users.updateName(userId, normalizeName(name), this.#deps.clock.now());
   }
 
   /**
@@ -94,4 +103,15 @@ export class AccountService {
   list(options: { limit: number; offset: number }): Promise<User[]> {
     return this.#deps.users.list(options);
   }
+}
+
+/** Trimmed, NFC, at most 200 characters, no control characters; empty means none. */
+function normalizeName(value: string | undefined): string | null {
+  const name = (value ?? '').normalize('NFC').trim();
+  if (name === '') return null;
+  // eslint-disable-next-line no-control-regex
+  if (name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new AuthError('invalid_request', { description: 'Enter a name of at most 200 characters.' });
+  }
+  return name;
 }

@@ -4,8 +4,10 @@ import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '.
 import type { MasterKeyRing } from './sealed-box.js';
 
 export interface KeyServiceOptions {
-  /** Algorithm new keys are made for. */
+  /** Algorithm of the key that signs access tokens (what {@link KeyService.current} returns by default). */
   algorithm: SigningAlgorithm;
+  /** Further algorithms kept signing-ready, rotated together with the main one (RS256 for ID tokens, OIDC Core §15.1). */
+  additionalAlgorithms?: readonly SigningAlgorithm[];
   /** A key is replaced this long after it started signing. */
   rotationIntervalMs: number;
   /** A new key is published this long before it signs, so cached JWKS documents learn it first. */
@@ -81,13 +83,23 @@ export class KeyService {
    */
   async load(): Promise<void> {
     await this.#reload();
-    if (!this.#signing()) await this.#create(this.#clock.now());
+    for (const alg of this.algorithms) {
+      if (!this.#signing(alg)) await this.#create(alg, this.#clock.now());
+    }
   }
 
-  /** The key that signs now. @throws TypeError if {@link load} has not run. */
-  current(): SigningKey {
-    const key = this.#signing();
-    if (!key) throw new TypeError('KeyService.load() must run before signing');
+  /** Every algorithm this service keeps a signing key for, the main one first. */
+  get algorithms(): SigningAlgorithm[] {
+    return [...new Set([this.#options.algorithm, ...(this.#options.additionalAlgorithms ?? [])])];
+  }
+
+  /**
+   * The key that signs now with `alg` (default: the main algorithm).
+   * @throws TypeError if {@link load} has not run or `alg` is not one this service keeps.
+   */
+  current(alg: SigningAlgorithm = this.#options.algorithm): SigningKey {
+    const key = this.#signing(alg);
+    if (!key) throw new TypeError(`no ${alg} signing key: KeyService.load() must run first, with ${alg} configured`);
     return { kid: key.record.kid, alg: key.record.alg, privateKey: key.privateKey };
   }
 
@@ -104,12 +116,12 @@ export class KeyService {
 
   list(): KeyStatus[] {
     const now = this.#clock.now();
-    const signing = this.#signing();
+    const signing = new Set(this.algorithms.map((alg) => this.#signing(alg)?.record));
     return this.#keys.map(({ record }) => ({
       kid: record.kid,
       alg: record.alg,
       // A pending key cancelled by a later rotation (retired before it started) never signs: retired, not pending.
-      state: record === signing?.record ? 'signing' : record.activatesAt > now && (record.retiresAt === null || record.retiresAt > now) ? 'pending' : 'retired',
+      state: signing.has(record) ? 'signing' : record.activatesAt > now && (record.retiresAt === null || record.retiresAt > now) ? 'pending' : 'retired',
       createdAt: record.createdAt,
       activatesAt: record.activatesAt,
       retiresAt: record.retiresAt,
@@ -118,9 +130,10 @@ export class KeyService {
   }
 
   /**
-   * Rolls in a new key: published now, signing after the publish lead; the current key retires
-   * when the new one starts and stays published until its tokens expire. With `immediate` (a
-   * suspected compromise) the new key signs at once and the old one is unpublished at once.
+   * Rolls in a new key for every algorithm: published now, signing after the publish lead; each
+   * current key retires when its successor starts and stays published until its tokens expire. With
+   * `immediate` (a suspected compromise) the new keys sign at once and the old ones are unpublished
+   * at once. Returns the new key of the main algorithm.
    */
   async rotate(options: { immediate?: boolean } = {}): Promise<KeyStatus> {
     await this.#reload();
@@ -133,31 +146,34 @@ export class KeyService {
       if (options.immediate) await this.#store.retire(key.record.kid, now, now);
       else if (key.record.retiresAt === null) await this.#store.retire(key.record.kid, activatesAt, activatesAt + this.#options.retentionMs);
     }
-    const created = await this.#create(activatesAt);
+    const created: SigningKeyRecord[] = [];
+    for (const alg of this.algorithms) created.push(await this.#create(alg, activatesAt));
     await this.#reload();
-    return this.list().find((k) => k.kid === created.kid)!;
+    return this.list().find((k) => k.kid === created[0]!.kid)!;
   }
 
   /** The schedule: rotates when the signing key is due, deletes keys past removal, reloads what other nodes wrote. */
   async tick(): Promise<void> {
     await this.#reload();
     const now = this.#clock.now();
-    const signing = this.#signing();
-    const pending = this.#keys.some((k) => k.record.activatesAt > now && k.record.retiresAt === null);
-    if (!signing || (!pending && signing.record.activatesAt + this.#options.rotationIntervalMs <= now)) await this.rotate();
+    const due = this.algorithms.some((alg) => {
+      const signing = this.#signing(alg);
+      const pending = this.#keys.some((k) => k.record.alg === alg && k.record.activatesAt > now && k.record.retiresAt === null);
+      return !signing || (!pending && signing.record.activatesAt + this.#options.rotationIntervalMs <= now);
+    });
+    if (due) await this.rotate();
     if ((await this.#store.deleteRemoved(now)) > 0) await this.#reload();
   }
 
-  /** Newest key of the configured algorithm that has started and not retired. */
-  #signing(): LoadedKey | undefined {
+  /** Newest key of `alg` that has started and not retired. */
+  #signing(alg: SigningAlgorithm): LoadedKey | undefined {
     const now = this.#clock.now();
     return this.#keys
-      .filter((k) => k.record.alg === this.#options.algorithm && k.record.activatesAt <= now && (k.record.retiresAt === null || k.record.retiresAt > now))
+      .filter((k) => k.record.alg === alg && k.record.activatesAt <= now && (k.record.retiresAt === null || k.record.retiresAt > now))
       .at(-1);
   }
 
-  async #create(activatesAt: number): Promise<SigningKeyRecord> {
-    const alg = this.#options.algorithm;
+  async #create(alg: SigningAlgorithm, activatesAt: number): Promise<SigningKeyRecord> {
     const { publicJwk, privateJwk } = await createKeyPair(alg);
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
     const record: SigningKeyRecord = {

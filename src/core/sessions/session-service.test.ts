@@ -98,6 +98,7 @@ describe('SessionService', () => {
       email: 'ann@example.com',
       emailKey: 'ann@example.com',
       passwordHash: null,
+      name: null,
       createdAt: clock.now(),
       updatedAt: clock.now(),
       disabledAt: null,

@@ -20,6 +20,8 @@ export interface RefreshGrant {
   clientId: string;
   scope: string;
   sessionId?: string;
+  /** The family's id: the grant's id when the grant already has one (an authorization code's). */
+  familyId?: string;
 }
 
 export interface IssuedRefreshToken {
@@ -61,7 +63,7 @@ export class RefreshTokenService {
   async issue(grant: RefreshGrant): Promise<IssuedRefreshToken> {
     const now = this.#clock.now();
     const family: RefreshFamily = {
-      id: generateId(),
+      id: grant.familyId ?? generateId(),
       userId: grant.userId,
       clientId: grant.clientId,
       sessionId: grant.sessionId ?? null,
@@ -108,6 +110,31 @@ export class RefreshTokenService {
       throw new AuthError('invalid_grant', { detail: 'refresh token reused concurrently: family revoked' });
     }
     return { token: next.token, family, expiresAt: next.record.expiresAt };
+  }
+
+  /**
+   * What an unused, live refresh token stands for (RFC 7662 introspection); undefined for an
+   * unknown, rotated, expired or revoked one, or one whose user or session has ended.
+   */
+  async inspect(presented: string): Promise<{ family: RefreshFamily; token: RefreshTokenRecord } | undefined> {
+    if (!presented.startsWith(REFRESH_TOKEN_PREFIX)) return undefined;
+    const found = await this.#store.find(hashSecret(presented));
+    if (!found) return undefined;
+    const now = this.#clock.now();
+    const { token, family, holderActive } = found;
+    const live = family.revokedAt === null && token.rotatedAt === null && holderActive && now < token.expiresAt && now < family.absoluteExpiresAt;
+    return live ? { family, token } : undefined;
+  }
+
+  /** The family of a refresh token, live or not (RFC 7009 revocation checks the owner first). */
+  async findFamily(presented: string): Promise<RefreshFamily | undefined> {
+    if (!presented.startsWith(REFRESH_TOKEN_PREFIX)) return undefined;
+    return (await this.#store.find(hashSecret(presented)))?.family;
+  }
+
+  /** Revokes every grant of the user with the client (a withdrawn consent) and the access tokens minted from them. */
+  async revokeGrantsOf(userId: string, clientId: string): Promise<void> {
+    for (const familyId of await this.#store.revokeFamiliesOf(userId, clientId, this.#clock.now())) await this.#onFamilyRevoked(familyId);
   }
 
   /** Revokes the family a token belongs to (RFC 7009); unknown tokens are ignored. */

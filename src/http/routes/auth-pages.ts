@@ -8,12 +8,19 @@ import { sendFormFailure, sendPage } from '../form-failure.js';
 import { parseReturnTo } from '../return-to.js';
 
 const ReturnToQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: 2048 })) });
+const LoginQuery = Type.Object({
+  return_to: Type.Optional(Type.String({ maxLength: 2048 })),
+  // Set by the authorization endpoint: prompt=login (or an exceeded max_age) asks for the password again.
+  prompt: Type.Optional(Type.Literal('login')),
+  login_hint: Type.Optional(Type.String({ maxLength: 320 })),
+});
 
 // Fields default to '' so a missing field reads as a wrong answer, not a malformed request.
 const CredentialsForm = Type.Object({
   email: Type.String({ maxLength: 320, default: '' }),
   password: Type.String({ maxLength: 4096, default: '' }),
   remember: Type.Optional(Type.String({ maxLength: 8 })),
+  name: Type.Optional(Type.String({ maxLength: 200 })),
   return_to: Type.Optional(Type.String({ maxLength: 2048 })),
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
 });
@@ -28,13 +35,15 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
 
   app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
 
-  app.get<{ Querystring: Static<typeof ReturnToQuery> }>(
+  app.get<{ Querystring: Static<typeof LoginQuery> }>(
     '/login',
-    { config: page, schema: { querystring: ReturnToQuery } },
+    { config: page, schema: { querystring: LoginQuery } },
     async (request, reply) => {
       const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
-      if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
-      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled: services.accounts.signupEnabled }));
+      const auth = await ctx.authenticate(request, reply);
+      if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
+      const email = auth?.user.email ?? request.query.login_hint;
+      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled }));
     },
   );
 
@@ -78,7 +87,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
-      const user = await services.accounts.register({ email: form.email, password: form.password, ip: request.ip }, { by: 'self' });
+      const user = await services.accounts.register({ email: form.email, password: form.password, name: form.name, ip: request.ip }, { by: 'self' });
       await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       // Until email verification exists, a new account is signed in straight away.
       const { session, token } = await services.sessions.create({
@@ -94,6 +103,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
         signupPage({
           csrfToken: csrf.token(request, reply),
           email: form.email,
+          name: form.name,
           returnTo,
           error: message,
           signupEnabled: services.accounts.signupEnabled,

@@ -19,11 +19,6 @@ const Jwk = Type.Object(
 );
 const Jwks = Type.Object({ keys: Type.Array(Jwk) });
 
-const Metadata = Type.Object({
-  issuer: Type.String(),
-  jwks_uri: Type.String(),
-  gatehouse_revocation_feed: Type.String({ description: 'GET ?since=CURSOR for a page, /stream for Server-Sent Events.' }),
-});
 
 /**
  * GET /.well-known/jwks.json (RFC 7517 §5) and the discovery documents (OpenID Connect Discovery
@@ -41,13 +36,9 @@ export function registerWellKnown(app: FastifyInstance, ctx: HttpContext): void 
     return services.keys.jwks();
   });
 
-  const metadata = {
-    issuer: config.issuer,
-    jwks_uri: `${config.issuer}/.well-known/jwks.json`,
-    gatehouse_revocation_feed: `${config.issuer}/revocations`,
-  };
+  const metadata = services.oauth.metadata;
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
-    app.get(path, { schema: { response: { 200: Metadata } } }, async (_request, reply) => {
+    app.get(path, async (_request, reply) => {
       reply.header('cache-control', `public, max-age=${config.jwksCacheMaxAge}`);
       return metadata;
     });

@@ -133,6 +133,75 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await sql`drop table refresh_families`.execute(db);
     },
   },
+  '0005_oauth': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').addColumn('name', 'text').execute();
+      await db.schema
+        .createTable('oauth_clients')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('secret_hash', 'text')
+        // JSON arrays of strings.
+        .addColumn('redirect_uris', 'text', (c) => c.notNull())
+        .addColumn('post_logout_redirect_uris', 'text', (c) => c.notNull())
+        .addColumn('grant_types', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('token_endpoint_auth_method', 'text', (c) => c.notNull())
+        .addColumn('jwks', 'text')
+        .addColumn('first_party', 'integer', (c) => c.notNull())
+        .addColumn('access_token_lifetime', 'integer')
+        .addColumn('id_token_signed_response_alg', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('authorization_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('grant_id', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('resource', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text')
+        .addColumn('code_challenge', 'text')
+        .addColumn('code_challenge_method', 'text')
+        .addColumn('auth_time', 'bigint', (c) => c.notNull())
+        .addColumn('amr', 'text', (c) => c.notNull())
+        .addColumn('acr', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('consumed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('authorization_codes_expires_at').on('authorization_codes').column('expires_at').execute();
+      await db.schema
+        .createTable('consents')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('consents_pkey', ['user_id', 'client_id'])
+        .execute();
+      await db.schema
+        .createTable('used_once')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('refresh_families_client_id').on('refresh_families').column('client_id').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop index refresh_families_client_id`.execute(db);
+      await sql`drop table used_once`.execute(db);
+      await sql`drop table consents`.execute(db);
+      await sql`drop table authorization_codes`.execute(db);
+      await sql`drop table oauth_clients`.execute(db);
+      await db.schema.alterTable('users').dropColumn('name').execute();
+    },
+  },
 });
 
 export interface MigrationOutcome {

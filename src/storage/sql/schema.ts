@@ -6,6 +6,7 @@ export interface UsersTable {
   email: string;
   email_key: string;
   password_hash: string | null;
+  name: string | null;
   created_at: number;
   updated_at: number;
   disabled_at: number | null;
@@ -88,6 +89,58 @@ export interface AuditEventsTable {
   data: string;
 }
 
+export interface OAuthClientsTable {
+  id: string;
+  name: string;
+  type: string;
+  secret_hash: string | null;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  scopes: string;
+  token_endpoint_auth_method: string;
+  jwks: string | null;
+  first_party: number;
+  access_token_lifetime: number | null;
+  id_token_signed_response_alg: string;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AuthorizationCodesTable {
+  code_hash: string;
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  session_id: string;
+  redirect_uri: string;
+  scope: string;
+  resource: string;
+  nonce: string | null;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  auth_time: number;
+  amr: string;
+  acr: string;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  scope: string;
+  granted_at: number;
+  updated_at: number;
+}
+
+export interface UsedOnceTable {
+  key: string;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -98,4 +151,8 @@ export interface Database {
   refresh_families: RefreshFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   audit_events: AuditEventsTable;
+  oauth_clients: OAuthClientsTable;
+  authorization_codes: AuthorizationCodesTable;
+  consents: ConsentsTable;
+  used_once: UsedOnceTable;
 }

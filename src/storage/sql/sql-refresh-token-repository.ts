@@ -96,6 +96,18 @@ export function createSqlRefreshTokenRepository(db: Kysely<Database>): RefreshTo
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+    // One statement: a family revoked concurrently by someone else is neither overwritten nor reported.
+    async revokeFamiliesOf(userId, clientId, now) {
+      const rows = await db
+        .updateTable('refresh_families')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('client_id', '=', clientId)
+        .where('revoked_at', 'is', null)
+        .returning('id')
+        .execute();
+      return rows.map((row) => row.id);
+    },
     async deleteExpired(now, revokedBefore) {
       const result = await db
         .deleteFrom('refresh_families')

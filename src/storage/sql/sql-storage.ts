@@ -4,7 +4,11 @@ import type { Storage } from '../../core/ports.js';
 import { connect, isUnavailable, type Engine } from './dialect.js';
 import { migrateToLatest, type MigrationOutcome } from './migrations.js';
 import { createSqlAuditLog } from './sql-audit-log.js';
+import { createSqlAuthorizationCodeRepository } from './sql-authorization-code-repository.js';
+import { createSqlClientRepository } from './sql-client-repository.js';
+import { createSqlConsentRepository } from './sql-consent-repository.js';
 import { createSqlRefreshTokenRepository } from './sql-refresh-token-repository.js';
+import { createSqlReplayRepository } from './sql-replay-repository.js';
 import { createSqlRevocationRepository } from './sql-revocation-repository.js';
 import { createSqlSessionRepository } from './sql-session-repository.js';
 import { createSqlSigningKeyRepository } from './sql-signing-key-repository.js';
@@ -55,6 +59,10 @@ export function openSqlStorage(url: string): SqlStorage {
     revocations: guarded(createSqlRevocationRepository(db, engine)),
     refreshTokens: guarded(createSqlRefreshTokenRepository(db)),
     audit: guarded(createSqlAuditLog(db)),
+    clients: guarded(createSqlClientRepository(db)),
+    authorizationCodes: guarded(createSqlAuthorizationCodeRepository(db)),
+    consents: guarded(createSqlConsentRepository(db)),
+    replays: guarded(createSqlReplayRepository(db)),
     async ping() {
       try {
         await sql`select 1`.execute(db);

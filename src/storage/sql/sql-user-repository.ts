@@ -10,6 +10,7 @@ export function toUser(row: Selectable<UsersTable>): User {
     email: row.email,
     emailKey: row.email_key,
     passwordHash: row.password_hash,
+    name: row.name,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     disabledAt: row.disabled_at,
@@ -24,6 +25,7 @@ export function createSqlUserRepository(db: Kysely<Database>): UserRepository {
         email: user.email,
         email_key: user.emailKey,
         password_hash: user.passwordHash,
+        name: user.name ?? null,
         created_at: user.createdAt,
         updated_at: user.createdAt,
         disabled_at: null,
@@ -50,6 +52,9 @@ export function createSqlUserRepository(db: Kysely<Database>): UserRepository {
     },
     async updatePasswordHash(id, passwordHash, now) {
       await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
+    },
+    async updateName(id, name, now) {
+      await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute();
     },
     async disable(id, now) {
       const result = await db

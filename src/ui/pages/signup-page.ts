@@ -4,6 +4,7 @@ import { alert, layout } from '../layout.js';
 export interface SignupPageModel {
   csrfToken: string;
   email?: string;
+  name?: string;
   returnTo?: string;
   error?: string;
   passwordMinLength: number;
@@ -29,6 +30,8 @@ ${alert(model.error)}
 <form method="post" action="/signup" novalidate>
   <input type="hidden" name="_csrf" value="${model.csrfToken}">
   ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
+  <label for="name">Name <span class="hint">(optional, shown to apps you allow to see your profile)</span></label>
+  <input id="name" name="name" type="text" autocomplete="name" maxlength="200" value="${model.name ?? ''}">
   <label for="email">Email</label>
   <input id="email" name="email" type="email" autocomplete="email" required value="${model.email ?? ''}" ${model.email ? '' : html`autofocus`}>
   <label for="password">Password</label>

@@ -19,7 +19,7 @@ describe('well-known documents', () => {
   });
 
   describe('GET /.well-known/jwks.json', () => {
-    it.each(['EdDSA', 'ES256', 'RS256'] as const)('serves the %s public key only, cacheable for five minutes', async (algorithm) => {
+    it.each(['EdDSA', 'ES256', 'RS256'] as const)('serves the %s public key and the RS256 ID-token key only, cacheable for five minutes', async (algorithm) => {
       t = await startTestGatehouse({ GATEHOUSE_SIGNING_ALGORITHM: algorithm });
       const response = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
       expect(response.statusCode).toBe(200);
@@ -28,8 +28,9 @@ describe('well-known documents', () => {
 
       const body = response.json() as { keys: Array<Record<string, string>> };
       expect(Object.keys(body)).toEqual(['keys']);
-      expect(body.keys).toHaveLength(1);
-      const jwk = body.keys[0]!;
+      // The access-token key and the RS256 key for ID tokens (OIDC Core §15.1), one of each.
+      expect(body.keys.map((k) => k.alg).sort()).toEqual(algorithm === 'RS256' ? ['RS256'] : [algorithm, 'RS256'].sort());
+      const jwk = body.keys.find((k) => k.alg === algorithm)!;
       expect(Object.keys(jwk).sort()).toEqual([...MEMBERS[algorithm]]);
       expect(jwk).toMatchObject({ kid: t.gatehouse.services.keys.current().kid, alg: algorithm, use: 'sig' });
       for (const member of PRIVATE_MEMBERS) {
@@ -63,7 +64,9 @@ describe('well-known documents', () => {
       const old = t.gatehouse.services.keys.current().kid;
       const created = await t.gatehouse.services.keys.rotate();
       const response = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
-      expect((response.json() as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid)).toEqual([old, created.kid]);
+      const keys = (response.json() as { keys: Array<{ kid: string; alg: string }> }).keys;
+      expect(keys.filter((k) => k.alg === 'EdDSA').map((k) => k.kid)).toEqual([old, created.kid]);
+      expect(keys.filter((k) => k.alg === 'RS256')).toHaveLength(2);
     });
   });
 

@@ -1,0 +1,55 @@
+import { AuthError } from '../../errors.js';
+import type { OAuthClient } from '../../ports.js';
+
+/** Query or form parameters as received; a repeated parameter arrives as an array. */
+export type AuthorizeParams = Readonly<Record<string, string | string[] | undefined>>;
+
+export type Prompt = 'none' | 'login' | 'consent';
+
+/** Where and how the authorization response goes (RFC 6749 §4.1.2, OAuth 2.0 Form Post Response Mode). */
+export interface ResponseTarget {
+  redirectUri: string;
+  responseMode: 'query' | 'form_post';
+  state?: string;
+}
+
+/** A validated authorization request: every check of {@link AUTHORIZE_STEPS} has passed. */
+export interface AuthorizationRequest extends ResponseTarget {
+  client: OAuthClient;
+  scopes: string[];
+  /** RFC 8707 resource indicators. */
+  resources: string[];
+  nonce?: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: 'S256';
+  prompt: ReadonlySet<Prompt>;
+  /** OIDC Core §3.1.2.1 max_age, seconds. */
+  maxAge?: number;
+  loginHint?: string;
+  /** The user must have signed in at or after this time (epoch seconds): set after a forced re-login. */
+  loginAfter?: number;
+  /** The single-valued parameters as received (resource kept as given), to repeat the request after login or consent. */
+  params: Record<string, string | string[]>;
+}
+
+/** The request as the steps build it up. */
+export interface AuthorizeState {
+  params: AuthorizeParams;
+  client?: OAuthClient;
+  target?: ResponseTarget;
+  request: Partial<AuthorizationRequest>;
+}
+
+/** Our own parameter: the re-login marker (only ever makes the request stricter). */
+export const LOGIN_AFTER_PARAM = 'gatehouse_login_after';
+
+/**
+ * A parameter's single value (RFC 6749 §3.1: parameters must not be repeated); empty values read
+ * as absent (§3.1: "parameters sent without a value MUST be treated as if they were omitted").
+ * @throws AuthError `invalid_request` when it is repeated.
+ */
+export function param(params: AuthorizeParams, name: string): string | undefined {
+  const value = params[name];
+  if (Array.isArray(value)) throw new AuthError('invalid_request', { description: `The ${name} parameter is repeated.` });
+  return value === '' ? undefined : value;
+}

@@ -1,0 +1,84 @@
+import { AuthError } from '../../errors.js';
+import { verifyPkce } from '../pkce.js';
+import { parseResources } from '../authorize/check-resource.js';
+import { lifetimeOf, resourceParams, tokenParam, type Grant } from './grant.js';
+
+/** RFC 6749 §4.1.3 with RFC 7636 §4.5–4.6 (PKCE) and RFC 8707 §2.2 (resource). */
+export const authorizationCodeGrant: Grant = {
+  grantType: 'authorization_code',
+  parameters: ['code', 'redirect_uri', 'code_verifier', 'resource'],
+  async handle(request, deps) {
+    const { client } = request;
+    const presented = tokenParam(request, 'code', { required: true })!;
+    const redirectUri = tokenParam(request, 'redirect_uri');
+    const verifier = tokenParam(request, 'code_verifier');
+    const requestedResources = parseResources(resourceParams(request), deps.scopes);
+
+    const code = await deps.codes.redeem(presented, async (replayed) => {
+      // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+      await deps.refreshTokens.revokeFamily(replayed.grantId);
+    });
+    // RFC 6749 §4.1.3: the code was issued to this client, for this redirect URI.
+    if (code.clientId !== client.id) throw new AuthError('invalid_grant', { detail: 'authorization code of another client' });
+    if (redirectUri !== code.redirectUri) throw new AuthError('invalid_grant', { description: 'The redirect_uri does not match the authorization request.', detail: 'redirect_uri mismatch' });
+    // RFC 7636 §4.6; RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
+    if (code.codeChallenge !== null) {
+      if (verifier === undefined) throw new AuthError('invalid_grant', { description: 'code_verifier is required.', detail: 'PKCE verifier missing' });
+      if (!verifyPkce({ verifier, challenge: code.codeChallenge })) throw new AuthError('invalid_grant', { detail: 'PKCE verifier does not match' });
+    } else if (verifier !== undefined) {
+      throw new AuthError('invalid_grant', { detail: 'code_verifier sent for a code issued without a challenge' });
+    }
+    const user = await deps.findUser(code.userId);
+    if (!user || user.disabledAt !== null) throw new AuthError('invalid_grant', { detail: 'user disabled or gone' });
+
+    const granted = code.resource === '' ? [] : code.resource.split(' ');
+    // RFC 8707 §2.2: a token request may narrow the resources of the grant, never add one.
+    if (requestedResources.some((r) => !granted.includes(r))) throw new AuthError('invalid_target', { description: 'The resource was not part of the authorization.' });
+    const resources = requestedResources.length > 0 ? requestedResources : granted;
+    const scopes = code.scope.split(' ').filter(Boolean);
+    const audience = deps.scopes.audienceFor(narrowToResources(scopes, resources, deps), resources);
+    const tokenScopes = narrowToResources(scopes, resources, deps);
+
+    const offline = scopes.includes('offline_access');
+    const access = await deps.accessTokens.issue({
+      subject: user.id,
+      clientId: client.id,
+      audience: audience.length > 0 ? audience : deps.defaultAudience,
+      scope: tokenScopes.join(' '),
+      familyId: code.grantId,
+      ...(offline ? {} : { sessionId: code.sessionId }),
+      ...lifetimeOf(client),
+    });
+    // Without offline_access the refresh token lives only as long as the sign-in session.
+    const refresh = client.grantTypes.includes('refresh_token')
+      ? await deps.refreshTokens.issue({ userId: user.id, clientId: client.id, scope: code.scope, familyId: code.grantId, ...(offline ? {} : { sessionId: code.sessionId }) })
+      : undefined;
+    const idToken = scopes.includes('openid')
+      ? await deps.idTokens.issue({
+          client,
+          user,
+          scopes,
+          authTime: code.authTime,
+          nonce: code.nonce,
+          sessionId: code.sessionId,
+          amr: JSON.parse(code.amr) as string[],
+          acr: code.acr,
+          accessToken: access.token,
+        })
+      : undefined;
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: tokenScopes.join(' '),
+      ...(refresh ? { refresh_token: refresh.token } : {}),
+      ...(idToken ? { id_token: idToken } : {}),
+    };
+  },
+};
+
+/** With resources named, the token carries the OpenID scopes and only the API scopes those resources define. */
+export function narrowToResources(scopes: readonly string[], resources: readonly string[], deps: { scopes: { isOpenIdScope(s: string): boolean; findResource(r: string): { scopes: readonly string[] } | undefined } }): string[] {
+  if (resources.length === 0) return [...scopes];
+  return scopes.filter((s) => deps.scopes.isOpenIdScope(s) || resources.some((r) => deps.scopes.findResource(r)?.scopes.includes(s)));
+}

@@ -1,0 +1,66 @@
+import type { Clock } from '../../clock.js';
+import { AuthError } from '../../errors.js';
+import type { GrantType, OAuthClient, User } from '../../ports.js';
+import type { RevocationService } from '../../revocation/revocation-service.js';
+import type { AccessTokenIssuer } from '../../tokens/access-token-issuer.js';
+import type { RefreshTokenService } from '../../tokens/refresh-token-service.js';
+import type { AuthorizationCodeService } from '../authorization-code-service.js';
+import type { IdTokenIssuer } from '../id-token-issuer.js';
+import type { ScopeCatalog } from '../scopes.js';
+
+/** What every grant handler may use. */
+export interface GrantDeps {
+  clock: Clock;
+  scopes: ScopeCatalog;
+  codes: AuthorizationCodeService;
+  refreshTokens: RefreshTokenService;
+  accessTokens: AccessTokenIssuer;
+  idTokens: IdTokenIssuer;
+  revocations: RevocationService;
+  findUser(id: string): Promise<User | undefined>;
+  /** `aud` of tokens that name no resource. */
+  defaultAudience: string;
+}
+
+/** A token request from an authenticated client (RFC 6749 §3.2). */
+export interface TokenRequest {
+  client: OAuthClient;
+  params: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** RFC 6749 §5.1 (and OIDC Core §3.1.3.3 for id_token). */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+/** A grant type: a module in the registry (oidc-provider's lib/actions/grants is the model). */
+export interface Grant {
+  grantType: GrantType;
+  /** Parameters the grant reads (besides grant_type and client authentication). */
+  parameters: readonly string[];
+  handle(request: TokenRequest, deps: GrantDeps): Promise<TokenResponse>;
+}
+
+/** A single-valued token request parameter (RFC 6749 §3.2: none repeated). @throws AuthError `invalid_request`. */
+export function tokenParam(request: TokenRequest, name: string, options: { required?: boolean } = {}): string | undefined {
+  const value = request.params[name];
+  if (Array.isArray(value)) throw new AuthError('invalid_request', { description: `The ${name} parameter is repeated.` });
+  if ((value === undefined || value === '') && options.required) throw new AuthError('invalid_request', { description: `The ${name} parameter is required.` });
+  return value === '' ? undefined : value;
+}
+
+/** RFC 8707 §2: the `resource` parameters of a token request. */
+export function resourceParams(request: TokenRequest): string[] {
+  const value = request.params.resource;
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+/** The client's access-token lifetime override, if it has one. */
+export function lifetimeOf(client: OAuthClient): { lifetimeMs?: number } {
+  return client.accessTokenLifetime === null ? {} : { lifetimeMs: client.accessTokenLifetime * 1000 };
+}

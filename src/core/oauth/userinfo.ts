@@ -1,0 +1,21 @@
+import { AuthError } from '../errors.js';
+import type { User } from '../ports.js';
+import type { LocalTokenVerifier } from '../tokens/local-token-verifier.js';
+import { claimsForScopes } from './user-claims.js';
+
+/**
+ * The UserInfo endpoint (OIDC Core §5.3): the claims of the access token's user that its scopes
+ * release. The token must carry `openid` (§5.3.1) and name a user (not a client-credentials token).
+ * @throws AuthError `invalid_token` or `insufficient_scope`.
+ */
+export async function userInfo(
+  accessToken: string,
+  deps: { verifier: LocalTokenVerifier; findUser(id: string): Promise<User | undefined> },
+): Promise<Record<string, unknown> & { sub: string }> {
+  const claims = await deps.verifier.verifyAccessToken(accessToken);
+  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  if (!scopes.includes('openid')) throw new AuthError('insufficient_scope', { description: 'The access token lacks the openid scope.' });
+  const user = await deps.findUser(claims.sub);
+  if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', { detail: 'token subject is not an active user' });
+  return { sub: user.id, ...claimsForScopes(user, scopes) };
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { OAUTH_PATHS } from '../../core/oauth/discovery.js';
+import { validateLogout, type LogoutParams, type LogoutRequest } from '../../core/oauth/logout.js';
+import { logoutConfirmPage, signedOutPage } from '../../ui/pages/logout-page.js';
+import type { HttpContext } from '../context.js';
+import { sendPage } from '../form-failure.js';
+import { endPresentedSession } from './auth-pages.js';
+
+const LOGOUT_FIELDS = ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const;
+
+function logoutParams(source: unknown): LogoutParams {
+  const params: Record<string, string> = {};
+  if (typeof source !== 'object' || source === null) return params;
+  for (const name of LOGOUT_FIELDS) {
+    const value = (source as Record<string, unknown>)[name];
+    if (typeof value === 'string' && value !== '') params[name] = value;
+  }
+  return params;
+}
+
+/**
+ * /oauth2/logout: OpenID Connect RP-Initiated Logout 1.0 (GET and POST, §2). The session ends at
+ * once when the id_token_hint names it (the RP that holds the user's ID token asks); otherwise the
+ * user confirms, so a cross-site link cannot sign anyone out.
+ */
+export function registerOAuthLogout(app: FastifyInstance, ctx: HttpContext): void {
+  const { oauth } = ctx.services;
+  const page = { page: true };
+
+  const finish = (reply: FastifyReply, logout: LogoutRequest, options: { stayed?: boolean } = {}): FastifyReply =>
+    logout.redirectTo ? reply.redirect(logout.redirectTo, 303) : sendPage(reply, signedOutPage(options));
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply, source: unknown): Promise<FastifyReply> => {
+    const params = logoutParams(source);
+    const logout = await validateLogout(params, { verifier: oauth.verifier, findClient: (id) => ctx.services.clients.find(id) });
+    const auth = await ctx.authenticate(request, reply);
+    if (!auth) return finish(reply, logout);
+    const namesThisSession = logout.hint !== undefined && logout.hint.subject === auth.user.id && logout.hint.sessionId === auth.session.id;
+    if (namesThisSession) {
+      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      ctx.clearSessionCookie(reply);
+      return finish(reply, logout);
+    }
+    return sendPage(
+      reply,
+      logoutConfirmPage({ csrfToken: ctx.csrf.token(request, reply), ...(logout.client ? { clientName: logout.client.name } : {}), params: { ...params } }),
+    );
+  };
+
+  app.get(OAUTH_PATHS.endSession, { config: page }, async (request, reply) => handle(request, reply, request.query));
+  app.post(OAUTH_PATHS.endSession, { config: page }, async (request, reply) => handle(request, reply, request.body));
+  app.post(`${OAUTH_PATHS.endSession}/confirm`, { config: page }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    ctx.csrf.assertForm(request, typeof body._csrf === 'string' ? body._csrf : undefined);
+    const logout = await validateLogout(logoutParams(body), { verifier: oauth.verifier, findClient: (id) => ctx.services.clients.find(id) });
+    if (body.decision !== 'logout') return finish(reply, logout, { stayed: true });
+    await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+    ctx.clearSessionCookie(reply);
+    return finish(reply, logout);
+  });
+}

@@ -1,0 +1,31 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from '../../core/errors.js';
+import { OAUTH_PATHS } from '../../core/oauth/discovery.js';
+import { userInfo } from '../../core/oauth/userinfo.js';
+import type { HttpContext } from '../context.js';
+
+/** RFC 6750 §2.1 (header) and §2.2 (form body, POST only); never the query (§2.3 is not supported). */
+function bearerToken(request: FastifyRequest): string {
+  const header = request.headers.authorization;
+  const body = request.method === 'POST' && typeof request.body === 'object' && request.body !== null ? (request.body as Record<string, unknown>).access_token : undefined;
+  if (header !== undefined && body !== undefined) throw new AuthError('invalid_request', { description: 'Send the access token once.' });
+  if (header !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+    if (!match) throw new AuthError('invalid_token', { detail: 'malformed Authorization header' });
+    return match[1]!;
+  }
+  if (typeof body === 'string' && body !== '') return body;
+  throw new AuthError('invalid_token', { description: 'An access token is required.', detail: 'no bearer token' });
+}
+
+/** GET/POST /oauth2/userinfo (OIDC Core §5.3), with CORS so browser apps may call it. */
+export function registerOAuthUserinfo(app: FastifyInstance, ctx: HttpContext): void {
+  const { oauth } = ctx.services;
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
+    const claims = await userInfo(bearerToken(request), { verifier: oauth.verifier, findUser: oauth.findUser });
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(claims));
+  };
+  app.get(OAUTH_PATHS.userinfo, handler);
+  app.post(OAUTH_PATHS.userinfo, handler);
+}

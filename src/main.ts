@@ -43,6 +43,8 @@ export interface GatehouseOptions {
   logger?: FastifyBaseLogger;
   /** Skip building the HTTP app and loading signing keys (CLI commands that only touch accounts). */
   withoutHttp?: boolean;
+  /** Apply the configuration's declared clients (default: when the HTTP app is built, i.e. `start`). */
+  applyDeclaredClients?: boolean;
   /** Told about files Gatehouse creates (the development master key). */
   onNotice?: (message: string) => void;
 }
@@ -85,8 +87,10 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     { knownScopes, idTokenAlgorithms: [...new Set([config.signingAlgorithm, 'RS256' as const])] },
     async (clientId) => void (await revocations.revoke({ clientId })),
   );
+  // Every command checks the declared list; only `start` and `migrate` apply it, so a CLI command run
+  // without the deployment's configuration cannot delete the clients it declares.
   try {
-    await clients.applyDeclared(config.clients);
+    await clients.applyDeclared(config.clients, { validateOnly: !(options.applyDeclaredClients ?? !options.withoutHttp) });
   } catch (error) {
     await storage.close().catch(() => {});
     throw error;

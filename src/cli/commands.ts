@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/load-config.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { isAuthError } from '../core/errors.js';
 import { MasterKeyError } from '../core/keys/sealed-box.js';
+import type { ClientRegistration } from '../core/oauth/client-service.js';
+import type { OAuthClient } from '../core/ports.js';
 import { createGatehouse, createLogger, ensureDataDir, type Gatehouse } from '../main.js';
 import { promptHidden, readStdin } from './prompt.js';
 
@@ -25,6 +27,20 @@ export interface Command {
 function parse<T extends ParseArgsConfig['options']>(argv: string[], options: T, usage: string): ReturnType<typeof parseArgs<{ options: T; args: string[]; allowPositionals: false }>>['values'] {
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
+  } catch (error) {
+    throw new CliError(`${(error as Error).message.split('\n')[0]}\n${usage}`, 2);
+  }
+}
+
+/** Like {@link parse}, for a command that takes operands after its options. */
+function parseWithOperands<T extends ParseArgsConfig['options']>(
+  argv: string[],
+  options: T,
+  usage: string,
+): Pick<ReturnType<typeof parseArgs<{ options: T; args: string[]; allowPositionals: true }>>, 'values' | 'positionals'> {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values, positionals };
   } catch (error) {
     throw new CliError(`${(error as Error).message.split('\n')[0]}\n${usage}`, 2);
   }
@@ -54,7 +70,7 @@ async function withGatehouse<T>(run: (gatehouse: Gatehouse) => Promise<T>, optio
 
 async function open(
   cfg: GatehouseConfig,
-  options: { withoutHttp: boolean; logger?: ReturnType<typeof createLogger>; keys?: boolean },
+  options: { withoutHttp: boolean; logger?: ReturnType<typeof createLogger>; keys?: boolean; applyDeclaredClients?: boolean },
 ): Promise<Gatehouse> {
   try {
     const gatehouse = await createGatehouse({ config: cfg, ...options, onNotice: (message) => (options.logger ? options.logger.info(message) : console.error(`gatehouse: ${message}`)) });
@@ -66,6 +82,10 @@ async function open(
     }
     return gatehouse;
   } catch (error) {
+    // The configuration file's client list is checked when it is applied, at open.
+    if (isAuthError(error) && (error.code === 'invalid_client_metadata' || error.code === 'invalid_redirect_uri')) {
+      throw new CliError(`configuration: ${error.description}`, 2);
+    }
     if (error instanceof MasterKeyError) {
       throw new CliError(`cannot open the signing keys: ${error.message}; set GATEHOUSE_SECRET to the master key they were sealed with (the first key seals, all open)`);
     }
@@ -85,6 +105,37 @@ function print(json: boolean | undefined, value: unknown, text: string): void {
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+const DURATION = /^([0-9]+)(s|m|h|d)?$/;
+const DURATION_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A client as `client list` shows it: RFC 7591 names, never the secret hash. */
+function clientRow(client: OAuthClient): Record<string, unknown> {
+  return {
+    client_id: client.id,
+    client_name: client.name,
+    type: client.type,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    grant_types: client.grantTypes,
+    redirect_uris: client.redirectUris,
+    post_logout_redirect_uris: client.postLogoutRedirectUris,
+    scope: client.scopes.join(' '),
+    first_party: client.firstParty,
+    access_token_lifetime: client.accessTokenLifetime,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+    source: client.source,
+    created_at: iso(client.createdAt),
+    updated_at: iso(client.updatedAt),
+  };
+}
+
+function readJwks(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw new CliError(`cannot read --jwks ${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
 
 export const commands: Record<string, Command> = {
   start: {
@@ -138,11 +189,12 @@ export const commands: Record<string, Command> = {
   },
 
   migrate: {
-    usage: 'Usage: gatehouse migrate [--json]\n  Brings the database schema up to date (also done at every start).',
+    usage:
+      'Usage: gatehouse migrate [--json]\n  Brings the database schema up to date and applies the declared clients of the configuration (both also done at every start).',
     async run(argv) {
       const values = parse(argv, { json: { type: 'boolean' } }, this.usage);
       const cfg = config();
-      const gatehouse = await open(cfg, { withoutHttp: true });
+      const gatehouse = await open(cfg, { withoutHttp: true, applyDeclaredClients: true });
       // createGatehouse migrates; a second run reports that nothing is left to apply.
       const { applied } = await gatehouse.storage.migrate();
       await gatehouse.close();
@@ -152,24 +204,26 @@ export const commands: Record<string, Command> = {
 
   'user create': {
     usage:
-      'Usage: gatehouse user create --email EMAIL [--password PASSWORD | --password-stdin] [--json]\n' +
+      'Usage: gatehouse user create --email EMAIL [--name NAME] [--password PASSWORD | --password-stdin] [--json]\n' +
       '  Creates an account (works when sign-up is closed). Without a password option it asks for one.\n' +
+      '  --name is the OpenID Connect `name` claim (scope profile).\n' +
       '  --password puts the password in the process list and shell history: prefer the prompt or --password-stdin.',
     async run(argv) {
       const values = parse(
         argv,
-        { email: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, json: { type: 'boolean' } },
+        { email: { type: 'string' }, name: { type: 'string' }, password: { type: 'string' }, 'password-stdin': { type: 'boolean' }, json: { type: 'boolean' } },
         this.usage,
       );
       if (!values.email) throw new CliError(`--email is required\n${this.usage}`, 2);
+      const name = values.name;
       let password = values.password;
       if (password === undefined) {
         if (values['password-stdin'] || !process.stdin.isTTY) password = await readStdin();
         else password = await promptHidden('Password: ');
       }
       const email = values.email;
-      const user = await withGatehouse((g) => g.services.accounts.register({ email, password: password ?? '' }, { by: 'admin' }));
-      print(values.json, { id: user.id, email: user.email, created_at: iso(user.createdAt) }, `created ${user.email} (${user.id})`);
+      const user = await withGatehouse((g) => g.services.accounts.register({ email, password: password ?? '', ...(name === undefined ? {} : { name }) }, { by: 'admin' }));
+      print(values.json, { id: user.id, email: user.email, name: user.name, created_at: iso(user.createdAt) }, `created ${user.email} (${user.id})`);
     },
   },
 
@@ -204,6 +258,106 @@ export const commands: Record<string, Command> = {
         return found;
       });
       print(values.json, { id: user.id, email: user.email, disabled: true }, `disabled ${user.email}`);
+    },
+  },
+
+  'client create': {
+    usage:
+      'Usage: gatehouse client create --name NAME [--redirect-uri URI]… [--post-logout-redirect-uri URI]… [--public]\n' +
+      '         [--grant-types a,b] [--scopes "s1 s2"] [--auth-method METHOD] [--jwks FILE] [--first-party]\n' +
+      '         [--access-token-lifetime DURATION] [--id-token-alg ALG] [--json]\n' +
+      '  Registers an OAuth client and prints its client_id and, for a confidential client, its secret: shown once,\n' +
+      '  stored only as a hash. --json prints { "client_id": …, "client_secret": … } (no secret for a public client).\n' +
+      '  --redirect-uri URI              where codes are sent (repeat for more); https, http on 127.0.0.1/[::1]/localhost,\n' +
+      '                                  or for --public a private-use scheme such as com.example.app:/callback\n' +
+      '  --post-logout-redirect-uri URI  where to return after sign-out (repeat for more)\n' +
+      '  --public                        a client that cannot keep a secret (SPA, native app): auth method none, PKCE\n' +
+      '  --grant-types a,b               authorization_code, refresh_token, client_credentials (default: the first two)\n' +
+      '  --scopes "s1 s2"                scopes it may request (default: openid profile email offline_access)\n' +
+      '  --auth-method METHOD            client_secret_basic (default), client_secret_post, private_key_jwt; none if --public\n' +
+      '  --jwks FILE                     a JWK Set of the client\'s public keys, for private_key_jwt\n' +
+      '  --first-party                   skips the consent page\n' +
+      '  --access-token-lifetime DURATION  overrides the configured lifetime: seconds, or 30s, 5m, 1h (30s to 1d)\n' +
+      '  --id-token-alg ALG              id_token_signed_response_alg (default RS256)',
+    async run(argv) {
+      const values = parse(
+        argv,
+        {
+          name: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          public: { type: 'boolean' },
+          'grant-types': { type: 'string' },
+          scopes: { type: 'string' },
+          'auth-method': { type: 'string' },
+          jwks: { type: 'string' },
+          'first-party': { type: 'boolean' },
+          'access-token-lifetime': { type: 'string' },
+          'id-token-alg': { type: 'string' },
+          json: { type: 'boolean' },
+        },
+        this.usage,
+      );
+      if (values.name === undefined) throw new CliError(`--name is required\n${this.usage}`, 2);
+      let accessTokenLifetime: number | undefined;
+      if (values['access-token-lifetime'] !== undefined) {
+        const match = DURATION.exec(values['access-token-lifetime'].trim());
+        if (!match) throw new CliError(`--access-token-lifetime must be a number of seconds or a duration such as 30s, 5m, 1h (got ${JSON.stringify(values['access-token-lifetime'])})`, 2);
+        accessTokenLifetime = Number(match[1]) * (DURATION_SECONDS[match[2] ?? 's'] ?? 1);
+      }
+      const registration: ClientRegistration = {
+        name: values.name,
+        public: values.public ?? false,
+        redirectUris: values['redirect-uri'] ?? [],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+        grantTypes: values['grant-types']?.split(',').map((g) => g.trim()).filter((g) => g !== ''),
+        scopes: values.scopes?.split(/\s+/).filter((s) => s !== ''),
+        tokenEndpointAuthMethod: values['auth-method'],
+        jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
+        firstParty: values['first-party'] ?? false,
+        accessTokenLifetime,
+        idTokenSignedResponseAlg: values['id-token-alg'],
+      };
+      const { client, clientSecret } = await withGatehouse((g) => g.services.clients.create(registration));
+      const lines = [
+        `created ${client.type} client "${client.name}"`,
+        `  client_id:     ${client.id}`,
+        `  auth method:   ${client.tokenEndpointAuthMethod}`,
+        `  grant types:   ${client.grantTypes.join(', ')}`,
+        `  scopes:        ${client.scopes.join(' ')}`,
+        ...client.redirectUris.map((uri) => `  redirect URI:  ${uri}`),
+        ...(clientSecret === undefined ? [] : [`  client_secret: ${clientSecret}`, 'The client secret is shown once and cannot be recovered: store it now.']),
+      ];
+      print(values.json, clientSecret === undefined ? { client_id: client.id } : { client_id: client.id, client_secret: clientSecret }, lines.join('\n'));
+    },
+  },
+
+  'client list': {
+    usage: 'Usage: gatehouse client list [--json]\n  Lists OAuth clients, oldest first (secrets are never shown: only their hashes are stored).',
+    async run(argv) {
+      const values = parse(argv, { json: { type: 'boolean' } }, this.usage);
+      const clients = await withGatehouse((g) => g.services.clients.list());
+      print(
+        values.json,
+        clients.map(clientRow),
+        clients.length === 0
+          ? 'no clients'
+          : clients.map((c) => `${c.id}  ${c.type.padEnd(12)}  ${c.source.padEnd(6)}  ${c.name}  ${c.redirectUris.join(' ')}`.trimEnd()).join('\n'),
+      );
+    },
+  },
+
+  'client delete': {
+    usage:
+      'Usage: gatehouse client delete CLIENT_ID [--json]\n' +
+      '  Deletes an OAuth client and revokes its access tokens. Clients declared in the configuration file are removed there.',
+    async run(argv) {
+      const { values, positionals } = parseWithOperands(argv, { json: { type: 'boolean' } }, this.usage);
+      if (positionals.length !== 1) throw new CliError(`expected one CLIENT_ID\n${this.usage}`, 2);
+      const clientId = positionals[0]!;
+      const deleted = await withGatehouse((g) => g.services.clients.delete(clientId));
+      if (!deleted) throw new CliError(`no client ${clientId}`);
+      print(values.json, { client_id: clientId, deleted: true }, `deleted client ${clientId}`);
     },
   },
 
@@ -251,6 +405,9 @@ Commands:
   user create    create an account
   user list      list accounts
   user disable   disable an account and sign out its sessions
+  client create  register an OAuth client
+  client list    list OAuth clients
+  client delete  delete an OAuth client and revoke its tokens
   keys list      list signing keys
   keys rotate    roll in a new signing key
 

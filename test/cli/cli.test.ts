@@ -176,14 +176,23 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
   });
 
   describe('accounts', () => {
-    it('user create --password --json prints {id, email, created_at}', async () => {
+    it('user create --name sets the OpenID name claim', async () => {
+      const result = await run(['user', 'create', '--email', 'named@example.com', '--name', '  Ann Example ', '--password', 'a long passphrase', '--json'], env);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ email: 'named@example.com', name: 'Ann Example' });
+      const bad = await run(['user', 'create', '--email', 'bad-name@example.com', '--name', 'x'.repeat(201), '--password', 'a long passphrase'], env);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.trim()).toBe('gatehouse: Enter a name of at most 200 characters.');
+    });
+
+    it('user create --password --json prints {id, email, name, created_at}', async () => {
       const before = Date.now();
       const result = await run(['user', 'create', '--email', 'a@example.com', '--password', 'a long passphrase', '--json'], env);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
       const created = JSON.parse(result.stdout) as Record<string, unknown>;
-      expect(Object.keys(created).sort()).toEqual(['created_at', 'email', 'id']);
-      expect(created.email).toBe('a@example.com');
+      expect(Object.keys(created).sort()).toEqual(['created_at', 'email', 'id', 'name']);
+      expect(created).toMatchObject({ email: 'a@example.com', name: null });
       expect(created.id).toMatch(/^[A-Za-z0-9_-]{22}$/);
       const createdAt = Date.parse(String(created.created_at));
       expect(new Date(createdAt).toISOString()).toBe(created.created_at);

@@ -185,7 +185,7 @@ export class ClientService {
    * longer listed (revoking their tokens). Clients created with the CLI stay, unless listed.
    * @throws AuthError `invalid_client_metadata` naming each entry at fault and every problem.
    */
-  async applyDeclared(entries: readonly DeclaredClient[]): Promise<{ saved: string[]; deleted: string[] }> {
+  async applyDeclared(entries: readonly DeclaredClient[], options: { validateOnly?: boolean } = {}): Promise<{ saved: string[]; deleted: string[] }> {
     const problems: Problem[] = [];
     const clients: OAuthClient[] = [];
     const seen = new Set<string>();
@@ -198,6 +198,7 @@ export class ClientService {
       else clients.push(built);
     }
     if (problems.length > 0) throw failure(problems, 'invalid declared clients: ');
+    if (options.validateOnly) return { saved: [], deleted: [] };
 
     const stored = new Map((await this.#store.list()).map((c) => [c.id, c]));
     const saved: string[] = [];

@@ -13,9 +13,11 @@ export async function userInfo(
   deps: { verifier: LocalTokenVerifier; findUser(id: string): Promise<User | undefined> },
 ): Promise<Record<string, unknown> & { sub: string }> {
   const claims = await deps.verifier.verifyAccessToken(accessToken);
-  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
-  if (!scopes.includes('openid')) throw new AuthError('insufficient_scope', { description: 'The access token lacks the openid scope.' });
+  // OIDC Core §5.3: the token must name an end-user. A client-credentials token (sub is the client)
+  // is invalid here (RFC 6750 §3.1 invalid_token), not merely short of a scope it can never get.
   const user = await deps.findUser(claims.sub);
   if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', { detail: 'token subject is not an active user' });
+  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  if (!scopes.includes('openid')) throw new AuthError('insufficient_scope', { description: 'The access token lacks the openid scope.' });
   return { sub: user.id, ...claimsForScopes(user, scopes) };
 }

@@ -10,6 +10,8 @@ const NOTICES = {
   'session-revoked': 'The session was signed out.',
   'signed-out-others': 'You are signed out everywhere else.',
   'password-changed': 'Your password was changed and your other sessions were signed out.',
+  'consent-revoked': 'The application no longer has access to your account.',
+  'profile-saved': 'Your name was saved.',
 } as const;
 
 const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) });
@@ -18,6 +20,14 @@ const RevokeForm = Type.Object({
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
 });
 const CsrfOnlyForm = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 128 })) });
+const ConsentForm = Type.Object({
+  client: Type.String({ maxLength: 256, default: '' }),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
+const ProfileForm = Type.Object({
+  name: Type.String({ maxLength: 400, default: '' }),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
 const PasswordForm = Type.Object({
   current_password: Type.String({ maxLength: 4096, default: '' }),
   new_password: Type.String({ maxLength: 4096, default: '' }),
@@ -38,9 +48,19 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
 
   async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: { notice?: string; error?: string }): Promise<string> {
     const sessions = await services.sessions.list(auth.user.id, auth.session.id);
+    const consents = await Promise.all(
+      (await services.oauth.consents.list(auth.user.id)).map(async (c) => ({
+        clientId: c.clientId,
+        clientName: (await services.clients.find(c.clientId))?.name ?? c.clientId,
+        scopes: c.scope.split(' ').filter(Boolean).map((name) => ({ name, description: services.oauth.authorization.scopes.describe(name) })),
+        grantedAt: c.grantedAt,
+      })),
+    );
     return accountPage({
       csrfToken: csrf.token(request, reply),
       email: auth.user.email,
+      name: auth.user.name,
+      consents,
       memberSince: auth.user.createdAt,
       sessions,
       ...extra,
@@ -97,5 +117,28 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
     const { session, token } = await services.sessions.rotate(auth.session, { ip: request.ip, userAgent: request.headers['user-agent'] ?? '' });
     ctx.setSessionCookie(reply, token, session);
     return reply.redirect('/account?notice=password-changed', 303);
+  });
+
+  // Withdrawing a consent also ends the application's refresh tokens and the access tokens minted from them.
+  app.post<{ Body: Static<typeof ConsentForm> }>('/account/consents/revoke', { config: page, schema: { body: ConsentForm } }, async (request, reply) => {
+    csrf.assertForm(request, request.body._csrf);
+    const auth = await requireSession(request, reply);
+    if (!auth) return reply;
+    if (!(await services.oauth.consents.withdraw(auth.user.id, request.body.client))) {
+      return sendPage(reply, await render(request, reply, auth, { error: 'That application has no access to revoke.' }), 404);
+    }
+    return reply.redirect('/account?notice=consent-revoked', 303);
+  });
+
+  app.post<{ Body: Static<typeof ProfileForm> }>('/account/profile', { config: page, schema: { body: ProfileForm } }, async (request, reply) => {
+    csrf.assertForm(request, request.body._csrf);
+    const auth = await requireSession(request, reply);
+    if (!auth) return reply;
+    try {
+      await services.accounts.rename(auth.user.id, request.body.name);
+    } catch (error) {
+      return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
+    }
+    return reply.redirect('/account?notice=profile-saved', 303);
   });
 }

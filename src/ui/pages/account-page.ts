@@ -10,9 +10,19 @@ export interface AccountSessionRow {
   current: boolean;
 }
 
+/** An application the user has allowed, as listed under "Connected applications". */
+export interface AccountConsentRow {
+  clientId: string;
+  clientName: string;
+  scopes: Array<{ name: string; description: string }>;
+  grantedAt: number;
+}
+
 export interface AccountPageModel {
   csrfToken: string;
   email: string;
+  name: string | null;
+  consents: AccountConsentRow[];
   memberSince: number;
   sessions: AccountSessionRow[];
   notice?: string;
@@ -48,6 +58,26 @@ ${alert(model.error)}
 <section class="card" aria-labelledby="profile-heading">
   <h2 id="profile-heading">Profile</h2>
   <p>Signed in as <strong id="account-email">${model.email}</strong>, member since ${when(model.memberSince)}.</p>
+  <form method="post" action="/account/profile" novalidate>
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <label for="name">Name <span class="hint">(shown to applications you allow to see your profile)</span></label>
+    <input id="name" name="name" type="text" autocomplete="name" maxlength="200" value="${model.name ?? ''}">
+    <button type="submit" class="secondary">Save name</button>
+  </form>
+</section>
+<section class="card" aria-labelledby="consents-heading">
+  <h2 id="consents-heading">Connected applications</h2>
+  ${model.consents.length === 0
+    ? html`<p>You have not allowed any application to access your account.</p>`
+    : html`<ul class="consents">${model.consents.map(
+        (c) => html`<li><strong>${c.clientName}</strong>, allowed ${when(c.grantedAt)}:
+      <ul>${c.scopes.map((s) => html`<li>${s.description}</li>`)}</ul>
+      <form method="post" action="/account/consents/revoke">
+        <input type="hidden" name="_csrf" value="${model.csrfToken}">
+        <input type="hidden" name="client" value="${c.clientId}">
+        <button type="submit" class="danger" aria-label="Remove access for ${c.clientName}">Remove access</button>
+      </form></li>`,
+      )}</ul>`}
 </section>
 <section class="card" aria-labelledby="sessions-heading">
   <h2 id="sessions-heading">Active sessions</h2>

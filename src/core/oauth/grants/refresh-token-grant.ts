@@ -23,6 +23,10 @@ export const refreshTokenGrant: Grant = {
       const granted = new Set(family.scope.split(' '));
       const widened = requested.filter((s) => !granted.has(s));
       if (widened.length > 0) throw new AuthError('invalid_scope', { description: `The scope may not be widened on refresh: ${widened.join(' ')}.` });
+      // RFC 8707 §2.2: a refresh may narrow the grant's resources, never add one. The family keeps
+      // its scope, not its resources: those covered are the resources defining a granted API scope.
+      const covered = deps.scopes.audienceFor([...granted], []);
+      if (resources.some((r) => !covered.includes(r))) throw new AuthError('invalid_target', { description: 'The resource was not part of the authorization.' });
     }
     const rotated = await deps.refreshTokens.rotate(presented, { clientId: client.id });
     const scopes = requested.length > 0 ? requested : rotated.family.scope.split(' ').filter(Boolean);

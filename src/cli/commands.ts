@@ -166,6 +166,7 @@ export const commands: Record<string, Command> = {
       logger.info(`  sign in:   ${cfg.issuer}/login`);
       logger.info(`  sign up:   ${cfg.issuer}/signup${cfg.signupEnabled ? '' : ' (closed)'}`);
       logger.info(`  health:    ${cfg.issuer}/healthz, ${cfg.issuer}/readyz`);
+      logger.info(`  OpenID:    ${cfg.issuer}/.well-known/openid-configuration`);
       logger.info('press Ctrl-C to stop');
       let stopping = false;
       const stop = (signal: string): void => {

@@ -309,6 +309,10 @@ export interface AuthorizationCodeRepository {
    * `replayed` when it was consumed before. Of concurrent calls exactly one gets `consumed`.
    */
   consume(codeHash: string, now: number): Promise<{ status: 'consumed'; code: AuthorizationCodeRecord } | { status: 'replayed'; code: AuthorizationCodeRecord } | { status: 'unknown' }>;
+  /** Records that the code was presented again (once consumed). */
+  markReplayed(codeHash: string, now: number): Promise<void>;
+  /** Whether {@link markReplayed} has run for the code. */
+  wasReplayed(codeHash: string): Promise<boolean>;
   /** Deletes codes that expired before `before`. */
   deleteExpired(before: number): Promise<number>;
 }

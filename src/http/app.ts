@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GatehouseConfig } from '../config/schema.js';
 import type { AppServices, CookiePolicy, HttpContext } from './context.js';
+import { registerBackChannelCors } from './cors.js';
 import { createCsrfGuard } from './csrf.js';
 import { registerErrorHandler } from './error-handler.js';
 import { registerAccountPages } from './routes/account-pages.js';
@@ -121,5 +122,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerOAuthToken(app, ctx);
   registerOAuthUserinfo(app, ctx);
   registerOAuthLogout(app, ctx);
+  registerBackChannelCors(app, ['/oauth2/token', '/oauth2/revoke', '/oauth2/userinfo']);
   return app;
 }

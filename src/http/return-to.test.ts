@@ -34,7 +34,7 @@ describe('parseReturnTo', () => {
     ['tab', '/\t/evil.example'],
     ['NUL', '/account\u0000'],
     ['DEL', '/account\u007f'],
-    ['longer than 2048 characters', `/${'a'.repeat(2048)}`],
+    ['longer than 8192 characters', `/${'a'.repeat(8192)}`],
     ['dot segments that resolve to //', '/..//evil.example'],
     ['single-dot segment that resolves to //', '/.//evil.example'],
     ['encoded dot segments that resolve to //', '/%2e%2e//evil.example'],
@@ -53,9 +53,9 @@ describe('parseReturnTo', () => {
     expect(parseReturnTo(value, origin)).toBeUndefined();
   });
 
-  it('accepts exactly 2048 characters and no more', () => {
-    const max = `/${'b'.repeat(2047)}`;
-    expect(max).toHaveLength(2048);
+  it('accepts exactly 8192 characters and no more', () => {
+    const max = `/${'b'.repeat(8191)}`;
+    expect(max).toHaveLength(8192);
     expect(parseReturnTo(max, origin)).toBe(max);
     expect(parseReturnTo(`${max}b`, origin)).toBeUndefined();
   });

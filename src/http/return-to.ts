@@ -1,9 +1,12 @@
+/** Long enough for an authorization request (state, nonce, challenge, redirect URI) to come back through sign-in. */
+export const RETURN_TO_MAX_LENGTH = 8192;
+
 /**
  * Accepts a `return_to` only when it is a path on this server (no scheme, no host, no `//` or `\`
  * tricks): the defence against open redirects. Returns undefined for anything else.
  */
 export function parseReturnTo(value: unknown, origin: string): string | undefined {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 2048) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > RETURN_TO_MAX_LENGTH) return undefined;
   if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\') || hasControlCharacter(value)) return undefined;
   let url: URL;
   try {

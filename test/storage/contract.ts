@@ -855,6 +855,19 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(again).toStrictEqual({ status: 'replayed', code: { ...code, consumedAt: T0 + SECOND } });
       });
 
+      it('remembers that a code was replayed', async () => {
+        const code = newCode();
+        const other = newCode();
+        await storage.authorizationCodes.insert(code);
+        await storage.authorizationCodes.insert(other);
+        expect(await storage.authorizationCodes.wasReplayed(code.codeHash)).toBe(false);
+        await storage.authorizationCodes.markReplayed(code.codeHash, T0 + SECOND);
+        await storage.authorizationCodes.markReplayed(code.codeHash, T0 + 2 * SECOND);
+        expect(await storage.authorizationCodes.wasReplayed(code.codeHash)).toBe(true);
+        expect(await storage.authorizationCodes.wasReplayed(other.codeHash)).toBe(false);
+        expect(await storage.authorizationCodes.wasReplayed('0'.repeat(64))).toBe(false);
+      });
+
       it('round-trips the null fields and an empty resource', async () => {
         const code = newCode({ nonce: null, codeChallenge: null, codeChallengeMethod: null, resource: '' });
         await storage.authorizationCodes.insert(code);

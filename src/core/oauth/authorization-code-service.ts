@@ -68,11 +68,22 @@ export class AuthorizationCodeService {
     const result = code.startsWith(AUTHORIZATION_CODE_PREFIX) ? await this.#store.consume(hashSecret(code), now) : { status: 'unknown' as const };
     if (result.status === 'unknown') throw new AuthError('invalid_grant', { detail: 'unknown authorization code' });
     if (result.status === 'replayed') {
+      // Marked first, so a redemption still minting (a concurrent winner) finds the mark when it checks.
+      await this.#store.markReplayed(result.code.codeHash, now);
       await onReplay(result.code);
       throw new AuthError('invalid_grant', { detail: 'authorization code replayed: tokens issued from it revoked' });
     }
     if (now >= result.code.expiresAt) throw new AuthError('invalid_grant', { detail: 'authorization code expired' });
     return result.code;
+  }
+
+  /**
+   * Whether the code was presented again since it was consumed. The redemption that won checks
+   * this after its tokens are recorded: a replay racing it may have revoked the grant before
+   * those tokens existed (RFC 6749 §4.1.2).
+   */
+  wasReplayed(code: AuthorizationCodeRecord): Promise<boolean> {
+    return this.#store.wasReplayed(code.codeHash);
   }
 
   cleanup(): Promise<number> {

@@ -40,6 +40,8 @@ export class LocalTokenVerifier {
    */
   async verifyIdTokenHint(token: string): Promise<JWTPayload> {
     try {
+      // An access token is not an ID token, whatever its audience.
+      if (decodeProtectedHeader(token).typ === 'at+jwt') throw new AuthError('invalid_request', { detail: 'access token given as id_token_hint' });
       return await this.#verify(token, { ignoreExpiry: true });
     } catch (error) {
       throw new AuthError('invalid_request', { description: 'The id_token_hint is not a valid ID token from this server.', cause: error });

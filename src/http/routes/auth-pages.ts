@@ -5,11 +5,11 @@ import { loginPage } from '../../ui/pages/login-page.js';
 import { signupPage } from '../../ui/pages/signup-page.js';
 import type { HttpContext } from '../context.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
-import { parseReturnTo } from '../return-to.js';
+import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
 
-const ReturnToQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: 2048 })) });
+const ReturnToQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })) });
 const LoginQuery = Type.Object({
-  return_to: Type.Optional(Type.String({ maxLength: 2048 })),
+  return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })),
   // Set by the authorization endpoint: prompt=login (or an exceeded max_age) asks for the password again.
   prompt: Type.Optional(Type.Literal('login')),
   login_hint: Type.Optional(Type.String({ maxLength: 320 })),
@@ -21,7 +21,7 @@ const CredentialsForm = Type.Object({
   password: Type.String({ maxLength: 4096, default: '' }),
   remember: Type.Optional(Type.String({ maxLength: 8 })),
   name: Type.Optional(Type.String({ maxLength: 200 })),
-  return_to: Type.Optional(Type.String({ maxLength: 2048 })),
+  return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })),
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
 });
 type CredentialsForm = Static<typeof CredentialsForm>;

@@ -18,11 +18,11 @@ function bearerToken(request: FastifyRequest): string {
   throw new AuthError('invalid_token', { description: 'An access token is required.', detail: 'no bearer token' });
 }
 
-/** GET/POST /oauth2/userinfo (OIDC Core §5.3), with CORS so browser apps may call it. */
+/** GET/POST /oauth2/userinfo (OIDC Core §5.3); CORS comes from cors.ts. */
 export function registerOAuthUserinfo(app: FastifyInstance, ctx: HttpContext): void {
   const { oauth } = ctx.services;
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('access-control-allow-origin', '*').header('cache-control', 'no-store');
+    reply.header('cache-control', 'no-store');
     const claims = await userInfo(bearerToken(request), { verifier: oauth.verifier, findUser: oauth.findUser });
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(claims));
   };

@@ -126,6 +126,7 @@ export interface AuthorizationCodesTable {
   created_at: number;
   expires_at: number;
   consumed_at: number | null;
+  replayed_at: Generated<number | null>;
 }
 
 export interface ConsentsTable {

@@ -64,6 +64,13 @@ export function createSqlAuthorizationCodeRepository(db: Kysely<Database>): Auth
       const existing = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
       return existing ? { status: 'replayed', code: toCode(existing) } : { status: 'unknown' };
     },
+    async markReplayed(codeHash, now) {
+      await db.updateTable('authorization_codes').set({ replayed_at: now }).where('code_hash', '=', codeHash).where('replayed_at', 'is', null).execute();
+    },
+    async wasReplayed(codeHash) {
+      const row = await db.selectFrom('authorization_codes').select('replayed_at').where('code_hash', '=', codeHash).executeTakeFirst();
+      return row?.replayed_at !== null && row?.replayed_at !== undefined;
+    },
     async deleteExpired(before) {
       const result = await db.deleteFrom('authorization_codes').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -40,7 +40,11 @@ export interface AuthorizeState {
   request: Partial<AuthorizationRequest>;
 }
 
-/** Our own parameter: the re-login marker (only ever makes the request stricter). */
+/**
+ * Our own parameter: the re-login marker, added after a forced sign-in so prompt=login and max_age
+ * do not loop. A client sending it itself can only relax its own request (auth_time in the ID token
+ * still tells it when the user signed in).
+ */
 export const LOGIN_AFTER_PARAM = 'gatehouse_login_after';
 
 /**

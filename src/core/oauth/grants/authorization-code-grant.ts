@@ -66,6 +66,11 @@ export const authorizationCodeGrant: Grant = {
           accessToken: access.token,
         })
       : undefined;
+    // A replay that raced this redemption revoked the grant before these tokens existed: revoke them now.
+    if (await deps.codes.wasReplayed(code)) {
+      await deps.refreshTokens.revokeFamily(code.grantId);
+      throw new AuthError('invalid_grant', { detail: 'authorization code replayed during its redemption: tokens revoked' });
+    }
     return {
       access_token: access.token,
       token_type: 'Bearer',

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { CONTENT_SECURITY_POLICY } from './form-action.js';
 
 /**
  * Headers on every response: a strict CSP (no inline script or style, no framing), no referrer,
@@ -6,8 +7,7 @@ import type { FastifyInstance } from 'fastify';
  */
 export function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
   const headers: Record<string, string> = {
-    'content-security-policy':
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',

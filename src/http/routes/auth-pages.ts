@@ -1,9 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorStatus } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';
 import { signupPage } from '../../ui/pages/signup-page.js';
 import type { HttpContext } from '../context.js';
+import { allowFormTargets, authorizationTarget } from '../form-action.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
 
@@ -35,6 +36,10 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
 
   app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
 
+  /** A sign-in that continues an authorization request ends at the client: let the form lead there. */
+  const allowReturnTarget = async (reply: FastifyReply, returnTo: string | undefined): Promise<void> =>
+    allowFormTargets(reply, [await authorizationTarget(services.oauth.authorization, returnTo, ctx.origin)]);
+
   app.get<{ Querystring: Static<typeof LoginQuery> }>(
     '/login',
     { config: page, schema: { querystring: LoginQuery } },
@@ -43,6 +48,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       const auth = await ctx.authenticate(request, reply);
       if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
       const email = auth?.user.email ?? request.query.login_hint;
+      await allowReturnTarget(reply, returnTo);
       return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled }));
     },
   );
@@ -64,6 +70,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       ctx.setSessionCookie(reply, token, session);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
+      await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message) =>
         loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled }),
       );
@@ -76,6 +83,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     async (request, reply) => {
       const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
       if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
+      await allowReturnTarget(reply, returnTo);
       const signupEnabled = services.accounts.signupEnabled;
       const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength });
       return sendPage(reply, html, signupEnabled ? 200 : errorStatus.signup_closed);
@@ -99,6 +107,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       ctx.setSessionCookie(reply, token, session);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
+      await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message) =>
         signupPage({
           csrfToken: csrf.token(request, reply),

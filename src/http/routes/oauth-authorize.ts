@@ -6,6 +6,7 @@ import { RedirectedAuthorizeError } from '../../core/oauth/authorize/index.js';
 import { consentPage } from '../../ui/pages/consent-page.js';
 import { formPostPage, formPostScript } from '../../ui/pages/form-post-page.js';
 import type { HttpContext } from '../context.js';
+import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 
 /** Fields of the consent form that are ours, not the authorization request's. */
@@ -64,6 +65,7 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
       }
       case 'consent': {
         const csrfToken = ctx.csrf.token(request, reply);
+        allowFormTargets(reply, [outcome.request.redirectUri]);
         return sendPage(
           reply,
           consentPage({
@@ -80,7 +82,7 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
         const { target, params } = outcome;
         if (target.responseMode === 'form_post') {
           // The page posts to the client: its origin joins form-action for this response only.
-          reply.header('content-security-policy', formPostPolicy(target.redirectUri));
+          allowFormTargets(reply, [target.redirectUri]);
           reply.header('cache-control', 'no-store');
           return sendPage(reply, formPostPage({ action: target.redirectUri, params }));
         }
@@ -103,10 +105,4 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
   app.get('/assets/form-post.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(formPostScript),
   );
-}
-
-function formPostPolicy(redirectUri: string): string {
-  const url = new URL(redirectUri);
-  const target = url.origin === 'null' ? `${url.protocol}` : url.origin;
-  return `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action ${target}; frame-ancestors 'none'; base-uri 'none'`;
 }

@@ -3,6 +3,7 @@ import { OAUTH_PATHS } from '../../core/oauth/discovery.js';
 import { validateLogout, type LogoutParams, type LogoutRequest } from '../../core/oauth/logout.js';
 import { logoutConfirmPage, signedOutPage } from '../../ui/pages/logout-page.js';
 import type { HttpContext } from '../context.js';
+import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 import { endPresentedSession } from './auth-pages.js';
 
@@ -41,6 +42,7 @@ export function registerOAuthLogout(app: FastifyInstance, ctx: HttpContext): voi
       ctx.clearSessionCookie(reply);
       return finish(reply, logout);
     }
+    allowFormTargets(reply, [logout.redirectTo]);
     return sendPage(
       reply,
       logoutConfirmPage({ csrfToken: ctx.csrf.token(request, reply), ...(logout.client ? { clientName: logout.client.name } : {}), params: { ...params } }),

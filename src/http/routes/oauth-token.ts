@@ -5,6 +5,7 @@ import type { AuthenticatedClient } from '../../core/oauth/client-authenticator.
 import { OAUTH_PATHS } from '../../core/oauth/discovery.js';
 import { exchange } from '../../core/oauth/grants/index.js';
 import { introspect } from '../../core/oauth/introspection.js';
+import { param } from '../../core/oauth/params.js';
 import { revokeToken } from '../../core/oauth/token-revocation.js';
 import type { HttpContext } from '../context.js';
 
@@ -45,12 +46,6 @@ function formOf(request: FastifyRequest): Record<string, string | string[] | und
   return (request.body ?? {}) as Record<string, string | string[] | undefined>;
 }
 
-function single(form: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = form[name];
-  if (Array.isArray(value)) throw new AuthError('invalid_request', { description: `The ${name} parameter is repeated.` });
-  return value === '' ? undefined : value;
-}
-
 /**
  * POST /oauth2/token (RFC 6749 §3.2), /oauth2/revoke (RFC 7009), /oauth2/introspect (RFC 7662).
  * Responses are JSON with `Cache-Control: no-store` (RFC 6749 §5.1); a failed client
@@ -77,7 +72,7 @@ export function registerOAuthToken(app: FastifyInstance, ctx: HttpContext): void
   app.post(OAUTH_PATHS.revocation, async (request, reply) => {
     const form = formOf(request);
     const { client } = await authenticateClient(request, form, OAUTH_PATHS.revocation);
-    const token = single(form, 'token');
+    const token = param(form, 'token');
     if (token === undefined) throw new AuthError('invalid_request', { description: 'The token parameter is required.' });
     await revokeToken(client, token, {
       refreshTokens: oauth.refreshTokens,
@@ -101,9 +96,9 @@ export function registerOAuthToken(app: FastifyInstance, ctx: HttpContext): void
     const { method } = await authenticateClient(request, form, OAUTH_PATHS.introspection);
     // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to authenticate with.
     if (method === 'none') throw new AuthError('invalid_client', { detail: 'public client may not introspect' });
-    const token = single(form, 'token');
+    const token = param(form, 'token');
     if (token === undefined) throw new AuthError('invalid_request', { description: 'The token parameter is required.' });
-    const result = await introspect(token, single(form, 'token_type_hint'), { verifier: oauth.verifier, refreshTokens: oauth.refreshTokens, issuer });
+    const result = await introspect(token, param(form, 'token_type_hint'), { verifier: oauth.verifier, refreshTokens: oauth.refreshTokens, issuer });
     reply.header('cache-control', 'no-store');
     return result;
   });

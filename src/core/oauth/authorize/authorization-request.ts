@@ -1,8 +1,9 @@
-import { AuthError } from '../../errors.js';
 import type { OAuthClient } from '../../ports.js';
 
+import type { OAuthParams } from '../params.js';
+
 /** Query or form parameters as received; a repeated parameter arrives as an array. */
-export type AuthorizeParams = Readonly<Record<string, string | string[] | undefined>>;
+export type AuthorizeParams = OAuthParams;
 
 export type Prompt = 'none' | 'login' | 'consent';
 
@@ -47,13 +48,4 @@ export interface AuthorizeState {
  */
 export const LOGIN_AFTER_PARAM = 'gatehouse_login_after';
 
-/**
- * A parameter's single value (RFC 6749 §3.1: parameters must not be repeated); empty values read
- * as absent (§3.1: "parameters sent without a value MUST be treated as if they were omitted").
- * @throws AuthError `invalid_request` when it is repeated.
- */
-export function param(params: AuthorizeParams, name: string): string | undefined {
-  const value = params[name];
-  if (Array.isArray(value)) throw new AuthError('invalid_request', { description: `The ${name} parameter is repeated.` });
-  return value === '' ? undefined : value;
-}
+export { param } from '../params.js';

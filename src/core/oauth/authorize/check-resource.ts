@@ -1,4 +1,5 @@
 import { AuthError } from '../../errors.js';
+import { params } from '../params.js';
 import type { ScopeCatalog } from '../scopes.js';
 import type { AuthorizeState } from './authorization-request.js';
 
@@ -7,9 +8,7 @@ import type { AuthorizeState } from './authorization-request.js';
  * configuration declares; API scopes must belong to a requested resource.
  */
 export function checkResource(state: AuthorizeState, catalog: ScopeCatalog): void {
-  const raw = state.params.resource;
-  const resources = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  state.request.resources = parseResources(resources, catalog);
+  state.request.resources = parseResources(params(state.params, 'resource'), catalog);
   catalog.audienceFor(state.request.scopes!, state.request.resources);
 }
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../../clock.js';
-import { AuthError } from '../../errors.js';
+import { param, params } from '../params.js';
 import type { GrantType, OAuthClient, User } from '../../ports.js';
 import type { RevocationService } from '../../revocation/revocation-service.js';
 import type { AccessTokenIssuer } from '../../tokens/access-token-issuer.js';
@@ -46,18 +46,14 @@ export interface Grant {
   handle(request: TokenRequest, deps: GrantDeps): Promise<TokenResponse>;
 }
 
-/** A single-valued token request parameter (RFC 6749 §3.2: none repeated). @throws AuthError `invalid_request`. */
+/** A single-valued token request parameter (RFC 6749 §3.2). @throws AuthError `invalid_request`. */
 export function tokenParam(request: TokenRequest, name: string, options: { required?: boolean } = {}): string | undefined {
-  const value = request.params[name];
-  if (Array.isArray(value)) throw new AuthError('invalid_request', { description: `The ${name} parameter is repeated.` });
-  if ((value === undefined || value === '') && options.required) throw new AuthError('invalid_request', { description: `The ${name} parameter is required.` });
-  return value === '' ? undefined : value;
+  return param(request.params, name, options);
 }
 
 /** RFC 8707 §2: the `resource` parameters of a token request. */
 export function resourceParams(request: TokenRequest): string[] {
-  const value = request.params.resource;
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return params(request.params, 'resource');
 }
 
 /** The client's access-token lifetime override, if it has one. */

@@ -1,0 +1,48 @@
+import type { FastifyReply } from 'fastify';
+import { isAuthError } from '../core/errors.js';
+import type { AuthorizationService } from '../core/oauth/authorization-service.js';
+import { RedirectedAuthorizeError } from '../core/oauth/authorize/index.js';
+
+/** The policy of every page: no inline script or style, no framing, forms only to this origin. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/** The CSP source for a URI: its origin, or its scheme for a native app's private-use scheme. */
+function sourceOf(uri: string): string | undefined {
+  if (!URL.canParse(uri)) return undefined;
+  const url = new URL(uri);
+  return url.origin !== 'null' ? url.origin : url.protocol;
+}
+
+/**
+ * Lets this response's forms lead to the given (already validated) URIs. Browsers apply
+ * `form-action` to every redirect after a form post (CSP 3 §6.4.1), so a sign-in or consent whose
+ * answer ends at a client's redirect URI needs that URI's origin here.
+ */
+export function allowFormTargets(reply: FastifyReply, uris: ReadonlyArray<string | undefined>): void {
+  const sources = [...new Set(uris.map((u) => (u === undefined ? undefined : sourceOf(u))).filter((s): s is string => s !== undefined))];
+  if (sources.length === 0) return;
+  reply.header('content-security-policy', CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${sources.join(' ')}`));
+}
+
+/**
+ * The redirect URI an authorization request in a sign-in page's `return_to` will answer at, when
+ * the client and redirect URI check out (an unregistered one gets nothing).
+ */
+export async function authorizationTarget(authorization: AuthorizationService, returnTo: string | undefined, origin: string): Promise<string | undefined> {
+  if (returnTo === undefined) return undefined;
+  const url = new URL(returnTo, origin);
+  if (url.pathname !== '/oauth2/authorize') return undefined;
+  const params: Record<string, string | string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    const previous = params[name];
+    params[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  try {
+    return (await authorization.validate(params)).redirectUri;
+  } catch (error) {
+    if (error instanceof RedirectedAuthorizeError) return error.target.redirectUri;
+    if (isAuthError(error)) return undefined;
+    throw error;
+  }
+}

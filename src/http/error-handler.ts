@@ -57,7 +57,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   const status = errorStatus[error.code];
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   const wwwAuthenticate = challenge(error);
-  if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate);
+  // A route may have set its own challenge (userinfo without any token: RFC 6750 §3.1).
+  if (wwwAuthenticate !== undefined && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', wwwAuthenticate);
   reply.code(status);
   if (wantsHtml(request)) {
     return reply

@@ -1,26 +1,10 @@
-import { accessSync, constants } from 'node:fs';
 import type { Server } from 'node:http';
-import { delimiter, join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExampleApp } from '../../examples/oidc-app/server.js';
+import { findChromium, launchChromium } from '../support/chromium.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort, requireService } from '../support/services.js';
-
-/** Debian's `chromium` on PATH (installed by apt-get, never downloaded), or undefined. */
-function findChromium(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'chromium');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
-}
 
 const chromiumPath = findChromium();
 const email = 'ann@example.com';
@@ -61,11 +45,7 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('examples
       const server = app.listen(appPort, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(server)));
     });
 
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-      timeout: 60_000,
-    });
+    browser = await launchChromium(chromiumPath!);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COMMAND_TIMEOUT_MS, killRunningCli, runCli, spawnCli } from '../support/cli.js';
 import { freePort } from '../support/services.js';
 
 /**
@@ -13,60 +13,8 @@ import { freePort } from '../support/services.js';
  * settings from the environment and a fresh data folder. Every wait is bounded.
  */
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const COMMAND_TIMEOUT_MS = 60_000;
 const STARTUP_TIMEOUT_MS = 60_000;
-
-const running = new Set<ChildProcess>();
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-// Settings from the developer's shell must not leak into these runs.
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('GATEHOUSE_') && key !== 'PORT' && key !== 'NODE_ENV' && key !== 'FORCE_COLOR') env[key] = value;
-  }
-  return { ...env, NO_COLOR: '1' };
-}
-
-
-function spawnCli(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: root,
-    env: { ...cleanEnv(), ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return child;
-}
-
-/** Runs one CLI command to completion (killed after a bound), feeding `input` on stdin. */
-function run(args: string[], env: Record<string, string>, input = ''): Promise<Result> {
-  const child = spawnCli(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin!.end(input);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gatehouse ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
-    }, COMMAND_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) });
-    });
-  });
-}
+const run = runCli;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -123,7 +71,7 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
   });
 
   afterAll(() => {
-    for (const child of running) child.kill('SIGKILL');
+    killRunningCli();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -177,10 +125,12 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
 
   describe('accounts', () => {
     it('user create --name sets the OpenID name claim', async () => {
-      const result = await run(['user', 'create', '--email', 'named@example.com', '--name', '  Ann Example ', '--password', 'a long passphrase', '--json'], env);
+      // Its own data folder: the tests below list the accounts of the shared one.
+      const named = { ...env, GATEHOUSE_DATA_DIR: join(dataDir, 'named') };
+      const result = await run(['user', 'create', '--email', 'named@example.com', '--name', '  Ann Example ', '--password', 'a long passphrase', '--json'], named);
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({ email: 'named@example.com', name: 'Ann Example' });
-      const bad = await run(['user', 'create', '--email', 'bad-name@example.com', '--name', 'x'.repeat(201), '--password', 'a long passphrase'], env);
+      const bad = await run(['user', 'create', '--email', 'bad-name@example.com', '--name', 'x'.repeat(201), '--password', 'a long passphrase'], named);
       expect(bad.code).toBe(1);
       expect(bad.stderr.trim()).toBe('gatehouse: Enter a name of at most 200 characters.');
     });

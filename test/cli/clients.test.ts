@@ -1,62 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { stripVTControlCharacters } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { OAuthClient } from '../../src/core/ports.js';
 import { hashSecret } from '../../src/core/secrets.js';
 import { createGatehouse } from '../../src/main.js';
+import { killRunningCli, runCli, type CliResult } from '../support/cli.js';
 
 /**
  * `gatehouse client create|list|delete` as an operator runs them: a real `node` process on the
  * TypeScript sources (through tsx), settings from the environment, a fresh data folder.
  */
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const COMMAND_TIMEOUT_MS = 60_000;
-const running = new Set<ChildProcess>();
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// Settings from the developer's shell must not leak into these runs.
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (!key.startsWith('GATEHOUSE_') && key !== 'PORT' && key !== 'NODE_ENV' && key !== 'FORCE_COLOR') env[key] = value;
-  }
-  return { ...env, NO_COLOR: '1' };
-}
-
-/** Runs one CLI command to completion (killed after a bound). */
-function run(args: string[], env: Record<string, string>): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: { ...cleanEnv(), ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.end();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`gatehouse ${args.join(' ')} did not finish within ${COMMAND_TIMEOUT_MS} ms\n${stdout}\n${stderr}`));
-    }, COMMAND_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      running.delete(child);
-      resolve({ code, stdout: stripVTControlCharacters(stdout), stderr: stripVTControlCharacters(stderr) });
-    });
-  });
-}
+const run = (args: string[], env: Record<string, string>): Promise<CliResult> => runCli(args, env);
+type Result = CliResult;
 
 /** A failure as the CLI promises it: non-zero exit, one line on stderr, no stack trace, nothing on stdout. */
 function expectOneLineFailure(result: Result, reason: RegExp | string): void {
@@ -98,7 +57,7 @@ describe('gatehouse client', { timeout: 90_000 }, () => {
   });
 
   afterAll(() => {
-    for (const child of running) child.kill('SIGKILL');
+    killRunningCli();
     rmSync(dir, { recursive: true, force: true });
   });
 

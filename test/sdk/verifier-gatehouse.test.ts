@@ -47,7 +47,8 @@ describe('verifier against a running Gatehouse', () => {
 
   async function publishedKey(): Promise<JWK> {
     const response = await t.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
-    return (response.json() as { keys: JWK[] }).keys.at(-1)!;
+    // The access-token key (the JWKS also publishes the RS256 ID-token key).
+    return (response.json() as { keys: JWK[] }).keys.find((k) => k.alg === 'EdDSA')!;
   }
 
   beforeAll(async () => {

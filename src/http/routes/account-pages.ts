@@ -48,14 +48,17 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
 
   async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: { notice?: string; error?: string }): Promise<string> {
     const sessions = await services.sessions.list(auth.user.id, auth.session.id);
-    const consents = await Promise.all(
-      (await services.oauth.consents.list(auth.user.id)).map(async (c) => ({
-        clientId: c.clientId,
-        clientName: (await services.clients.find(c.clientId))?.name ?? c.clientId,
-        scopes: c.scope.split(' ').filter(Boolean).map((name) => ({ name, description: services.oauth.authorization.scopes.describe(name) })),
-        grantedAt: c.grantedAt,
-      })),
-    );
+    // Consents of a client deleted since are left out: nothing can use them.
+    const consents = (
+      await Promise.all(
+        (await services.oauth.consents.list(auth.user.id)).map(async (c) => {
+          const client = await services.clients.find(c.clientId);
+          if (!client) return undefined;
+          const scopes = c.scope.split(' ').filter(Boolean).map((name) => ({ name, description: services.oauth.authorization.scopes.describe(name) }));
+          return { clientId: c.clientId, clientName: client.name, scopes, grantedAt: c.grantedAt };
+        }),
+      )
+    ).filter((c) => c !== undefined);
     return accountPage({
       csrfToken: csrf.token(request, reply),
       email: auth.user.email,

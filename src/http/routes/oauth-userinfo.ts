@@ -18,11 +18,18 @@ function bearerToken(request: FastifyRequest): string {
   throw new AuthError('invalid_token', { description: 'An access token is required.', detail: 'no bearer token' });
 }
 
+/** RFC 6750 §3.1: a request without any token gets a challenge without an error code. */
+function hasToken(request: FastifyRequest): boolean {
+  if (request.headers.authorization !== undefined) return true;
+  return request.method === 'POST' && typeof request.body === 'object' && request.body !== null && (request.body as Record<string, unknown>).access_token !== undefined;
+}
+
 /** GET/POST /oauth2/userinfo (OIDC Core §5.3); CORS comes from cors.ts. */
 export function registerOAuthUserinfo(app: FastifyInstance, ctx: HttpContext): void {
   const { oauth } = ctx.services;
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
+    if (!hasToken(request)) reply.header('www-authenticate', 'Bearer realm="Gatehouse"');
     const claims = await userInfo(bearerToken(request), { verifier: oauth.verifier, findUser: oauth.findUser });
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(claims));
   };

@@ -382,7 +382,7 @@ describe('GET/POST /oauth2/authorize', () => {
       expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(response.headers['cache-control']).toBe('no-store');
       const csp = response.headers['content-security-policy'] as string;
-      expect(csp).toContain('form-action https://app.example.com;');
+      expect(csp).toContain("form-action 'self' https://app.example.com;");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).toContain("script-src 'self';");
       expect(response.body).toContain(`<form method="post" action="${REDIRECT_URI}" id="form-post">`);

@@ -54,10 +54,13 @@ describe('/oauth2/userinfo (OIDC Core §5.3, RFC 6750)', () => {
     expect(response.json()).toMatchObject({ sub: userId });
   });
 
-  it('answers 401 with a Bearer challenge without a token, or with a malformed one', async () => {
+  it('answers 401 with a Bearer challenge without a token (no error code in it, RFC 6750 §3.1), or with a malformed one', async () => {
     t = await startTestGatehouse();
-    expectBearerError(await t.app.inject({ method: 'GET', url: '/oauth2/userinfo' }), 401, 'invalid_token');
-    expectBearerError(await t.app.inject({ method: 'POST', url: '/oauth2/userinfo' }), 401, 'invalid_token');
+    for (const method of ['GET', 'POST'] as const) {
+      const response = await t.app.inject({ method, url: '/oauth2/userinfo' });
+      expectOAuthError(response, 401, 'invalid_token');
+      expect(response.headers['www-authenticate']).toBe('Bearer realm="Gatehouse"');
+    }
     expectBearerError(await t.app.inject({ method: 'GET', url: '/oauth2/userinfo', headers: { authorization: 'Basic abc=' } }), 401, 'invalid_token');
     expectBearerError(await userinfo(t, 'not.a.jwt'), 401, 'invalid_token', ['not.a.jwt']);
   });

@@ -22,7 +22,7 @@ import { AuthorizationCodeService } from './core/oauth/authorization-code-servic
 import { AuthorizationService } from './core/oauth/authorization-service.js';
 import { ClientAuthenticator } from './core/oauth/client-authenticator.js';
 import { ConsentService } from './core/oauth/consent-service.js';
-import { providerMetadata } from './core/oauth/discovery.js';
+import { OAUTH_PATHS, providerMetadata } from './core/oauth/discovery.js';
 import { IdTokenIssuer } from './core/oauth/id-token-issuer.js';
 import { ScopeCatalog } from './core/oauth/scopes.js';
 import type { OAuthClient, User } from './core/ports.js';
@@ -186,7 +186,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       idTokens: new IdTokenIssuer(keys, clock, { issuer: config.issuer, lifetimeMs: config.idTokenLifetime * 1000 }),
       revocations,
       findUser,
-      defaultAudience: config.apiAudience,
+      isSessionLive: (sessionId) => sessions.isLive(sessionId),
+      defaultAudience: `${config.issuer}${OAUTH_PATHS.userinfo}`,
     },
     verifier,
     consents,

@@ -103,12 +103,13 @@ export const configSchema = Type.Object(
           resource: Type.String({ description: 'Absolute URI of the API (RFC 8707): the `aud` of access tokens issued for it.', minLength: 1 }),
           scopes: Type.Array(Type.String({ pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$' }), { description: 'Scopes the API defines.' }),
           description: Type.Optional(Type.String({ description: 'Shown on the consent page.' })),
+          introspectingClients: Type.Optional(Type.Array(Type.String(), { description: 'Client ids (the API itself) allowed to introspect tokens issued for this resource.' })),
         },
         { additionalProperties: false },
       ),
       {
         description:
-          'APIs that OAuth clients may request tokens for with `resource` (RFC 8707), as a JSON array of `{ "resource": "https://api.example.com", "scopes": ["orders:read"] }`. A token for a resource carries it as `aud` and only its scopes.',
+          'APIs that OAuth clients may request tokens for with `resource` (RFC 8707), as a JSON array of `{ "resource": "https://api.example.com", "scopes": ["orders:read"] }`. A token for a resource carries it as `aud` and only its scopes. `introspectingClients` lists the clients (the API itself) that may introspect its tokens.',
         default: [],
         maxItems: 100,
       },

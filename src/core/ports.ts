@@ -53,6 +53,7 @@ export interface Session {
 
 export interface SessionRepository {
   insert(session: Session): Promise<void>;
+  findById(id: string): Promise<Session | undefined>;
   /** The session with this token hash and its user, revoked or not. */
   findByTokenHash(tokenHash: string): Promise<{ session: Session; user: User } | undefined>;
   /** Sessions of the user that are neither revoked nor expired at `now`, newest first. */
@@ -175,6 +176,8 @@ export interface RefreshFamily {
   /** The session the grant was made in, if any. */
   sessionId: string | null;
   scope: string;
+  /** RFC 8707 resources of the grant, space-separated ('' when none): a refresh may narrow them, never add one. */
+  resource: string;
   createdAt: number;
   /** No token of the family is valid after this, however recently rotated. */
   absoluteExpiresAt: number;
@@ -305,10 +308,12 @@ export interface AuthorizationCodeRecord {
 export interface AuthorizationCodeRepository {
   insert(code: AuthorizationCodeRecord): Promise<void>;
   /**
-   * Marks the code consumed if it is unconsumed (a single conditional update) and returns it;
-   * `replayed` when it was consumed before. Of concurrent calls exactly one gets `consumed`.
+   * Marks the code consumed if it is unconsumed and issued to `clientId` (a single conditional
+   * update) and returns it; `replayed` when it was consumed before. A code of another client is
+   * `unknown` and stays untouched, so presenting it cannot burn it. Of concurrent calls exactly one
+   * gets `consumed`.
    */
-  consume(codeHash: string, now: number): Promise<{ status: 'consumed'; code: AuthorizationCodeRecord } | { status: 'replayed'; code: AuthorizationCodeRecord } | { status: 'unknown' }>;
+  consume(codeHash: string, now: number, clientId: string): Promise<{ status: 'consumed'; code: AuthorizationCodeRecord } | { status: 'replayed'; code: AuthorizationCodeRecord } | { status: 'unknown' }>;
   /** Records that the code was presented again (once consumed). */
   markReplayed(codeHash: string, now: number): Promise<void>;
   /** Whether {@link markReplayed} has run for the code. */

@@ -662,6 +662,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
           clientId: 'app',
           sessionId: null,
           scope: 'openid offline_access',
+          resource: '',
           createdAt: T0,
           absoluteExpiresAt: T0 + 30 * DAY,
           revokedAt: null,
@@ -680,6 +681,11 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
       };
       const revokedAt = async (tokenHash: string): Promise<number | null | undefined> =>
         (await storage.refreshTokens.find(tokenHash))?.family.revokedAt;
+
+      it('keeps the resources of a refresh family', async () => {
+        const { family, tokenHash } = await createFamily({ resource: 'https://api.example.com https://billing.example.com' });
+        expect((await storage.refreshTokens.find(tokenHash))?.family).toStrictEqual(family);
+      });
 
       it('revokeFamiliesOf revokes only the unrevoked families of that user and client, and returns their ids', async () => {
         const first = await createFamily({});
@@ -845,14 +851,23 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         const code = newCode();
         await storage.authorizationCodes.insert(code);
 
-        const first = await storage.authorizationCodes.consume(code.codeHash, T0 + SECOND);
+        const first = await storage.authorizationCodes.consume(code.codeHash, T0 + SECOND, 'app');
         expect(first).toStrictEqual({ status: 'consumed', code: { ...code, consumedAt: T0 + SECOND } });
         if (first.status === 'consumed') {
           expect(typeof first.code.authTime).toBe('number');
           expect(typeof first.code.consumedAt).toBe('number');
         }
-        const again = await storage.authorizationCodes.consume(code.codeHash, T0 + 2 * SECOND);
+        const again = await storage.authorizationCodes.consume(code.codeHash, T0 + 2 * SECOND, 'app');
         expect(again).toStrictEqual({ status: 'replayed', code: { ...code, consumedAt: T0 + SECOND } });
+      });
+
+      it('is bound to its client: another client neither consumes it nor learns it exists', async () => {
+        const code = newCode();
+        await storage.authorizationCodes.insert(code);
+        expect(await storage.authorizationCodes.consume(code.codeHash, T0, 'intruder')).toEqual({ status: 'unknown' });
+        expect((await storage.authorizationCodes.consume(code.codeHash, T0, 'app')).status).toBe('consumed');
+        expect(await storage.authorizationCodes.consume(code.codeHash, T0, 'intruder')).toEqual({ status: 'unknown' });
+        expect((await storage.authorizationCodes.consume(code.codeHash, T0, 'app')).status).toBe('replayed');
       });
 
       it('remembers that a code was replayed', async () => {
@@ -871,14 +886,14 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
       it('round-trips the null fields and an empty resource', async () => {
         const code = newCode({ nonce: null, codeChallenge: null, codeChallengeMethod: null, resource: '' });
         await storage.authorizationCodes.insert(code);
-        expect(await storage.authorizationCodes.consume(code.codeHash, T0)).toStrictEqual({ status: 'consumed', code: { ...code, consumedAt: T0 } });
+        expect(await storage.authorizationCodes.consume(code.codeHash, T0, 'app')).toStrictEqual({ status: 'consumed', code: { ...code, consumedAt: T0 } });
       });
 
       it('reports an unknown code, and leaves expiry to the caller', async () => {
-        expect(await storage.authorizationCodes.consume('0'.repeat(64), T0)).toEqual({ status: 'unknown' });
+        expect(await storage.authorizationCodes.consume('0'.repeat(64), T0, 'app')).toEqual({ status: 'unknown' });
         const expired = newCode({ expiresAt: T0 - 1 });
         await storage.authorizationCodes.insert(expired);
-        const outcome = await storage.authorizationCodes.consume(expired.codeHash, T0);
+        const outcome = await storage.authorizationCodes.consume(expired.codeHash, T0, 'app');
         expect(outcome.status).toBe('consumed');
       });
 
@@ -887,7 +902,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         const other = newCode();
         await storage.authorizationCodes.insert(code);
         await storage.authorizationCodes.insert(other);
-        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => storage.authorizationCodes.consume(code.codeHash, T0 + i)));
+        const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => storage.authorizationCodes.consume(code.codeHash, T0 + i, 'app')));
         const consumed = outcomes.filter((o) => o.status === 'consumed');
         expect(consumed).toHaveLength(1);
         expect(outcomes.filter((o) => o.status === 'replayed')).toHaveLength(9);
@@ -895,7 +910,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         for (const outcome of outcomes) {
           if (outcome.status !== 'unknown') expect(outcome.code.consumedAt).toBe(consumedAt);
         }
-        expect((await storage.authorizationCodes.consume(other.codeHash, T0)).status).toBe('consumed');
+        expect((await storage.authorizationCodes.consume(other.codeHash, T0, 'app')).status).toBe('consumed');
       });
 
       it('deletes codes that expired before the given time, consumed or not, and counts them', async () => {
@@ -906,10 +921,10 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         for (const code of [old, oldConsumed, expiringNow, live]) await storage.authorizationCodes.insert(code);
 
         expect(await storage.authorizationCodes.deleteExpired(T0)).toBe(2);
-        expect(await storage.authorizationCodes.consume(old.codeHash, T0)).toEqual({ status: 'unknown' });
-        expect(await storage.authorizationCodes.consume(oldConsumed.codeHash, T0)).toEqual({ status: 'unknown' });
-        expect((await storage.authorizationCodes.consume(expiringNow.codeHash, T0)).status).toBe('consumed');
-        expect((await storage.authorizationCodes.consume(live.codeHash, T0)).status).toBe('consumed');
+        expect(await storage.authorizationCodes.consume(old.codeHash, T0, 'app')).toEqual({ status: 'unknown' });
+        expect(await storage.authorizationCodes.consume(oldConsumed.codeHash, T0, 'app')).toEqual({ status: 'unknown' });
+        expect((await storage.authorizationCodes.consume(expiringNow.codeHash, T0, 'app')).status).toBe('consumed');
+        expect((await storage.authorizationCodes.consume(live.codeHash, T0, 'app')).status).toBe('consumed');
         expect(await storage.authorizationCodes.deleteExpired(T0)).toBe(0);
       });
 
@@ -917,7 +932,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         const code = newCode();
         await storage.authorizationCodes.insert(code);
         await harness?.deleteUserRow(user.id);
-        expect(await storage.authorizationCodes.consume(code.codeHash, T0)).toEqual({ status: 'unknown' });
+        expect(await storage.authorizationCodes.consume(code.codeHash, T0, 'app')).toEqual({ status: 'unknown' });
       });
     });
 

@@ -85,11 +85,18 @@ export async function publishedJwks(t: TestGatehouse): Promise<JSONWebKeySet> {
   return response.json() as JSONWebKeySet;
 }
 
-/** Verifies an access token as a resource server would: published JWKS, RFC 9068 `typ`, our issuer, the server's time. */
+/** The `aud` of a token that names no resource: only Gatehouse's userinfo endpoint accepts it. */
+export const USERINFO_AUDIENCE = `${ISSUER}/oauth2/userinfo`;
+
+/**
+ * Verifies an access token as a resource server would: published JWKS, RFC 9068 `typ`, our issuer,
+ * the server's time. A token naming no resource is for the userinfo endpoint only.
+ */
 export async function verifyAccessToken(t: TestGatehouse, token: string, options: JWTVerifyOptions = {}): Promise<JWTPayload> {
   const { payload } = await jwtVerify(token, createLocalJWKSet(await publishedJwks(t)), {
     typ: 'at+jwt',
     issuer: ISSUER,
+    audience: USERINFO_AUDIENCE,
     currentDate: new Date(t.clock.now()),
     ...options,
   });

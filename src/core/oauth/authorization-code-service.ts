@@ -59,13 +59,14 @@ export class AuthorizationCodeService {
   }
 
   /**
-   * Consumes a code (one conditional update: of concurrent redemptions one wins).
+   * Consumes a code issued to `clientId` (one conditional update: of concurrent redemptions one wins).
    * @throws AuthError `invalid_grant` for an unknown or expired code; for a replayed one after
    * `onReplay` has revoked what the first redemption issued.
    */
-  async redeem(code: string, onReplay: (record: AuthorizationCodeRecord) => Promise<void>): Promise<AuthorizationCodeRecord> {
+  async redeem(code: string, clientId: string, onReplay: (record: AuthorizationCodeRecord) => Promise<void>): Promise<AuthorizationCodeRecord> {
     const now = this.#clock.now();
-    const result = code.startsWith(AUTHORIZATION_CODE_PREFIX) ? await this.#store.consume(hashSecret(code), now) : { status: 'unknown' as const };
+    // RFC 6749 §4.1.3: bound to the client; another client's presentation neither consumes nor burns it.
+    const result = code.startsWith(AUTHORIZATION_CODE_PREFIX) ? await this.#store.consume(hashSecret(code), now, clientId) : { status: 'unknown' as const };
     if (result.status === 'unknown') throw new AuthError('invalid_grant', { detail: 'unknown authorization code' });
     if (result.status === 'replayed') {
       // Marked first, so a redemption still minting (a concurrent winner) finds the mark when it checks.

@@ -351,11 +351,14 @@ describe('private_key_jwt (RFC 7523 §2.2, §3; OIDC Core §9)', () => {
     expect(result).toMatchObject({ method: 'private_key_jwt', client: { id: 'jwt-app' } });
   });
 
-  it('accepts the issuer as audience, alone or in a list', async () => {
+  it('accepts the issuer as audience, alone or as a one-element list', async () => {
     await expect(authenticate({ body: assertionBody(await assertion({ claims: { aud: ISSUER } })) })).resolves.toMatchObject({ method: 'private_key_jwt' });
-    await expect(authenticate({ body: assertionBody(await assertion({ claims: { aud: ['https://other.test', ISSUER] } })) })).resolves.toMatchObject({
-      method: 'private_key_jwt',
-    });
+    await expect(authenticate({ body: assertionBody(await assertion({ claims: { aud: [ISSUER] } })) })).resolves.toMatchObject({ method: 'private_key_jwt' });
+  });
+
+  it('refuses an assertion that also names another audience (draft-ietf-oauth-rfc7523bis §4)', async () => {
+    const error = await authenticate({ body: assertionBody(await assertion({ claims: { aud: ['https://other.test', ISSUER] } })) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'invalid_client', detail: 'client assertion names several audiences' });
   });
 
   it('accepts the URL of the endpoint being called as audience', async () => {

@@ -11,7 +11,7 @@ import { hashSecret, safeEqual } from '../secrets.js';
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 /** Asymmetric JWS algorithms only: never `none`, never HS* (a client has no shared key with us). */
-const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+export const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 const DEFAULT_MAX_ASSERTION_LIFETIME_MS = 5 * 60_000;
 const DEFAULT_CLOCK_SKEW_MS = 60_000;
@@ -136,6 +136,9 @@ export class ClientAuthenticator {
     } catch (error) {
       throw failed(rejectionReason(error));
     }
+    // draft-ietf-oauth-rfc7523bis §4: one audience only, so an assertion made for another server
+    // that also names us cannot be replayed here.
+    if (Array.isArray(payload.aud) && payload.aud.length !== 1) throw failed('client assertion names several audiences');
     // jwtVerify checked that exp is present and a number.
     const expMs = (payload.exp ?? Number.NaN) * 1000;
     // RFC 7523 §3 item 4: the server may reject an exp unreasonably far in the future.

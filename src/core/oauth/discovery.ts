@@ -1,4 +1,5 @@
 import type { SigningAlgorithm } from '../ports.js';
+import { ASSERTION_ALGORITHMS } from './client-authenticator.js';
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js';
 import type { ScopeCatalog } from './scopes.js';
 
@@ -13,8 +14,8 @@ export const OAUTH_PATHS = {
   jwks: '/.well-known/jwks.json',
 } as const;
 
-/** Algorithms a `private_key_jwt` assertion may use (asymmetric only). */
-export const CLIENT_ASSERTION_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+/** Algorithms a `private_key_jwt` assertion may use (asymmetric only), as the authenticator accepts them. */
+export const CLIENT_ASSERTION_ALGORITHMS: readonly string[] = ASSERTION_ALGORITHMS;
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 

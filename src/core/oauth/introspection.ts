@@ -1,5 +1,7 @@
+import type { OAuthClient } from '../ports.js';
 import type { LocalTokenVerifier } from '../tokens/local-token-verifier.js';
 import type { RefreshTokenService } from '../tokens/refresh-token-service.js';
+import type { ScopeCatalog } from './scopes.js';
 
 /** RFC 7662 §2.2. */
 export interface IntrospectionResponse {
@@ -22,6 +24,25 @@ export interface IntrospectionResponse {
  * (§2.2). The hint only orders the lookups (§2.1).
  */
 export async function introspect(
+  token: string,
+  hint: string | undefined,
+  caller: OAuthClient,
+  deps: { verifier: LocalTokenVerifier; refreshTokens: RefreshTokenService; issuer: string; scopes: ScopeCatalog },
+): Promise<IntrospectionResponse> {
+  const result = await lookUp(token, hint, deps);
+  // RFC 7662 §4: only a caller the token is meant for learns about it: the client it was issued to,
+  // or an API it is for that the configuration lets introspect. Anyone else sees it inactive.
+  if (result.active && result.client_id !== caller.id && !audienceOf(result).some((r) => deps.scopes.findResource(r)?.introspectingClients?.includes(caller.id))) {
+    return { active: false };
+  }
+  return result;
+}
+
+function audienceOf(result: IntrospectionResponse): string[] {
+  return result.aud === undefined ? [] : Array.isArray(result.aud) ? result.aud : [result.aud];
+}
+
+async function lookUp(
   token: string,
   hint: string | undefined,
   deps: { verifier: LocalTokenVerifier; refreshTokens: RefreshTokenService; issuer: string },
@@ -53,6 +74,7 @@ export async function introspect(
       active: true,
       token_type: 'refresh_token',
       client_id: found.family.clientId,
+      ...(found.family.resource === '' ? {} : { aud: found.family.resource.split(' ') }),
       sub: found.family.userId,
       scope: found.family.scope,
       iss: deps.issuer,

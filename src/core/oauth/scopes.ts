@@ -13,6 +13,8 @@ export interface ResourceDefinition {
   resource: string;
   scopes: readonly string[];
   description?: string;
+  /** Clients (the API's own) that may introspect tokens issued for it (RFC 7662 §4). */
+  introspectingClients?: readonly string[];
 }
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

@@ -7,6 +7,10 @@ import { SESSION_TOKEN_PREFIX, SessionService, type SessionOptions } from './ses
 
 /** In-memory SessionRepository with the semantics documented on the port. */
 class MemorySessionRepository implements SessionRepository {
+  async findById(id: string): Promise<Session | undefined> {
+    return this.sessions.get(id);
+  }
+
   readonly sessions = new Map<string, Session>();
   readonly users = new Map<string, User>();
   lookups = 0;

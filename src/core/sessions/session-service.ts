@@ -114,6 +114,13 @@ export class SessionService {
   }
 
   /** The user's live sessions, newest first, `current` marked. */
+  /** Whether the session exists, is not revoked and has not expired (idle or absolute). */
+  async isLive(sessionId: string): Promise<boolean> {
+    const session = await this.#store.findById(sessionId);
+    const now = this.#clock.now();
+    return session !== undefined && session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
+  }
+
   async list(userId: string, currentSessionId?: string): Promise<SessionView[]> {
     const sessions = await this.#store.listActive(userId, this.#clock.now());
     return sessions.map((s) => ({

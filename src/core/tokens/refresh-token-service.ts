@@ -20,6 +20,8 @@ export interface RefreshGrant {
   clientId: string;
   scope: string;
   sessionId?: string;
+  /** RFC 8707 resources of the grant, space-separated. */
+  resource?: string;
   /** The family's id: the grant's id when the grant already has one (an authorization code's). */
   familyId?: string;
 }
@@ -68,6 +70,7 @@ export class RefreshTokenService {
       clientId: grant.clientId,
       sessionId: grant.sessionId ?? null,
       scope: grant.scope,
+      resource: grant.resource ?? '',
       createdAt: now,
       absoluteExpiresAt: now + this.#options.absoluteLifetimeMs,
       revokedAt: null,

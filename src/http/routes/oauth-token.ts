@@ -93,12 +93,17 @@ export function registerOAuthToken(app: FastifyInstance, ctx: HttpContext): void
 
   app.post(OAUTH_PATHS.introspection, { schema: { response: { 200: IntrospectionResponse } } }, async (request, reply) => {
     const form = formOf(request);
-    const { method } = await authenticateClient(request, form, OAUTH_PATHS.introspection);
+    const { client, method } = await authenticateClient(request, form, OAUTH_PATHS.introspection);
     // RFC 7662 §2.1: the caller must authenticate; a public client has nothing to authenticate with.
     if (method === 'none') throw new AuthError('invalid_client', { detail: 'public client may not introspect' });
     const token = param(form, 'token');
     if (token === undefined) throw new AuthError('invalid_request', { description: 'The token parameter is required.' });
-    const result = await introspect(token, param(form, 'token_type_hint'), { verifier: oauth.verifier, refreshTokens: oauth.refreshTokens, issuer });
+    const result = await introspect(token, param(form, 'token_type_hint'), client, {
+      verifier: oauth.verifier,
+      refreshTokens: oauth.refreshTokens,
+      issuer,
+      scopes: oauth.authorization.scopes,
+    });
     reply.header('cache-control', 'no-store');
     return result;
   });

@@ -193,8 +193,10 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('refresh_families_client_id').on('refresh_families').column('client_id').execute();
+      await db.schema.alterTable('refresh_families').addColumn('resource', 'text', (c) => c.notNull().defaultTo('')).execute();
     },
     async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('refresh_families').dropColumn('resource').execute();
       await sql`drop index refresh_families_client_id`.execute(db);
       await sql`drop table used_once`.execute(db);
       await sql`drop table consents`.execute(db);

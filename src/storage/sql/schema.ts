@@ -66,6 +66,7 @@ export interface RefreshFamiliesTable {
   client_id: string;
   session_id: string | null;
   scope: string;
+  resource: string;
   created_at: number;
   absolute_expires_at: number;
   revoked_at: number | null;

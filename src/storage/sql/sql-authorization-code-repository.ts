@@ -52,17 +52,18 @@ export function createSqlAuthorizationCodeRepository(db: Kysely<Database>): Auth
     },
     // RFC 6749 §4.1.2: a code is used once. The conditional UPDATE is the single winner under
     // concurrency (row lock on PostgreSQL, one writer on SQLite); expiry is the caller's check.
-    async consume(codeHash, now) {
+    async consume(codeHash, now, clientId) {
       const consumed = await db
         .updateTable('authorization_codes')
         .set({ consumed_at: now })
         .where('code_hash', '=', codeHash)
+        .where('client_id', '=', clientId)
         .where('consumed_at', 'is', null)
         .returningAll()
         .executeTakeFirst();
       if (consumed) return { status: 'consumed', code: toCode(consumed) };
       const existing = await db.selectFrom('authorization_codes').selectAll().where('code_hash', '=', codeHash).executeTakeFirst();
-      return existing ? { status: 'replayed', code: toCode(existing) } : { status: 'unknown' };
+      return existing && existing.client_id === clientId ? { status: 'replayed', code: toCode(existing) } : { status: 'unknown' };
     },
     async markReplayed(codeHash, now) {
       await db.updateTable('authorization_codes').set({ replayed_at: now }).where('code_hash', '=', codeHash).where('replayed_at', 'is', null).execute();

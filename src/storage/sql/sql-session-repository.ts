@@ -40,6 +40,10 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
         .execute();
     },
     // The hot path: one indexed lookup joined to its user.
+    async findById(id) {
+      const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+      return row ? toSession(row) : undefined;
+    },
     async findByTokenHash(tokenHash) {
       const row = await db
         .selectFrom('sessions')

@@ -13,8 +13,7 @@ import {
   tokenRequest,
   userinfo,
   type TestClient,
-  type TokenBody,
-} from '../../support/oauth-tokens.js';
+  type TokenBody, USERINFO_AUDIENCE } from '../../support/oauth-tokens.js';
 
 async function granted(t: TestGatehouse, client: TestClient): Promise<{ tokens: TokenBody; userId: string }> {
   const { agent, userId } = await signedInAgent(t);
@@ -56,7 +55,7 @@ describe('POST /oauth2/introspect (RFC 7662)', () => {
       scope: 'openid profile email offline_access',
       client_id: client.clientId,
       sub: userId,
-      aud: ISSUER,
+      aud: USERINFO_AUDIENCE,
       iss: ISSUER,
       exp: claims.exp,
       iat: claims.iat,

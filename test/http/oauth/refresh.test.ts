@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
-import { ISSUER, registerClient, signedInAgent } from '../../support/oauth.js';
+import { registerClient, signedInAgent } from '../../support/oauth.js';
 import {
   authorizationCode,
   expectOAuthError,
@@ -10,8 +10,7 @@ import {
   tokenRequest,
   verifyAccessToken,
   type TestClient,
-  type TokenBody,
-} from '../../support/oauth-tokens.js';
+  type TokenBody, USERINFO_AUDIENCE } from '../../support/oauth-tokens.js';
 
 /** A client and the tokens of a finished code flow with `scope`. */
 async function granted(t: TestGatehouse, options: { scope?: string; client?: TestClient; email?: string } = {}): Promise<{ client: TestClient; tokens: TokenBody }> {
@@ -40,7 +39,7 @@ describe('POST /oauth2/token: refresh_token (RFC 6749 §6, RFC 9700 §4.14.2)', 
     expect(first).toMatchObject({ scope: 'openid profile email offline_access', expires_in: 600 });
     const second = expectTokens(await tokenRequest(t, client, refresh(first.refresh_token!)));
     expect(second.refresh_token).not.toBe(first.refresh_token);
-    expect(await verifyAccessToken(t, second.access_token, { audience: ISSUER })).toMatchObject({ client_id: client.clientId });
+    expect(await verifyAccessToken(t, second.access_token, { audience: USERINFO_AUDIENCE })).toMatchObject({ client_id: client.clientId });
   });
 
   it('treats a rotated token presented again as reuse: invalid_grant, and the whole family is revoked', async () => {
@@ -63,7 +62,7 @@ describe('POST /oauth2/token: refresh_token (RFC 6749 §6, RFC 9700 §4.14.2)', 
     const { client, tokens } = await granted(t);
     const narrowed = expectTokens(await tokenRequest(t, client, refresh(tokens.refresh_token!, { scope: 'openid email' })));
     expect(narrowed.scope).toBe('openid email');
-    expect(await verifyAccessToken(t, narrowed.access_token, { audience: ISSUER })).toMatchObject({ scope: 'openid email' });
+    expect(await verifyAccessToken(t, narrowed.access_token, { audience: USERINFO_AUDIENCE })).toMatchObject({ scope: 'openid email' });
     // RFC 6749 §6: the new refresh token has the scope of the one it replaces.
     const full = expectTokens(await tokenRequest(t, client, refresh(narrowed.refresh_token!)));
     expect(full.scope).toBe('openid profile email offline_access');
@@ -97,7 +96,7 @@ describe('POST /oauth2/token: refresh_token (RFC 6749 §6, RFC 9700 §4.14.2)', 
     expect(tokens.expires_in).toBe(120);
     const refreshed = expectTokens(await tokenRequest(t, client, refresh(tokens.refresh_token!)));
     expect(refreshed.expires_in).toBe(120);
-    const claims = await verifyAccessToken(t, refreshed.access_token, { audience: ISSUER });
+    const claims = await verifyAccessToken(t, refreshed.access_token, { audience: USERINFO_AUDIENCE });
     expect(claims.exp! - claims.iat!).toBe(120);
   });
 

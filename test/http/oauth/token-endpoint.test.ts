@@ -10,8 +10,7 @@ import {
   redemption,
   tokenRequest,
   userinfo,
-  verifyAccessToken,
-} from '../../support/oauth-tokens.js';
+  verifyAccessToken, USERINFO_AUDIENCE } from '../../support/oauth-tokens.js';
 
 const RESOURCES = JSON.stringify([{ resource: 'https://api.example.com', scopes: ['orders:read', 'orders:write'] }]);
 
@@ -30,8 +29,8 @@ describe('POST /oauth2/token: authorization_code (RFC 6749 §4.1.3, RFC 7636 §4
     expect(body.refresh_token).toMatch(/^gthr_/);
     expect(body.id_token).toBeTruthy();
     expect(decodeProtectedHeader(body.access_token)).toMatchObject({ typ: 'at+jwt', alg: 'EdDSA' });
-    const claims = await verifyAccessToken(t, body.access_token, { audience: ISSUER });
-    expect(claims).toMatchObject({ iss: ISSUER, sub: userId, aud: ISSUER, client_id: client.clientId, scope: 'openid profile email offline_access' });
+    const claims = await verifyAccessToken(t, body.access_token, { audience: USERINFO_AUDIENCE });
+    expect(claims).toMatchObject({ iss: ISSUER, sub: userId, aud: USERINFO_AUDIENCE, client_id: client.clientId, scope: 'openid profile email offline_access' });
     expect(typeof claims.jti).toBe('string');
     expect(claims.exp! - claims.iat!).toBe(600);
   });

@@ -8,7 +8,8 @@ export function checkPrompt(state: AuthorizeState): void {
   const prompt = new Set((param(state.params, 'prompt') ?? '').split(' ').filter(Boolean));
   for (const value of prompt) {
     // select_account and unknown values are not supported (prompt_values_supported says so).
-    if (!PROMPTS.has(value)) throw new AuthError('invalid_request', { description: `prompt=${value} is not supported.` });
+    // A fixed description: RFC 6749 §4.1.2.1 limits error_description to printable ASCII, and input is not echoed.
+    if (!PROMPTS.has(value)) throw new AuthError('invalid_request', { description: 'The prompt value is not supported (none, login or consent).' });
   }
   if (prompt.has('none') && prompt.size > 1) throw new AuthError('invalid_request', { description: 'prompt=none cannot be combined with other values.' });
   state.request.prompt = prompt as Set<Prompt>;

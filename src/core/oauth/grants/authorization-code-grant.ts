@@ -1,7 +1,7 @@
 import { AuthError } from '../../errors.js';
 import { verifyPkce } from '../pkce.js';
 import { parseResources } from '../authorize/check-resource.js';
-import { lifetimeOf, resourceParams, tokenParam, type Grant } from './grant.js';
+import { lifetimeOf, resolveResources, resourceParams, tokenParam, type Grant } from './grant.js';
 
 /** RFC 6749 §4.1.3 with RFC 7636 §4.5–4.6 (PKCE) and RFC 8707 §2.2 (resource). */
 export const authorizationCodeGrant: Grant = {
@@ -14,12 +14,11 @@ export const authorizationCodeGrant: Grant = {
     const verifier = tokenParam(request, 'code_verifier');
     const requestedResources = parseResources(resourceParams(request), deps.scopes);
 
-    const code = await deps.codes.redeem(presented, async (replayed) => {
+    const code = await deps.codes.redeem(presented, client.id, async (replayed) => {
       // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
       await deps.refreshTokens.revokeFamily(replayed.grantId);
     });
-    // RFC 6749 §4.1.3: the code was issued to this client, for this redirect URI.
-    if (code.clientId !== client.id) throw new AuthError('invalid_grant', { detail: 'authorization code of another client' });
+    // RFC 6749 §4.1.3: the code was issued to this client (checked in the consume), for this redirect URI.
     if (redirectUri !== code.redirectUri) throw new AuthError('invalid_grant', { description: 'The redirect_uri does not match the authorization request.', detail: 'redirect_uri mismatch' });
     // RFC 7636 §4.6; RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt.
     if (code.codeChallenge !== null) {
@@ -30,20 +29,17 @@ export const authorizationCodeGrant: Grant = {
     }
     const user = await deps.findUser(code.userId);
     if (!user || user.disabledAt !== null) throw new AuthError('invalid_grant', { detail: 'user disabled or gone' });
+    const offline = code.scope.split(' ').includes('offline_access');
+    // A grant bound to its sign-in session cannot start after that session ended (signed out in between).
+    if (!offline && !(await deps.isSessionLive(code.sessionId))) throw new AuthError('invalid_grant', { detail: 'the sign-in session ended before the code was redeemed' });
 
-    const granted = code.resource === '' ? [] : code.resource.split(' ');
-    // RFC 8707 §2.2: a token request may narrow the resources of the grant, never add one.
-    if (requestedResources.some((r) => !granted.includes(r))) throw new AuthError('invalid_target', { description: 'The resource was not part of the authorization.' });
-    const resources = requestedResources.length > 0 ? requestedResources : granted;
     const scopes = code.scope.split(' ').filter(Boolean);
-    const audience = deps.scopes.audienceFor(narrowToResources(scopes, resources, deps), resources);
-    const tokenScopes = narrowToResources(scopes, resources, deps);
+    const { granted, audience, tokenScopes } = resolveResources(scopes, code.resource === '' ? [] : code.resource.split(' '), requestedResources, deps);
 
-    const offline = scopes.includes('offline_access');
     const access = await deps.accessTokens.issue({
       subject: user.id,
       clientId: client.id,
-      audience: audience.length > 0 ? audience : deps.defaultAudience,
+      audience,
       scope: tokenScopes.join(' '),
       familyId: code.grantId,
       ...(offline ? {} : { sessionId: code.sessionId }),
@@ -51,7 +47,14 @@ export const authorizationCodeGrant: Grant = {
     });
     // Without offline_access the refresh token lives only as long as the sign-in session.
     const refresh = client.grantTypes.includes('refresh_token')
-      ? await deps.refreshTokens.issue({ userId: user.id, clientId: client.id, scope: code.scope, familyId: code.grantId, ...(offline ? {} : { sessionId: code.sessionId }) })
+      ? await deps.refreshTokens.issue({
+          userId: user.id,
+          clientId: client.id,
+          scope: code.scope,
+          resource: granted.join(' '),
+          familyId: code.grantId,
+          ...(offline ? {} : { sessionId: code.sessionId }),
+        })
       : undefined;
     const idToken = scopes.includes('openid')
       ? await deps.idTokens.issue({
@@ -81,9 +84,3 @@ export const authorizationCodeGrant: Grant = {
     };
   },
 };
-
-/** With resources named, the token carries the OpenID scopes and only the API scopes those resources define. */
-export function narrowToResources(scopes: readonly string[], resources: readonly string[], deps: { scopes: { isOpenIdScope(s: string): boolean; findResource(r: string): { scopes: readonly string[] } | undefined } }): string[] {
-  if (resources.length === 0) return [...scopes];
-  return scopes.filter((s) => deps.scopes.isOpenIdScope(s) || resources.some((r) => deps.scopes.findResource(r)?.scopes.includes(s)));
-}

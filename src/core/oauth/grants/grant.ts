@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { AuthError } from '../../errors.js';
 import { param, params } from '../params.js';
 import type { GrantType, OAuthClient, User } from '../../ports.js';
 import type { RevocationService } from '../../revocation/revocation-service.js';
@@ -18,7 +19,12 @@ export interface GrantDeps {
   idTokens: IdTokenIssuer;
   revocations: RevocationService;
   findUser(id: string): Promise<User | undefined>;
-  /** `aud` of tokens that name no resource. */
+  /** Whether the sign-in session a grant was made in is still live. */
+  isSessionLive(sessionId: string): Promise<boolean>;
+  /**
+   * `aud` of tokens that name no resource: only this server accepts it (userinfo), never an API, so
+   * a third-party client's sign-in token is not a key to the first-party API (RFC 9700 §2.3).
+   */
   defaultAudience: string;
 }
 
@@ -59,4 +65,28 @@ export function resourceParams(request: TokenRequest): string[] {
 /** The client's access-token lifetime override, if it has one. */
 export function lifetimeOf(client: OAuthClient): { lifetimeMs?: number } {
   return client.accessTokenLifetime === null ? {} : { lifetimeMs: client.accessTokenLifetime * 1000 };
+}
+
+/** With resources named, a token carries the OpenID scopes and only the API scopes those resources define. */
+export function narrowToResources(scopes: readonly string[], resources: readonly string[], catalog: ScopeCatalog): string[] {
+  if (resources.length === 0) return [...scopes];
+  return scopes.filter((s) => catalog.isOpenIdScope(s) || resources.some((r) => catalog.findResource(r)?.scopes.includes(s)));
+}
+
+/**
+ * RFC 8707 §2.2: the resources of a grant are those named at authorization, or else those defining
+ * its API scopes; a token request may narrow them, never add one. Returns the grant's resources,
+ * the token's `aud` and its scopes.
+ * @throws AuthError `invalid_target` for a resource outside the grant.
+ */
+export function resolveResources(
+  scopes: readonly string[],
+  named: readonly string[],
+  requested: readonly string[],
+  deps: Pick<GrantDeps, 'scopes' | 'defaultAudience'>,
+): { granted: string[]; audience: string | string[]; tokenScopes: string[] } {
+  const granted = named.length > 0 ? [...named] : deps.scopes.audienceFor(scopes, []);
+  if (requested.some((r) => !granted.includes(r))) throw new AuthError('invalid_target', { description: 'The resource was not part of the authorization.' });
+  const resources = requested.length > 0 ? [...requested] : granted;
+  return { granted, audience: resources.length > 0 ? resources : deps.defaultAudience, tokenScopes: narrowToResources(scopes, resources, deps.scopes) };
 }

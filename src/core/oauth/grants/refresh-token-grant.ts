@@ -1,8 +1,7 @@
 import { AuthError } from '../../errors.js';
 import { parseResources } from '../authorize/check-resource.js';
 import { parseScope } from '../scopes.js';
-import { narrowToResources } from './authorization-code-grant.js';
-import { lifetimeOf, resourceParams, tokenParam, type Grant } from './grant.js';
+import { lifetimeOf, resolveResources, resourceParams, tokenParam, type Grant } from './grant.js';
 
 /**
  * RFC 6749 §6: the refresh token rotates (reuse revokes the family, RFC 9700 §4.14.2); the scope may
@@ -23,19 +22,17 @@ export const refreshTokenGrant: Grant = {
       const granted = new Set(family.scope.split(' '));
       const widened = requested.filter((s) => !granted.has(s));
       if (widened.length > 0) throw new AuthError('invalid_scope', { description: `The scope may not be widened on refresh: ${widened.join(' ')}.` });
-      // RFC 8707 §2.2: a refresh may narrow the grant's resources, never add one. The family keeps
-      // its scope, not its resources: those covered are the resources defining a granted API scope.
-      const covered = deps.scopes.audienceFor([...granted], []);
-      if (resources.some((r) => !covered.includes(r))) throw new AuthError('invalid_target', { description: 'The resource was not part of the authorization.' });
+      // RFC 8707 §2.2: a refresh may narrow the grant's resources, never add one (checked here too, so
+      // a refused request does not burn the token).
+      resolveResources([...granted], family.resource === '' ? [] : family.resource.split(' '), resources, deps);
     }
     const rotated = await deps.refreshTokens.rotate(presented, { clientId: client.id });
     const scopes = requested.length > 0 ? requested : rotated.family.scope.split(' ').filter(Boolean);
-    const tokenScopes = narrowToResources(scopes, resources, deps);
-    const audience = deps.scopes.audienceFor(tokenScopes, resources);
+    const { audience, tokenScopes } = resolveResources(scopes, rotated.family.resource === '' ? [] : rotated.family.resource.split(' '), resources, deps);
     const access = await deps.accessTokens.issue({
       subject: rotated.family.userId,
       clientId: client.id,
-      audience: audience.length > 0 ? audience : deps.defaultAudience,
+      audience,
       scope: tokenScopes.join(' '),
       familyId: rotated.family.id,
       ...(rotated.family.sessionId === null ? {} : { sessionId: rotated.family.sessionId }),

@@ -25,6 +25,10 @@ import { ConsentService } from './core/oauth/consent-service.js';
 import { OAUTH_PATHS, providerMetadata } from './core/oauth/discovery.js';
 import { IdTokenIssuer } from './core/oauth/id-token-issuer.js';
 import { ScopeCatalog } from './core/oauth/scopes.js';
+import { FederationService } from './core/federation/federation-service.js';
+import { createAppleClientSecret, resolveProviders } from './core/federation/presets.js';
+export { ProviderConfigError } from './core/federation/presets.js';
+import { UpstreamClient } from './core/federation/upstream-client.js';
 import type { OAuthClient, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
@@ -67,6 +71,8 @@ export interface Gatehouse {
 export async function createGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
+  // Checked before anything opens: a wrong provider entry stops the start with every problem named.
+  const providers = resolveProviders(config.providers);
   const storage = openSqlStorage(config.databaseUrl);
   try {
     await storage.migrate();
@@ -198,6 +204,22 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       gatehouse_revocation_feed: `${config.issuer}/revocations`,
     },
   };
+  const federation = new FederationService(
+    {
+      providers,
+      upstream: new UpstreamClient(async (provider) => {
+        const auth = provider.clientAuth;
+        if (auth.method === 'apple_client_secret_jwt') return createAppleClientSecret(auth, provider.clientId, clock.now());
+        return auth.method === 'none' ? undefined : auth.secret;
+      }),
+      states: storage.federationStates,
+      identities: storage.identities,
+      users: storage.users,
+      accounts,
+      clock,
+    },
+    { issuer: config.issuer, stateLifetimeMs: 10 * 60 * 1000 },
+  );
   const services = {
     accounts,
     authenticator,
@@ -209,6 +231,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     revocations,
     clients,
     oauth,
+    federation,
     checkReadiness: () => storage.ping(),
   };
 
@@ -241,6 +264,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     (await revocations.cleanup()) +
     (await refreshTokens.cleanup()) +
     (await codes.cleanup()) +
+    (await federation.cleanup()) +
     (await storage.replays.deleteExpired(clock.now()));
   return {
     config,

@@ -6,7 +6,7 @@ import { isAuthError } from '../core/errors.js';
 import { MasterKeyError } from '../core/keys/sealed-box.js';
 import type { ClientRegistration } from '../core/oauth/client-service.js';
 import type { OAuthClient } from '../core/ports.js';
-import { createGatehouse, createLogger, ensureDataDir, type Gatehouse } from '../main.js';
+import { createGatehouse, createLogger, ensureDataDir, ProviderConfigError, type Gatehouse } from '../main.js';
 import { promptHidden, readStdin } from './prompt.js';
 
 /** A failure the user can fix: printed as one line, exit code 2 (usage) or 1. */
@@ -85,6 +85,9 @@ async function open(
     // The configuration file's client list is checked when it is applied, at open.
     if (isAuthError(error) && (error.code === 'invalid_client_metadata' || error.code === 'invalid_redirect_uri')) {
       throw new CliError(`configuration: ${error.description}`, 2);
+    }
+    if (error instanceof ProviderConfigError) {
+      throw new CliError(error.message.split('\n').map((line) => `configuration: ${line}`).join('\ngatehouse: '), 2);
     }
     if (error instanceof MasterKeyError) {
       throw new CliError(`cannot open the signing keys: ${error.message}; set GATEHOUSE_SECRET to the master key they were sealed with (the first key seals, all open)`);

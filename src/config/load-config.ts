@@ -71,6 +71,7 @@ function describeProblem(name: SettingName, value: unknown): string {
   if (name === 'accessTokenClaims') return `must be a JSON object of at most 32 claims whose values are strings, numbers or booleans${shown}`;
   if (name === 'resources') return `must be a JSON array of { "resource": "https://…", "scopes": ["…"] }${shown}`;
   if (name === 'scopeDescriptions') return `must be a JSON object mapping scope names to descriptions${shown}`;
+  if (name === 'providers') return 'must be a JSON array of providers ({ "id", "preset", "clientId", "clientSecret", … }; see the configuration reference)';
   if (name === 'clients') return 'must be a JSON array of client registrations (client_id, client_name, redirect_uris, …; see the configuration reference)';
   if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
@@ -155,6 +156,11 @@ export function loadConfig(env: Env): LoadedConfig {
       problems.push(`${label('dangerouslyAllowConfidentialClientsWithoutPkce', sources.dangerouslyAllowConfidentialClientsWithoutPkce)}: is refused in production mode`);
     } else {
       warnings.push('GATEHOUSE_DANGEROUSLY_ALLOW_CONFIDENTIAL_CLIENTS_WITHOUT_PKCE is on: confidential clients may redeem codes without PKCE');
+    }
+  }
+  if (valid('providers', 'mode') && config.mode === 'production') {
+    for (const provider of config.providers) {
+      if (provider.dangerouslyAllowInsecureHttp) problems.push(`${label('providers', sources.providers)}: provider "${provider.id}" sets dangerouslyAllowInsecureHttp, which is refused in production mode`);
     }
   }
   if (valid('resources')) {

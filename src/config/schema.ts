@@ -147,6 +147,50 @@ export const configSchema = Type.Object(
       ),
       { secret: true },
     ),
+    providers: setting(
+      Type.Array(
+        Type.Object(
+          {
+            id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,31}$', description: 'Identifier in URLs: /login/ID, /login/ID/callback.' }),
+            preset: Type.Union((['google', 'github', 'microsoft', 'gitlab', 'apple', 'discord', 'oidc', 'oauth2'] as const).map((p) => Type.Literal(p))),
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 60, description: 'Button label after "Log in with".' })),
+            clientId: Type.String({ minLength: 1 }),
+            clientSecret: Type.Optional(Type.String({ minLength: 1 })),
+            issuer: Type.Optional(Type.String({ description: 'oidc: the issuer URL (discovery); gitlab: a self-managed instance.' })),
+            tenant: Type.Optional(Type.String({ description: 'microsoft: a tenant id, or `common` / `organizations` / `consumers` (default `common`).' })),
+            teamId: Type.Optional(Type.String({ description: 'apple: the Apple Developer team id.' })),
+            keyId: Type.Optional(Type.String({ description: 'apple: the id of the Sign in with Apple key.' })),
+            privateKey: Type.Optional(Type.String({ description: 'apple: the PKCS#8 PEM of that key (signs the client secret JWT).' })),
+            authorizationEndpoint: Type.Optional(Type.String({ description: 'oauth2: the authorization endpoint.' })),
+            tokenEndpoint: Type.Optional(Type.String({ description: 'oauth2: the token endpoint.' })),
+            userinfoEndpoint: Type.Optional(Type.String({ description: 'oauth2: the endpoint returning the user profile as JSON.' })),
+            emailsEndpoint: Type.Optional(Type.String({ description: 'oauth2: an endpoint listing the user\'s emails (GitHub style).' })),
+            profile: Type.Optional(
+              Type.Object(
+                {
+                  subject: Type.String({ description: 'oauth2: the profile field with the stable user id (default `id`).' }),
+                  email: Type.Optional(Type.String()),
+                  emailVerified: Type.Optional(Type.String()),
+                  name: Type.Optional(Type.String()),
+                },
+                { additionalProperties: false },
+              ),
+            ),
+            scopes: Type.Optional(Type.Array(Type.String())),
+            linkVerifiedEmail: Type.Optional(Type.Boolean({ description: 'Link a first sign-in to the existing account with the same email, when the provider says the email is verified (default false).' })),
+            dangerouslyAllowInsecureHttp: Type.Optional(Type.Boolean({ description: 'Let an oidc/oauth2 provider use plain http (test networks only); refused in production.' })),
+          },
+          { additionalProperties: false },
+        ),
+        {
+          description:
+            'Upstream providers for "Log in with …", as a JSON array, shown as buttons on the sign-in page in this order. Each has an `id`, a `preset` (google, github, microsoft, gitlab, apple, discord, or the generic oidc / oauth2), `clientId`, `clientSecret` and preset-specific fields; see "Log in with Google, GitHub…" in the README.',
+          default: [],
+          maxItems: 20,
+        },
+      ),
+      { secret: true },
+    ),
     trustProxy: Type.String({
       description:
         'Reverse proxies whose X-Forwarded-For / -Proto headers are believed: a number of hops (`1` = the one proxy in front), or comma-separated proxy addresses / CIDRs (`10.0.0.0/8,127.0.0.1`). Empty: none (the client IP is the peer address).',

@@ -34,11 +34,13 @@ export const errorStatus = {
   signup_closed: 403,
   not_found: 404,
   email_taken: 409,
+  identity_taken: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
   rate_limited: 429,
   server_error: 500,
+  upstream_error: 502,
   temporarily_unavailable: 503,
 } as const satisfies Record<string, number>;
 
@@ -74,11 +76,13 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   signup_closed: 'Sign-up is closed on this server. Ask an administrator for an account.',
   not_found: 'Not found.',
   email_taken: 'An account with this email already exists.',
+  identity_taken: 'That sign-in is already linked to another account.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported content type.',
   too_many_attempts: 'Too many attempts. Wait a moment and try again.',
   rate_limited: 'Too many requests. Slow down and try again shortly.',
   server_error: 'Something went wrong on our side.',
+  upstream_error: 'The sign-in provider answered with an error.',
   temporarily_unavailable: 'The service is temporarily unavailable. Try again shortly.',
 };
 

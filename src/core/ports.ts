@@ -349,6 +349,55 @@ export interface ReplayRepository {
   deleteExpired(now: number): Promise<number>;
 }
 
+/** A sign-in identity at an upstream provider ("Log in with Google"), linked to one user. */
+export interface FederatedIdentity {
+  /** The configured provider id (`google`, `github`, `corp-sso`…). */
+  provider: string;
+  /** The provider's stable user id (`sub`, or GitHub's numeric id). */
+  subject: string;
+  userId: string;
+  /** The email the provider gave at the last sign-in, for display; null when none. */
+  email: string | null;
+  createdAt: number;
+  lastUsedAt: number;
+}
+
+export interface IdentityRepository {
+  find(provider: string, subject: string): Promise<FederatedIdentity | undefined>;
+  /** Links an identity; raises `identity_taken` when (provider, subject) is linked already. */
+  insert(identity: FederatedIdentity): Promise<void>;
+  /** Records a sign-in with the identity (last used time and email). */
+  touch(provider: string, subject: string, update: { lastUsedAt: number; email: string | null }): Promise<void>;
+  /** The user's identities, oldest first. */
+  listByUser(userId: string): Promise<FederatedIdentity[]>;
+  /** Unlinks one identity of the user; false when there was none. */
+  delete(userId: string, provider: string, subject: string): Promise<boolean>;
+}
+
+/** A sign-in in progress at an upstream provider: what the callback must match (single use). */
+export interface FederationState {
+  /** SHA-256 of the `state` sent upstream. */
+  stateHash: string;
+  provider: string;
+  /** SHA-256 of the browser-binding cookie: the callback must come from the same browser. */
+  browserHash: string;
+  nonce: string;
+  codeVerifier: string;
+  /** Local path to return to after sign-in. */
+  returnTo: string | null;
+  /** Set when a signed-in user is linking a provider to their account. */
+  linkUserId: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface FederationStateRepository {
+  insert(state: FederationState): Promise<void>;
+  /** Removes and returns the state (one `DELETE … RETURNING`: of concurrent callbacks one gets it). */
+  take(stateHash: string): Promise<FederationState | undefined>;
+  deleteExpired(now: number): Promise<number>;
+}
+
 /** Everything the core needs from a storage engine. */
 export interface Storage {
   readonly users: UserRepository;
@@ -362,6 +411,8 @@ export interface Storage {
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
   readonly replays: ReplayRepository;
+  readonly identities: IdentityRepository;
+  readonly federationStates: FederationStateRepository;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,7 @@ import { registerAccountPages } from './routes/account-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
 import { registerHealth } from './routes/health.js';
+import { registerFederation } from './routes/federation.js';
 import { registerOAuthAuthorize } from './routes/oauth-authorize.js';
 import { registerOAuthLogout } from './routes/oauth-logout.js';
 import { registerOAuthToken } from './routes/oauth-token.js';
@@ -122,6 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerOAuthToken(app, ctx);
   registerOAuthUserinfo(app, ctx);
   registerOAuthLogout(app, ctx);
+  registerFederation(app, ctx);
   registerBackChannelCors(app, ['/oauth2/token', '/oauth2/revoke', '/oauth2/userinfo']);
   return app;
 }

@@ -15,6 +15,7 @@ import type { GrantDeps } from '../core/oauth/grants/index.js';
 import type { User } from '../core/ports.js';
 import type { LocalTokenVerifier } from '../core/tokens/local-token-verifier.js';
 import type { RefreshTokenService } from '../core/tokens/refresh-token-service.js';
+import type { FederationService } from '../core/federation/federation-service.js';
 import type { CsrfGuard } from './csrf.js';
 
 /** The OAuth 2.0 / OpenID Connect provider's services. */
@@ -40,6 +41,7 @@ export interface AppServices {
   revocations: RevocationService;
   clients: ClientService;
   oauth: OAuthServices;
+  federation: FederationService;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
   checkReadiness(): Promise<void>;
 }

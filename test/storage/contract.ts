@@ -5,6 +5,8 @@ import type {
   AttemptPolicy,
   AuthorizationCodeRecord,
   ConsentRecord,
+  FederatedIdentity,
+  FederationState,
   IssuedTokenRecord,
   NewUser,
   OAuthClient,
@@ -1037,6 +1039,176 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await storage.replays.deleteExpired(T0 + 2 * MINUTE)).toBe(0);
         expect(await storage.replays.useOnce('live', T0 + HOUR, T0 + 2 * MINUTE)).toBe(false);
         expect(await storage.replays.useOnce('old', T0 + HOUR, T0)).toBe(true);
+      });
+    });
+
+    describe('identities', () => {
+      let user: NewUser;
+      let otherUser: NewUser;
+      beforeEach(async () => {
+        user = newUser();
+        otherUser = newUser();
+        await storage.users.insert(user);
+        await storage.users.insert(otherUser);
+      });
+
+      const identity = (overrides: Partial<FederatedIdentity> = {}): FederatedIdentity => ({
+        provider: 'google',
+        subject: randomUUID(),
+        userId: user.id,
+        email: 'Ann.Example@gmail.com',
+        createdAt: T0,
+        lastUsedAt: T0,
+        ...overrides,
+      });
+
+      it('links an identity and finds it with every field intact, a null email included', async () => {
+        const linked = identity({ createdAt: T0 + 1, lastUsedAt: T0 + 2 });
+        const noEmail = identity({ provider: 'github', subject: '1234567', email: null });
+        await storage.identities.insert(linked);
+        await storage.identities.insert(noEmail);
+
+        const found = await storage.identities.find('google', linked.subject);
+        expect(found).toStrictEqual(linked);
+        expect(typeof found?.createdAt).toBe('number');
+        expect(typeof found?.lastUsedAt).toBe('number');
+        expect(await storage.identities.find('github', '1234567')).toStrictEqual(noEmail);
+        expect(await storage.identities.find('github', linked.subject)).toBeUndefined();
+        expect(await storage.identities.find('google', '1234567')).toBeUndefined();
+      });
+
+      it('rejects linking a provider subject twice as identity_taken and keeps the first link', async () => {
+        const first = identity({ subject: '42' });
+        await storage.identities.insert(first);
+        const error = await authErrorOf(storage.identities.insert(identity({ subject: '42', userId: otherUser.id, createdAt: T0 + 1 })));
+        expect(error.code).toBe('identity_taken');
+        expect(await storage.identities.find('google', '42')).toStrictEqual(first);
+        expect(await storage.identities.listByUser(otherUser.id)).toEqual([]);
+
+        // The same subject at another provider is another identity.
+        await storage.identities.insert(identity({ provider: 'github', subject: '42', userId: otherUser.id }));
+        expect(await storage.identities.listByUser(otherUser.id)).toHaveLength(1);
+      });
+
+      it('records a sign-in: last used time and email, of that identity only', async () => {
+        const linked = identity();
+        const other = identity({ provider: 'github', subject: linked.subject });
+        await storage.identities.insert(linked);
+        await storage.identities.insert(other);
+
+        await storage.identities.touch('google', linked.subject, { lastUsedAt: T0 + DAY, email: 'ann@new.example.com' });
+        expect(await storage.identities.find('google', linked.subject)).toStrictEqual({ ...linked, lastUsedAt: T0 + DAY, email: 'ann@new.example.com' });
+        await storage.identities.touch('google', linked.subject, { lastUsedAt: T0 + 2 * DAY, email: null });
+        expect(await storage.identities.find('google', linked.subject)).toStrictEqual({ ...linked, lastUsedAt: T0 + 2 * DAY, email: null });
+        expect(await storage.identities.find('github', linked.subject)).toStrictEqual(other);
+      });
+
+      it('lists the user\'s identities oldest first, then by provider and subject, and no one else\'s', async () => {
+        // Inserted out of order, so the order must come from the columns and not from insertion.
+        const c = identity({ provider: 'google', subject: 'b', createdAt: T0 + 2 * SECOND });
+        const a = identity({ provider: 'google', subject: 'z', createdAt: T0 + 1 * SECOND });
+        const e = identity({ provider: 'github', subject: 'a', createdAt: T0 + 3 * SECOND });
+        const d = identity({ provider: 'google', subject: 'c', createdAt: T0 + 2 * SECOND });
+        const b = identity({ provider: 'corp-sso', subject: 'y', createdAt: T0 + 2 * SECOND });
+        const others = identity({ provider: 'apple', subject: 'a', userId: otherUser.id, createdAt: T0 });
+        for (const record of [c, a, e, others, d, b]) await storage.identities.insert(record);
+
+        expect(await storage.identities.listByUser(user.id)).toStrictEqual([a, b, c, d, e]);
+        expect(await storage.identities.listByUser(otherUser.id)).toStrictEqual([others]);
+        expect(await storage.identities.listByUser(randomUUID())).toEqual([]);
+      });
+
+      it('unlinks only the given user\'s identity and reports whether there was one', async () => {
+        const linked = identity();
+        const kept = identity({ provider: 'github' });
+        const others = identity({ userId: otherUser.id });
+        for (const record of [linked, kept, others]) await storage.identities.insert(record);
+
+        // Another user cannot unlink it.
+        expect(await storage.identities.delete(otherUser.id, 'google', linked.subject)).toBe(false);
+        expect(await storage.identities.find('google', linked.subject)).toStrictEqual(linked);
+
+        expect(await storage.identities.delete(user.id, 'google', linked.subject)).toBe(true);
+        expect(await storage.identities.delete(user.id, 'google', linked.subject)).toBe(false);
+        expect(await storage.identities.find('google', linked.subject)).toBeUndefined();
+        expect(await storage.identities.listByUser(user.id)).toStrictEqual([kept]);
+        expect(await storage.identities.listByUser(otherUser.id)).toStrictEqual([others]);
+      });
+
+      it('deleting a user deletes their identities and nobody else\'s', async () => {
+        const linked = identity();
+        const others = identity({ userId: otherUser.id });
+        await storage.identities.insert(linked);
+        await storage.identities.insert(others);
+        await harness?.deleteUserRow(user.id);
+        expect(await storage.identities.find('google', linked.subject)).toBeUndefined();
+        expect(await storage.identities.listByUser(user.id)).toEqual([]);
+        expect(await storage.identities.find('google', others.subject)).toStrictEqual(others);
+      });
+    });
+
+    describe('federation states', () => {
+      const newState = (overrides: Partial<FederationState> = {}): FederationState => ({
+        stateHash: randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', ''),
+        provider: 'google',
+        browserHash: randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', ''),
+        nonce: 'n-0S6_WzA2Mj',
+        codeVerifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+        returnTo: '/account/security?tab=sign-in',
+        linkUserId: randomUUID(),
+        createdAt: T0,
+        expiresAt: T0 + 10 * MINUTE,
+        ...overrides,
+      });
+
+      it('takes a state once with every field intact, then finds nothing', async () => {
+        const state = newState({ createdAt: T0 + 1, expiresAt: T0 + 2 });
+        const other = newState();
+        await storage.federationStates.insert(state);
+        await storage.federationStates.insert(other);
+
+        const taken = await storage.federationStates.take(state.stateHash);
+        expect(taken).toStrictEqual(state);
+        expect(typeof taken?.createdAt).toBe('number');
+        expect(typeof taken?.expiresAt).toBe('number');
+        expect(await storage.federationStates.take(state.stateHash)).toBeUndefined();
+        expect(await storage.federationStates.take(other.stateHash)).toStrictEqual(other);
+      });
+
+      it('round-trips a state without return path or linking user', async () => {
+        const state = newState({ returnTo: null, linkUserId: null });
+        await storage.federationStates.insert(state);
+        expect(await storage.federationStates.take(state.stateHash)).toStrictEqual(state);
+      });
+
+      it('finds nothing for an unknown state, and leaves expiry to the caller', async () => {
+        expect(await storage.federationStates.take('0'.repeat(64))).toBeUndefined();
+        const expired = newState({ expiresAt: T0 - 1 });
+        await storage.federationStates.insert(expired);
+        expect(await storage.federationStates.take(expired.stateHash)).toStrictEqual(expired);
+      });
+
+      it('of 10 concurrent takers exactly one gets the state', async () => {
+        const state = newState();
+        const other = newState();
+        await storage.federationStates.insert(state);
+        await storage.federationStates.insert(other);
+        const outcomes = await Promise.all(Array.from({ length: 10 }, () => storage.federationStates.take(state.stateHash)));
+        expect(outcomes.filter((o) => o !== undefined)).toStrictEqual([state]);
+        expect(await storage.federationStates.take(other.stateHash)).toStrictEqual(other);
+      });
+
+      it('deletes states expired at or before the given time and counts them', async () => {
+        const old = newState({ expiresAt: T0 - 1 });
+        const expiringNow = newState({ expiresAt: T0 });
+        const live = newState({ expiresAt: T0 + 1 });
+        for (const state of [old, expiringNow, live]) await storage.federationStates.insert(state);
+
+        expect(await storage.federationStates.deleteExpired(T0)).toBe(2);
+        expect(await storage.federationStates.deleteExpired(T0)).toBe(0);
+        expect(await storage.federationStates.take(old.stateHash)).toBeUndefined();
+        expect(await storage.federationStates.take(expiringNow.stateHash)).toBeUndefined();
+        expect(await storage.federationStates.take(live.stateHash)).toStrictEqual(live);
       });
     });
   });

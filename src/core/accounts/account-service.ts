@@ -58,6 +58,18 @@ export class AccountService {
   }
 
   /**
+   * Creates an account without a password for a first sign-in through an upstream provider.
+   * @throws AuthError `signup_closed`, `invalid_email`, `email_taken`.
+   */
+  async registerFederated(input: { email: string; name: string | null }): Promise<User> {
+    if (!this.#options.signupEnabled) throw new AuthError('signup_closed');
+    const { email, emailKey } = normalizeEmail(input.email);
+    if (await this.#deps.users.findByEmailKey(emailKey)) throw new AuthError('email_taken');
+    const name = input.name === null ? null : normalizeName(input.name.slice(0, 200));
+    return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash: null, name, createdAt: this.#deps.clock.now() });
+  }
+
+  /**
    * Sets the name released as the OIDC `name` claim (empty clears it).
    * @throws AuthError `invalid_request` for a name over 200 characters or with control characters.
    */

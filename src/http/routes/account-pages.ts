@@ -4,6 +4,7 @@ import type { AuthenticatedSession } from '../../core/sessions/session-service.j
 import { accountPage } from '../../ui/pages/account-page.js';
 import type { HttpContext } from '../context.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
+import { allowProviderTargets } from './federation.js';
 
 // Fixed messages chosen by key, so nothing from the URL is echoed into the page.
 const NOTICES = {
@@ -12,6 +13,8 @@ const NOTICES = {
   'password-changed': 'Your password was changed and your other sessions were signed out.',
   'consent-revoked': 'The application no longer has access to your account.',
   'profile-saved': 'Your name was saved.',
+  'provider-linked': 'The provider is linked: you can sign in with it.',
+  'provider-unlinked': 'The provider is unlinked.',
 } as const;
 
 const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) });
@@ -59,10 +62,19 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
         }),
       )
     ).filter((c) => c !== undefined);
+    const identities = await services.federation.listIdentities(auth.user.id);
+    const providers = services.federation.providers.map((p) => ({
+      id: p.id,
+      name: p.name,
+      identities: identities.filter((i) => i.provider === p.id).map((i) => ({ subject: i.subject, email: i.email, createdAt: i.createdAt })),
+    }));
+    // The "Link" forms answer with a redirect to the provider: let them lead there.
+    await allowProviderTargets(ctx, reply);
     return accountPage({
       csrfToken: csrf.token(request, reply),
       email: auth.user.email,
       name: auth.user.name,
+      providers,
       consents,
       memberSince: auth.user.createdAt,
       sessions,

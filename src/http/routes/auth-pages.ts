@@ -49,7 +49,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
       const email = auth?.user.email ?? request.query.login_hint;
       await allowReturnTarget(reply, returnTo);
-      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled }));
+      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers }));
     },
   );
 
@@ -72,7 +72,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     } catch (error) {
       await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message) =>
-        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled }),
+        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers }),
       );
     }
   });

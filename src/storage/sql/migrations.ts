@@ -205,6 +205,37 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await db.schema.alterTable('users').dropColumn('name').execute();
     },
   },
+  '0006_federation': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('identities')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('email', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('identities_pkey', ['provider', 'subject'])
+        .execute();
+      await db.schema.createIndex('identities_user_id').on('identities').column('user_id').execute();
+      await db.schema
+        .createTable('federation_states')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('browser_hash', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('return_to', 'text')
+        .addColumn('link_user_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table federation_states`.execute(db);
+      await sql`drop table identities`.execute(db);
+    },
+  },
 });
 
 export interface MigrationOutcome {

@@ -143,6 +143,27 @@ export interface UsedOnceTable {
   expires_at: number;
 }
 
+export interface IdentitiesTable {
+  provider: string;
+  subject: string;
+  user_id: string;
+  email: string | null;
+  created_at: number;
+  last_used_at: number;
+}
+
+export interface FederationStatesTable {
+  state_hash: string;
+  provider: string;
+  browser_hash: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string | null;
+  link_user_id: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -157,4 +178,6 @@ export interface Database {
   authorization_codes: AuthorizationCodesTable;
   consents: ConsentsTable;
   used_once: UsedOnceTable;
+  identities: IdentitiesTable;
+  federation_states: FederationStatesTable;
 }

@@ -7,6 +7,8 @@ import { createSqlAuditLog } from './sql-audit-log.js';
 import { createSqlAuthorizationCodeRepository } from './sql-authorization-code-repository.js';
 import { createSqlClientRepository } from './sql-client-repository.js';
 import { createSqlConsentRepository } from './sql-consent-repository.js';
+import { createSqlFederationStateRepository } from './sql-federation-state-repository.js';
+import { createSqlIdentityRepository } from './sql-identity-repository.js';
 import { createSqlRefreshTokenRepository } from './sql-refresh-token-repository.js';
 import { createSqlReplayRepository } from './sql-replay-repository.js';
 import { createSqlRevocationRepository } from './sql-revocation-repository.js';
@@ -63,6 +65,8 @@ export function openSqlStorage(url: string): SqlStorage {
     authorizationCodes: guarded(createSqlAuthorizationCodeRepository(db)),
     consents: guarded(createSqlConsentRepository(db)),
     replays: guarded(createSqlReplayRepository(db)),
+    identities: guarded(createSqlIdentityRepository(db)),
+    federationStates: guarded(createSqlFederationStateRepository(db)),
     async ping() {
       try {
         await sql`select 1`.execute(db);

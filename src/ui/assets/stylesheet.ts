@@ -22,6 +22,9 @@ button { font: inherit; padding: .6rem 1.1rem; border-radius: .35rem; border: 1p
 button.secondary { background: transparent; color: var(--accent); }
 button.danger { background: transparent; color: var(--danger); border-color: var(--danger); margin-top: 0; white-space: nowrap; }
 td time { white-space: nowrap; }
+a.button { display: inline-block; text-decoration: none; padding: .6rem 1.1rem; border-radius: .35rem; border: 1px solid var(--accent); margin: .5rem .5rem 0 0; }
+a.button.secondary { color: var(--accent); }
+.providers { margin-top: 1rem; }
 button.link { background: none; border: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }

@@ -18,10 +18,18 @@ export interface AccountConsentRow {
   grantedAt: number;
 }
 
+/** A provider on the account page: linked (with its identities) or available to link. */
+export interface AccountProviderRow {
+  id: string;
+  name: string;
+  identities: Array<{ subject: string; email: string | null; createdAt: number }>;
+}
+
 export interface AccountPageModel {
   csrfToken: string;
   email: string;
   name: string | null;
+  providers: AccountProviderRow[];
   consents: AccountConsentRow[];
   memberSince: number;
   sessions: AccountSessionRow[];
@@ -65,6 +73,27 @@ ${alert(model.error)}
     <button type="submit" class="secondary">Save name</button>
   </form>
 </section>
+${model.providers.length === 0
+  ? ''
+  : html`<section class="card" aria-labelledby="providers-heading">
+  <h2 id="providers-heading">Linked sign-in providers</h2>
+  <ul class="providers">${model.providers.map(
+    (p) => html`<li><strong>${p.name}</strong>
+    ${p.identities.length === 0
+      ? html`<form class="inline" method="post" action="/account/providers/link">
+        <input type="hidden" name="_csrf" value="${model.csrfToken}">
+        <input type="hidden" name="provider" value="${p.id}">
+        <button type="submit" class="secondary">Link ${p.name}</button></form>`
+      : p.identities.map(
+          (i) => html`<span>linked${i.email ? html` as ${i.email}` : ''} since ${when(i.createdAt)}</span>
+        <form class="inline" method="post" action="/account/providers/unlink">
+        <input type="hidden" name="_csrf" value="${model.csrfToken}">
+        <input type="hidden" name="provider" value="${p.id}">
+        <input type="hidden" name="subject" value="${i.subject}">
+        <button type="submit" class="danger" aria-label="Unlink ${p.name}">Unlink</button></form>`,
+        )}</li>`,
+  )}</ul>
+</section>`}
 <section class="card" aria-labelledby="consents-heading">
   <h2 id="consents-heading">Connected applications</h2>
   ${model.consents.length === 0

@@ -7,6 +7,8 @@ export interface LoginPageModel {
   returnTo?: string;
   error?: string;
   signupEnabled: boolean;
+  /** Upstream providers, shown as "Log in with …" buttons in configuration order. */
+  providers?: Array<{ id: string; name: string }>;
 }
 
 export function loginPage(model: LoginPageModel): string {
@@ -27,6 +29,11 @@ ${alert(model.error)}
   <label class="inline" for="remember"><input id="remember" name="remember" type="checkbox" value="1"> Keep me signed in on this device</label>
   <button type="submit">Sign in</button>
 </form>
+${model.providers && model.providers.length > 0
+  ? html`<div class="providers" role="group" aria-label="Other ways to sign in">${model.providers.map(
+      (p) => html`<a class="button secondary" href="/login/${p.id}${model.returnTo ? html`?return_to=${encodeURIComponent(model.returnTo)}` : ''}">Log in with ${p.name}</a>`,
+    )}</div>`
+  : ''}
 ${model.signupEnabled ? html`<p>New here? <a href="${signupHref}">Create an account</a></p>` : ''}
 </div>`,
   });

@@ -1,0 +1,199 @@
+import type { AccountService } from '../accounts/account-service.js';
+import { normalizeEmail } from '../accounts/normalize-email.js';
+import type { Clock } from '../clock.js';
+import { AuthError } from '../errors.js';
+import { computeS256Challenge } from '../oauth/pkce.js';
+import type { FederatedIdentity, FederationStateRepository, IdentityRepository, User, UserRepository } from '../ports.js';
+import { generateSecret, hashSecret, safeEqual } from '../secrets.js';
+import type { ProviderDefinition } from './provider.js';
+import type { UpstreamClient, UpstreamResponse } from './upstream-client.js';
+
+/** How a sign-in through a provider ended. */
+export type FederationOutcome =
+  /** Signed in as `user` (an existing account, one just linked by verified email, or a new one). */
+  | { kind: 'signed-in'; user: User; created: boolean; returnTo: string | null }
+  /** The identity is now linked to the signed-in user who asked for it. */
+  | { kind: 'linked'; userId: string; returnTo: string | null }
+  /** An account with the provider's email exists and may not be linked automatically. */
+  | { kind: 'existing-account'; email: string; providerName: string };
+
+export interface FederationOptions {
+  /** Gatehouse's issuer: callbacks are ISSUER/login/ID/callback. */
+  issuer: string;
+  /** How long a started sign-in may take to come back. */
+  stateLifetimeMs: number;
+}
+
+/**
+ * "Log in with …": starts sign-ins at upstream providers and finishes them. State, nonce and PKCE
+ * are fresh per sign-in, stored hashed server-side, bound to the browser by a cookie secret and
+ * usable once. Identities are (provider, subject) pairs linked to users; an email links to an
+ * existing account only when the provider asserts it verified and the provider's configuration
+ * allows it, never otherwise.
+ */
+export class FederationService {
+  readonly #providers: ReadonlyMap<string, ProviderDefinition>;
+  readonly #upstream: UpstreamClient;
+  readonly #states: FederationStateRepository;
+  readonly #identities: IdentityRepository;
+  readonly #users: UserRepository;
+  readonly #accounts: AccountService;
+  readonly #clock: Clock;
+  readonly #options: FederationOptions;
+
+  constructor(
+    deps: { providers: readonly ProviderDefinition[]; upstream: UpstreamClient; states: FederationStateRepository; identities: IdentityRepository; users: UserRepository; accounts: AccountService; clock: Clock },
+    options: FederationOptions,
+  ) {
+    this.#providers = new Map(deps.providers.map((p) => [p.id, p]));
+    this.#upstream = deps.upstream;
+    this.#states = deps.states;
+    this.#identities = deps.identities;
+    this.#users = deps.users;
+    this.#accounts = deps.accounts;
+    this.#clock = deps.clock;
+    this.#options = options;
+  }
+
+  /** The configured providers, in configuration order (the sign-in page's buttons). */
+  get providers(): Array<{ id: string; name: string; responseMode: 'query' | 'form_post' }> {
+    return [...this.#providers.values()].map((p) => ({ id: p.id, name: p.name, responseMode: p.responseMode }));
+  }
+
+  /** @throws AuthError `not_found` for an unknown provider id. */
+  getProvider(id: string): ProviderDefinition {
+    const provider = this.#providers.get(id);
+    if (!provider) throw new AuthError('not_found');
+    return provider;
+  }
+
+  redirectUri(providerId: string): string {
+    return `${this.#options.issuer}/login/${providerId}/callback`;
+  }
+
+  /** The provider's authorization endpoint, when it can be known now (for a page's CSP). */
+  async authorizationEndpoint(providerId: string): Promise<string | undefined> {
+    try {
+      return await this.#upstream.authorizationEndpoint(this.getProvider(providerId));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Starts a sign-in (or, with `linkUserId`, a link from the account page): records the state and
+   * returns where to send the browser. `browserSecret` is the random value of the browser-binding cookie.
+   */
+  async start(providerId: string, input: { browserSecret: string; returnTo?: string; linkUserId?: string }): Promise<string> {
+    const provider = this.getProvider(providerId);
+    const state = generateSecret();
+    const nonce = generateSecret();
+    const codeVerifier = generateSecret();
+    const now = this.#clock.now();
+    const url = await this.#upstream.authorizationUrl(provider, {
+      state,
+      nonce,
+      codeVerifier,
+      codeChallenge: computeS256Challenge(codeVerifier),
+      redirectUri: this.redirectUri(providerId),
+    });
+    await this.#states.insert({
+      stateHash: hashSecret(state),
+      provider: providerId,
+      browserHash: hashSecret(input.browserSecret),
+      nonce,
+      codeVerifier,
+      returnTo: input.returnTo ?? null,
+      linkUserId: input.linkUserId ?? null,
+      createdAt: now,
+      expiresAt: now + this.#options.stateLifetimeMs,
+    });
+    return url;
+  }
+
+  /**
+   * Finishes a sign-in from the provider's answer.
+   * @throws AuthError `invalid_request` (unknown, reused, expired state or another browser),
+   * `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
+   * `signup_closed`, `identity_taken`.
+   */
+  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined): Promise<FederationOutcome> {
+    const provider = this.getProvider(providerId);
+    const stateValue = response.form?.state ?? new URL(response.url).searchParams.get('state') ?? undefined;
+    const expired = new AuthError('invalid_request', { description: 'This sign-in expired or was already used. Start again.' });
+    // Single use: the state row is taken (deleted) whatever happens next.
+    const state = stateValue ? await this.#states.take(hashSecret(stateValue)) : undefined;
+    if (!state) throw new AuthError('invalid_request', { description: expired.description, detail: 'unknown or reused state' });
+    if (state.provider !== providerId) throw new AuthError('invalid_request', { description: expired.description, detail: 'state of another provider' });
+    if (browserSecret === undefined || !safeEqual(hashSecret(browserSecret), state.browserHash)) {
+      throw new AuthError('invalid_request', { description: expired.description, detail: 'state bound to another browser' });
+    }
+    if (this.#clock.now() >= state.expiresAt) throw new AuthError('invalid_request', { description: expired.description, detail: 'state expired' });
+
+    const profile = await this.#upstream.signIn(provider, response, {
+      state: stateValue!,
+      nonce: state.nonce,
+      codeVerifier: state.codeVerifier,
+      redirectUri: this.redirectUri(providerId),
+    });
+    const now = this.#clock.now();
+    const identity: FederatedIdentity = { provider: providerId, subject: profile.subject, userId: '', email: profile.email, createdAt: now, lastUsedAt: now };
+    const existing = await this.#identities.find(providerId, profile.subject);
+
+    if (state.linkUserId !== null) {
+      if (existing && existing.userId !== state.linkUserId) throw new AuthError('identity_taken');
+      if (existing) await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
+      else await this.#identities.insert({ ...identity, userId: state.linkUserId });
+      return { kind: 'linked', userId: state.linkUserId, returnTo: state.returnTo };
+    }
+    if (existing) {
+      const user = await this.#activeUser(existing.userId);
+      await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
+      return { kind: 'signed-in', user, created: false, returnTo: state.returnTo };
+    }
+    if (profile.email === null) {
+      throw new AuthError('upstream_error', { description: `${provider.name} did not share an email address, which a new account needs.`, detail: 'no email in profile' });
+    }
+    const holder = await this.#users.findByEmailKey(normalizeEmail(profile.email).emailKey);
+    if (holder) {
+      // Never on an unverified email, and only where the deployment turned it on for this provider.
+      if (!(profile.emailVerified && provider.linkVerifiedEmail)) return { kind: 'existing-account', email: holder.email, providerName: provider.name };
+      const user = await this.#activeUser(holder.id);
+      await this.#identities.insert({ ...identity, userId: user.id });
+      return { kind: 'signed-in', user, created: false, returnTo: state.returnTo };
+    }
+    const user = await this.#accounts.registerFederated({ email: profile.email, name: profile.name });
+    await this.#identities.insert({ ...identity, userId: user.id });
+    return { kind: 'signed-in', user, created: true, returnTo: state.returnTo };
+  }
+
+  /** The user's linked identities with their provider's name. */
+  async listIdentities(userId: string): Promise<Array<FederatedIdentity & { providerName: string }>> {
+    return (await this.#identities.listByUser(userId)).map((i) => ({ ...i, providerName: this.#providers.get(i.provider)?.name ?? i.provider }));
+  }
+
+  /**
+   * Unlinks an identity, unless it is the user's last way to sign in (no password, no other identity).
+   * @throws AuthError `invalid_request` for the last way in, `not_found` when not linked.
+   */
+  async unlink(userId: string, provider: string, subject: string): Promise<void> {
+    const user = await this.#users.findById(userId);
+    const identities = await this.#identities.listByUser(userId);
+    if (!identities.some((i) => i.provider === provider && i.subject === subject)) throw new AuthError('not_found');
+    if (user?.passwordHash === null && identities.length <= 1) {
+      throw new AuthError('invalid_request', { description: 'This is your only way to sign in: link another provider first.' });
+    }
+    await this.#identities.delete(userId, provider, subject);
+  }
+
+  cleanup(): Promise<number> {
+    return this.#states.deleteExpired(this.#clock.now());
+  }
+
+  async #activeUser(userId: string): Promise<User> {
+    const user = await this.#users.findById(userId);
+    if (!user) throw new AuthError('invalid_request', { detail: 'identity of a deleted user' });
+    if (user.disabledAt !== null) throw new AuthError('account_disabled');
+    return user;
+  }
+}

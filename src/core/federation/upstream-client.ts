@@ -1,0 +1,179 @@
+import * as client from 'openid-client';
+import { AuthError } from '../errors.js';
+import type { OAuth2ProviderDefinition, OidcProviderDefinition, ProviderDefinition, UpstreamProfile } from './provider.js';
+
+/** What the callback received: its full URL, and for a form_post response the posted fields. */
+export interface UpstreamResponse {
+  url: string;
+  form?: Readonly<Record<string, string>>;
+}
+
+/** What the sign-in started with (kept server-side in the federation state). */
+export interface UpstreamChecks {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+const TIMEOUT_SECONDS = 10;
+
+/**
+ * Gatehouse as a client of upstream providers, through openid-client v6 (a certified relying-party
+ * library): discovery, PKCE S256, state and nonce, the RFC 9207 `iss` response parameter when the
+ * provider advertises it, ID token validation. Failures become our error codes; the provider's text
+ * stays in the log (`detail`).
+ */
+export class UpstreamClient {
+  readonly #secretFor: (definition: ProviderDefinition) => Promise<string | undefined>;
+  readonly #configs = new Map<string, Promise<client.Configuration>>();
+  readonly #fetch: typeof fetch | undefined;
+
+  /**
+   * `secretFor` gives a provider's client secret at the time of the request (Apple's is a JWT signed
+   * per request); `fetchImpl` replaces fetch. Upstream tokens carry the provider's real time, so
+   * they are checked against the real clock, not an injected one.
+   */
+  constructor(secretFor: (definition: ProviderDefinition) => Promise<string | undefined>, fetchImpl?: typeof fetch) {
+    this.#secretFor = secretFor;
+    this.#fetch = fetchImpl;
+  }
+
+  /** The provider's authorization endpoint (for the CSP of the page whose form starts a link). */
+  async authorizationEndpoint(definition: ProviderDefinition): Promise<string | undefined> {
+    if (definition.kind === 'oauth2') return definition.authorizationEndpoint;
+    return (await this.#configuration(definition)).serverMetadata().authorization_endpoint;
+  }
+
+  /** The URL to send the browser to (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3). */
+  async authorizationUrl(definition: ProviderDefinition, checks: UpstreamChecks & { codeChallenge: string }): Promise<string> {
+    const config = await this.#configuration(definition);
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: checks.redirectUri,
+      scope: definition.scopes.join(' '),
+      state: checks.state,
+      code_challenge: checks.codeChallenge,
+      code_challenge_method: 'S256',
+      ...(definition.kind === 'oidc' ? { nonce: checks.nonce } : {}),
+      ...(definition.responseMode === 'form_post' ? { response_mode: 'form_post' } : {}),
+    });
+    return url.href;
+  }
+
+  /**
+   * Validates the authorization response, redeems the code and returns who the user is.
+   * @throws AuthError `access_denied` (the user said no), `temporarily_unavailable` (provider
+   * unreachable) or `upstream_error` (anything that fails validation).
+   */
+  async signIn(definition: ProviderDefinition, response: UpstreamResponse, checks: UpstreamChecks): Promise<UpstreamProfile> {
+    try {
+      const config = await this.#configuration(definition, { fresh: true });
+      const current = response.form
+        ? new Request(response.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...response.form }).toString() })
+        : new URL(response.url);
+      const tokens = await client.authorizationCodeGrant(
+        config,
+        current,
+        {
+          pkceCodeVerifier: checks.codeVerifier,
+          expectedState: checks.state,
+          ...(definition.kind === 'oidc' ? { expectedNonce: checks.nonce, idTokenExpected: true } : {}),
+        },
+        { redirect_uri: checks.redirectUri },
+      );
+      return definition.kind === 'oidc' ? await this.#oidcProfile(definition, config, tokens) : await this.#oauth2Profile(definition, config, tokens.access_token);
+    } catch (error) {
+      throw toAuthError(definition, error);
+    }
+  }
+
+  async #oidcProfile(definition: OidcProviderDefinition, config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<UpstreamProfile> {
+    const idToken = tokens.claims();
+    if (!idToken) throw new AuthError('upstream_error', { detail: 'no ID token' });
+    let claims: Record<string, unknown> = { ...idToken };
+    // OIDC Core §5.4: with a code flow the scope claims may come from the UserInfo endpoint only.
+    if ((claims.email === undefined || claims.name === undefined) && config.serverMetadata().userinfo_endpoint) {
+      const userinfo = await client.fetchUserInfo(config, tokens.access_token, idToken.sub);
+      claims = { ...userinfo, ...claims, email: claims.email ?? userinfo.email, email_verified: claims.email_verified ?? userinfo.email_verified, name: claims.name ?? userinfo.name };
+    }
+    const email = typeof claims.email === 'string' ? claims.email : null;
+    return {
+      subject: idToken.sub,
+      email,
+      // Only an explicit true counts; some providers (Microsoft) send emails they never verified.
+      emailVerified: email !== null && definition.trustEmailVerifiedClaim !== false && claims.email_verified === true,
+      name: typeof claims.name === 'string' ? claims.name : null,
+    };
+  }
+
+  async #oauth2Profile(definition: OAuth2ProviderDefinition, config: client.Configuration, accessToken: string): Promise<UpstreamProfile> {
+    const read = async (url: string): Promise<unknown> => {
+      // GitHub's API refuses requests without a User-Agent.
+      const answer = await client.fetchProtectedResource(config, accessToken, new URL(url), 'GET', undefined, new Headers({ accept: 'application/json', 'user-agent': 'Gatehouse' }));
+      if (!answer.ok) throw new AuthError('upstream_error', { detail: `${url} answered ${answer.status}` });
+      return answer.json();
+    };
+    const profile = await read(definition.userinfoEndpoint);
+    if (typeof profile !== 'object' || profile === null) throw new AuthError('upstream_error', { detail: 'profile is not a JSON object' });
+    const emails = definition.emailsEndpoint ? await read(definition.emailsEndpoint) : undefined;
+    const mapped = definition.mapProfile(profile as Record<string, unknown>, emails);
+    if (!mapped.subject) throw new AuthError('upstream_error', { detail: 'profile has no subject' });
+    return mapped;
+  }
+
+  #configuration(definition: ProviderDefinition, options: { fresh?: boolean } = {}): Promise<client.Configuration> {
+    // Apple's client secret is a JWT made per request: rebuild the configuration around cached metadata.
+    const cached = this.#configs.get(definition.id);
+    if (cached && !(options.fresh && definition.clientAuth.method === 'apple_client_secret_jwt')) return cached;
+    const created = this.#create(definition, cached).catch((error: unknown) => {
+      this.#configs.delete(definition.id);
+      throw toAuthError(definition, error);
+    });
+    this.#configs.set(definition.id, created);
+    return created;
+  }
+
+  async #create(definition: ProviderDefinition, previous: Promise<client.Configuration> | undefined): Promise<client.Configuration> {
+    const secret = await this.#secretFor(definition);
+    const auth =
+      definition.clientAuth.method === 'none'
+        ? client.None()
+        : definition.clientAuth.method === 'client_secret_basic'
+          ? client.ClientSecretBasic(secret!)
+          : client.ClientSecretPost(secret!);
+    const execute = definition.allowInsecureHttp ? [client.allowInsecureRequests] : [];
+    let config: client.Configuration;
+    if (definition.kind === 'oidc') {
+      const metadata = previous ? (await previous).serverMetadata() : undefined;
+      config = metadata
+        ? new client.Configuration(metadata, definition.clientId, {}, auth)
+        : await client.discovery(new URL(definition.issuer), definition.clientId, {}, auth, { execute, timeout: TIMEOUT_SECONDS, ...(this.#fetch ? { [client.customFetch]: this.#fetch } : {}) });
+    } else {
+      config = new client.Configuration(
+        // A plain OAuth 2.0 provider has no issuer identifier; this one only labels it.
+        { issuer: `urn:gatehouse:upstream:${definition.id}`, authorization_endpoint: definition.authorizationEndpoint, token_endpoint: definition.tokenEndpoint },
+        definition.clientId,
+        {},
+        auth,
+      );
+    }
+    for (const extension of execute) extension(config);
+    config.timeout = TIMEOUT_SECONDS;
+    if (this.#fetch) config[client.customFetch] = this.#fetch;
+    return config;
+  }
+}
+
+/** Maps openid-client and network failures to our codes; the original text goes to `detail` only. */
+function toAuthError(definition: ProviderDefinition, error: unknown): AuthError {
+  if (error instanceof AuthError) return error;
+  if (error instanceof client.AuthorizationResponseError) {
+    if (error.error === 'access_denied') return new AuthError('access_denied', { description: `The sign-in with ${definition.name} was cancelled.`, detail: `upstream access_denied: ${error.error_description ?? ''}` });
+    return new AuthError('upstream_error', { description: `${definition.name} refused the sign-in.`, detail: `upstream ${error.error}: ${error.error_description ?? ''}` });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+  const network = error instanceof TypeError && /fetch failed/i.test(message) || /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|timeout|aborted/i.test(`${message} ${cause}`);
+  if (network) return new AuthError('temporarily_unavailable', { description: `${definition.name} could not be reached. Try again shortly.`, detail: `upstream unreachable: ${message} ${cause}`.trim() });
+  return new AuthError('upstream_error', { description: `Signing in with ${definition.name} failed. Try again.`, detail: `upstream response rejected: ${message}` });
+}

@@ -1,0 +1,103 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError } from '../../core/errors.js';
+import type { FederationOutcome } from '../../core/federation/federation-service.js';
+import { generateSecret } from '../../core/secrets.js';
+import { existingAccountPage } from '../../ui/pages/existing-account-page.js';
+import type { HttpContext } from '../context.js';
+import { allowFormTargets } from '../form-action.js';
+import { sendPage } from '../form-failure.js';
+import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
+import { endPresentedSession } from './auth-pages.js';
+
+const StartQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })) });
+const ProviderForm = Type.Object({
+  provider: Type.String({ maxLength: 64, default: '' }),
+  subject: Type.Optional(Type.String({ maxLength: 512 })),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
+
+/**
+ * GET /login/:provider starts "Log in with …"; GET (or, for form_post providers such as Apple,
+ * POST) /login/:provider/callback finishes it. POST /account/providers/link and /unlink manage the
+ * signed-in user's linked providers.
+ */
+export function registerFederation(app: FastifyInstance, ctx: HttpContext): void {
+  const { federation } = ctx.services;
+  const page = { page: true };
+  const cookieName = ctx.cookies.secure ? '__Host-gatehouse-federation' : 'gatehouse-federation';
+
+  /** The browser-binding cookie: the callback must come back to the browser that started. */
+  const bindBrowser = (reply: FastifyReply, providerId: string): string => {
+    const secret = generateSecret();
+    // A form_post answer is a cross-site POST, which a SameSite=Lax cookie would not accompany.
+    const formPost = federation.getProvider(providerId).responseMode === 'form_post';
+    reply.setCookie(cookieName, secret, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: formPost ? 'none' : 'lax', maxAge: 15 * 60 });
+    return secret;
+  };
+
+  app.get<{ Params: { provider: string }; Querystring: Static<typeof StartQuery> }>(
+    '/login/:provider',
+    { config: page, schema: { querystring: StartQuery } },
+    async (request, reply) => {
+      const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
+      const url = await federation.start(request.params.provider, { browserSecret: bindBrowser(reply, request.params.provider), ...(returnTo ? { returnTo } : {}) });
+      return reply.redirect(url, 303);
+    },
+  );
+
+  const finish = async (request: FastifyRequest<{ Params: { provider: string } }>, reply: FastifyReply, form?: Record<string, string>): Promise<FastifyReply> => {
+    const url = `${ctx.config.issuer}${request.url}`;
+    const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName]);
+    reply.clearCookie(cookieName, { path: '/' });
+    switch (outcome.kind) {
+      case 'signed-in': {
+        // No fixation: a new session with a new secret; whatever session the browser held ends.
+        await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+        const { session, token } = await ctx.services.sessions.create({
+          userId: outcome.user.id,
+          ip: request.ip,
+          userAgent: request.headers['user-agent'] ?? '',
+          remember: false,
+        });
+        ctx.setSessionCookie(reply, token, session);
+        return reply.redirect(outcome.returnTo ?? '/account', 303);
+      }
+      case 'linked':
+        return reply.redirect('/account?notice=provider-linked', 303);
+      case 'existing-account':
+        return sendPage(reply, existingAccountPage({ email: outcome.email, providerName: outcome.providerName }), 409);
+    }
+  };
+
+  app.get<{ Params: { provider: string } }>('/login/:provider/callback', { config: page }, async (request, reply) => finish(request, reply));
+  app.post<{ Params: { provider: string } }>('/login/:provider/callback', { config: page }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const form = Object.fromEntries(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    return finish(request, reply, form);
+  });
+
+  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/link', { config: page, schema: { body: ProviderForm } }, async (request, reply) => {
+    ctx.csrf.assertForm(request, request.body._csrf);
+    const auth = await ctx.authenticate(request, reply);
+    if (!auth) return reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
+    const providerId = request.body.provider;
+    const url = await federation.start(providerId, { browserSecret: bindBrowser(reply, providerId), linkUserId: auth.user.id, returnTo: '/account' });
+    return reply.redirect(url, 303);
+  });
+
+  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/unlink', { config: page, schema: { body: ProviderForm } }, async (request, reply) => {
+    ctx.csrf.assertForm(request, request.body._csrf);
+    const auth = await ctx.authenticate(request, reply);
+    if (!auth) return reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
+    if (request.body.subject === undefined) throw new AuthError('invalid_request');
+    await federation.unlink(auth.user.id, request.body.provider, request.body.subject);
+    return reply.redirect('/account?notice=provider-unlinked', 303);
+  });
+}
+
+/** The CSP for a page whose forms may start a link: each provider's authorization endpoint. */
+export async function allowProviderTargets(ctx: HttpContext, reply: FastifyReply, extra: ReadonlyArray<string | undefined> = []): Promise<void> {
+  const endpoints = await Promise.all(ctx.services.federation.providers.map((p) => ctx.services.federation.authorizationEndpoint(p.id)));
+  allowFormTargets(reply, [...extra, ...endpoints]);
+}

@@ -81,7 +81,9 @@ export class UpstreamClient {
         },
         { redirect_uri: checks.redirectUri },
       );
-      return definition.kind === 'oidc' ? await this.#oidcProfile(definition, config, tokens) : await this.#oauth2Profile(definition, config, tokens.access_token);
+      if (definition.kind === 'oauth2') return await this.#oauth2Profile(definition, config, tokens.access_token);
+      const profile = await this.#oidcProfile(definition, config, tokens);
+      return profile.name === null ? { ...profile, name: postedName(response.form) } : profile;
     } catch (error) {
       throw toAuthError(definition, error);
     }
@@ -101,7 +103,8 @@ export class UpstreamClient {
       subject: idToken.sub,
       email,
       // Only an explicit true counts; some providers (Microsoft) send emails they never verified.
-      emailVerified: email !== null && definition.trustEmailVerifiedClaim !== false && claims.email_verified === true,
+      // Apple sends the boolean as a string.
+      emailVerified: email !== null && definition.trustEmailVerifiedClaim !== false && (claims.email_verified === true || claims.email_verified === 'true'),
       name: typeof claims.name === 'string' ? claims.name : null,
     };
   }
@@ -161,6 +164,21 @@ export class UpstreamClient {
     config.timeout = TIMEOUT_SECONDS;
     if (this.#fetch) config[client.customFetch] = this.#fetch;
     return config;
+  }
+}
+
+/**
+ * Sign in with Apple posts the user's name once, on the first sign-in, as a `user` form field
+ * (`{"name":{"firstName":…,"lastName":…}}`); it is not in the ID token.
+ */
+function postedName(form: Readonly<Record<string, string>> | undefined): string | null {
+  if (form?.user === undefined) return null;
+  try {
+    const user = JSON.parse(form.user) as { name?: { firstName?: unknown; lastName?: unknown } };
+    const parts = [user.name?.firstName, user.name?.lastName].filter((p): p is string => typeof p === 'string' && p.trim() !== '');
+    return parts.length > 0 ? parts.join(' ').slice(0, 200) : null;
+  } catch {
+    return null;
   }
 }
 

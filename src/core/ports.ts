@@ -48,6 +48,8 @@ export interface Session {
   absoluteExpiresAt: number;
   ip: string;
   userAgent: string;
+  /** How the user signed in: `pwd` (password) or `fed` (an upstream provider); the ID token's `amr`. */
+  authMethod: 'pwd' | 'fed';
   revokedAt: number | null;
 }
 

@@ -1,6 +1,8 @@
+import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { codeFlow, registerClient } from '../support/oauth.js';
 import { startUpstreamOidc, type UpstreamOidc } from '../support/upstream-oidc.js';
 
 describe('federation smoke', () => {
@@ -32,5 +34,10 @@ describe('federation smoke', () => {
     expect(account.statusCode).toBe(200);
     expect(account.body).toContain('alice@example.com');
     expect(account.body).toContain('Corp SSO');
+
+    // Gatehouse as a provider in turn: the ID token says the user signed in through a federated provider.
+    const client = await registerClient(t, { firstParty: true });
+    const { body } = await codeFlow(t, agent, client);
+    expect(decodeJwt(body.id_token as string)).toMatchObject({ amr: ['fed'], email: 'alice@example.com', name: 'Alice Upstream' });
   });
 });

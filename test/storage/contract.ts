@@ -73,6 +73,7 @@ function newSession(userId: string, overrides: Partial<Session> = {}): Session {
     absoluteExpiresAt: createdAt + 12 * HOUR,
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
+    authMethod: 'pwd',
     revokedAt: null,
     ...overrides,
   };

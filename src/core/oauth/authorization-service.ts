@@ -7,8 +7,11 @@ import { validateAuthorizationRequest, type AuthorizeDeps } from './authorize/in
 import type { ConsentService } from './consent-service.js';
 import type { ScopeCatalog } from './scopes.js';
 
-/** How the user signed in: password, the only method so far (RFC 8176 `pwd`). */
-export const PASSWORD_AMR = ['pwd'];
+/**
+ * `amr` by how the session signed in: RFC 8176 `pwd` for a password; `fed` (not in the RFC 8176
+ * registry, used by other providers) for a sign-in delegated to an upstream provider.
+ */
+export const SESSION_AMR: Readonly<Record<'pwd' | 'fed', string[]>> = { pwd: ['pwd'], fed: ['fed'] };
 /** Single-factor authentication (ISO/IEC 29115 level 1). */
 export const PASSWORD_ACR = '1';
 
@@ -88,7 +91,7 @@ export class AuthorizationService {
       userId: auth.user.id,
       sessionId: auth.session.id,
       authTime: auth.session.createdAt,
-      amr: PASSWORD_AMR,
+      amr: SESSION_AMR[auth.session.authMethod],
       acr: PASSWORD_ACR,
     });
     return this.respond(request, { code });

@@ -29,6 +29,8 @@ export interface NewSessionInput {
   ip: string;
   userAgent: string;
   remember: boolean;
+  /** How the user signed in (default: password). */
+  authMethod?: 'pwd' | 'fed';
   /** Keep this absolute end instead of starting a new lifetime (rotation). */
   absoluteExpiresAt?: number;
 }
@@ -87,6 +89,7 @@ export class SessionService {
       absoluteExpiresAt,
       ip: input.ip,
       userAgent: input.userAgent.slice(0, 512),
+      authMethod: input.authMethod ?? 'pwd',
       revokedAt: null,
     };
     await this.#store.insert(session);
@@ -159,6 +162,7 @@ export class SessionService {
       userAgent: client.userAgent,
       remember: session.idleTimeoutMs >= this.#options.absoluteLifetimeMs,
       absoluteExpiresAt: session.absoluteExpiresAt,
+      authMethod: session.authMethod,
     });
     await this.#store.revoke(session.userId, session.id, this.#clock.now());
     await this.#events.sessionRevoked?.(session.id);

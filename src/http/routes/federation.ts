@@ -59,6 +59,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
           ip: request.ip,
           userAgent: request.headers['user-agent'] ?? '',
           remember: false,
+          authMethod: 'fed',
         });
         ctx.setSessionCookie(reply, token, session);
         return reply.redirect(outcome.returnTo ?? '/account', 303);

@@ -230,8 +230,10 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
+      await db.schema.alterTable('sessions').addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('pwd')).execute();
     },
     async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('sessions').dropColumn('auth_method').execute();
       await sql`drop table federation_states`.execute(db);
       await sql`drop table identities`.execute(db);
     },

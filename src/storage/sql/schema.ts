@@ -23,6 +23,7 @@ export interface SessionsTable {
   absolute_expires_at: number;
   ip: string;
   user_agent: string;
+  auth_method: string;
   revoked_at: number | null;
 }
 

@@ -15,6 +15,7 @@ function toSession(row: Selectable<SessionsTable>): Session {
     absoluteExpiresAt: row.absolute_expires_at,
     ip: row.ip,
     userAgent: row.user_agent,
+    authMethod: row.auth_method === 'fed' ? 'fed' : 'pwd',
     revokedAt: row.revoked_at,
   };
 }
@@ -35,6 +36,7 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
           absolute_expires_at: session.absoluteExpiresAt,
           ip: session.ip,
           user_agent: session.userAgent,
+          auth_method: session.authMethod,
           revoked_at: session.revokedAt,
         })
         .execute();

@@ -49,7 +49,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
   const finish = async (request: FastifyRequest<{ Params: { provider: string } }>, reply: FastifyReply, form?: Record<string, string>): Promise<FastifyReply> => {
     const url = `${ctx.config.issuer}${request.url}`;
     const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName]);
-    reply.clearCookie(cookieName, { path: '/' });
+    reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
       case 'signed-in': {
         // No fixation: a new session with a new secret; whatever session the browser held ends.

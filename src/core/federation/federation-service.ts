@@ -162,7 +162,7 @@ export class FederationService {
       await this.#identities.insert({ ...identity, userId: user.id });
       return { kind: 'signed-in', user, created: false, returnTo: state.returnTo };
     }
-    const user = await this.#accounts.registerFederated({ email: profile.email, name: profile.name });
+    const user = await this.#accounts.registerFederated({ email: profile.email, name: displayName(profile.name) });
     await this.#identities.insert({ ...identity, userId: user.id });
     return { kind: 'signed-in', user, created: true, returnTo: state.returnTo };
   }
@@ -196,4 +196,13 @@ export class FederationService {
     if (user.disabledAt !== null) throw new AuthError('account_disabled');
     return user;
   }
+}
+
+/**
+ * OIDC Core §5.1: `name` is the provider's display string, not the user's form input, so characters
+ * our names refuse (controls, e.g. a newline) become spaces instead of refusing the sign-in.
+ */
+function displayName(name: string | null): string | null {
+  // eslint-disable-next-line no-control-regex
+  return name === null ? null : name.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }

@@ -13,12 +13,17 @@ export interface User {
   passwordHash: string | null;
   /** Full name for the OIDC `name` claim (scope `profile`); null when not given. */
   name: string | null;
+  /**
+   * Whether the owner of the address is known to control it: true only for an account created by a
+   * provider that asserted the email verified (Gatehouse does not verify addresses itself yet).
+   */
+  emailVerified: boolean;
   createdAt: number;
   updatedAt: number;
   disabledAt: number | null;
 }
 
-export type NewUser = Omit<User, 'updatedAt' | 'disabledAt' | 'name'> & { name?: string | null };
+export type NewUser = Omit<User, 'updatedAt' | 'disabledAt' | 'name' | 'emailVerified'> & { name?: string | null; emailVerified?: boolean };
 
 export interface UserRepository {
   /** Inserts a user; raises `email_taken` when the email key exists. */
@@ -374,6 +379,13 @@ export interface IdentityRepository {
   listByUser(userId: string): Promise<FederatedIdentity[]>;
   /** Unlinks one identity of the user; false when there was none. */
   delete(userId: string, provider: string, subject: string): Promise<boolean>;
+  /**
+   * Unlinks one identity unless it is the user's last way to sign in (no password, no other
+   * identity), decided in the same statement so concurrent unlinks cannot both pass.
+   */
+  deleteUnlessLast(userId: string, provider: string, subject: string): Promise<'deleted' | 'last' | 'missing'>;
+  /** Creates a user and links an identity to it, together or not at all (a first federated sign-in). */
+  insertWithNewUser(user: NewUser, identity: Omit<FederatedIdentity, 'userId'>): Promise<User>;
 }
 
 /** A sign-in in progress at an upstream provider: what the callback must match (single use). */

@@ -52,6 +52,20 @@ describe('/account linked sign-in providers', () => {
     return agent.get(pathOf(await up.signIn(location, { account })));
   }
 
+  it('a link finishes only in the session that started it: not after a sign-out on a shared computer', async () => {
+    const { t, upstream } = await start();
+    const { agent, userId } = await signedInAgent(t, 'ann@example.com');
+    await agent.get('/account');
+    const started = await agent.postForm('/account/providers/link', { provider: 'corp' });
+    expect(started.statusCode).toBe(303);
+    // The owner signs out; the next person at the keyboard finishes the pending link as themselves upstream.
+    expect((await agent.postForm('/logout', {})).statusCode).toBe(303);
+    const done = await agent.get(pathOf(await upstream.signIn(started.headers.location as string, { account: 'alice' })));
+    expectPage(done, 400, 'This sign-in expired or was already used. Start again.');
+    expect(await identitiesOf(t, userId)).toEqual([]);
+    expect(await t.gatehouse.storage.identities.find('corp', 'alice')).toBeUndefined();
+  });
+
   it('links a provider to a password account and it then signs that account in', async () => {
     const { t, upstream } = await start();
     const { agent, userId } = await signedInAgent(t, 'ann@example.com');

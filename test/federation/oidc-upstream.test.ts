@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
@@ -36,6 +37,13 @@ const ACCOUNTS: Record<string, UpstreamOidcAccount> = {
 };
 
 const EXPIRED = 'This sign-in expired or was already used. Start again.';
+
+/** An account created by an earlier sign-in through a provider that verified its email (no password). */
+async function verifiedAccount(t: TestGatehouse, email: string): Promise<string> {
+  const id = randomUUID();
+  await t.gatehouse.storage.users.insert({ id, email, emailKey: email.toLowerCase(), passwordHash: null, emailVerified: true, createdAt: t.clock.now() });
+  return id;
+}
 
 describe('"Log in with" an OpenID provider', () => {
   let t: TestGatehouse | undefined;
@@ -174,9 +182,9 @@ describe('"Log in with" an OpenID provider', () => {
   });
 
   describe('linking by verified email', () => {
-    it('with linkVerifiedEmail, links the identity to the password account with that email and signs it in', async () => {
+    it('with linkVerifiedEmail, links the identity to an account whose own email is verified and signs it in', async () => {
       const { t, upstream } = await start({ linkVerifiedEmail: true });
-      const { userId } = await signedInAgent(t, 'ann@example.com');
+      const userId = await verifiedAccount(t, 'Ann@Example.com');
       const agent = new TestAgent(t.app);
       const done = await signInThrough(agent, upstream, 'verified');
       expect(done.statusCode, done.body).toBe(303);
@@ -184,11 +192,26 @@ describe('"Log in with" an OpenID provider', () => {
       expectSessionCookie(done);
       const users = await allUsers(t);
       expect(users.map((u) => u.id)).toEqual([userId]);
-      // The password stays, and so does the name the account had (none).
-      expect(users[0]!.passwordHash).not.toBeNull();
       expect(users[0]!.name).toBeNull();
       expect(await identitiesOf(t, userId)).toMatchObject([{ provider: 'corp', subject: 'verified', userId, email: 'ann@example.com' }]);
-      expect(await liveSessionCount(t, userId)).toBe(2);
+      expect(await liveSessionCount(t, userId)).toBe(1);
+    });
+
+    it('never links into a password account, whose email nobody verified (a pre-hijacked account stays apart)', async () => {
+      const { t, upstream } = await start({ linkVerifiedEmail: true });
+      // Someone signed up with the address before its owner came: their password and session must not gain the owner's identity.
+      const { userId } = await signedInAgent(t, 'ann@example.com');
+      const done = await signInThrough(new TestAgent(t.app), upstream, 'verified');
+      expectPage(done, 409, 'You already have an account');
+      expectNoSessionCookie(done);
+      expect(await identitiesOf(t, userId)).toEqual([]);
+      expect(await t.gatehouse.storage.identities.find('corp', 'verified')).toBeUndefined();
+    });
+
+    it('a first sign-in with a verified email creates an account whose email counts as verified', async () => {
+      const { t, upstream } = await start();
+      expect((await signInThrough(new TestAgent(t.app), upstream, 'verified')).statusCode).toBe(303);
+      expect((await allUsers(t)).map((u) => [u.email, u.emailVerified])).toEqual([['ann@example.com', true]]);
     });
 
     it('without linkVerifiedEmail, shows the existing-account page (409) and writes nothing', async () => {
@@ -429,7 +452,7 @@ describe('"Log in with" an OpenID provider', () => {
 
     it('refuses a disabled user found by verified email (403), linking nothing', async () => {
       const { t, upstream } = await start({ linkVerifiedEmail: true });
-      const { userId } = await signedInAgent(t, 'ann@example.com');
+      const userId = await verifiedAccount(t, 'ann@example.com');
       await t.gatehouse.services.accounts.disable(userId);
       const done = await signInThrough(new TestAgent(t.app), upstream, 'verified');
       expectPage(done, 403, 'This account is disabled.');
@@ -447,10 +470,10 @@ describe('"Log in with" an OpenID provider', () => {
 
     it('still signs a linked identity in when sign-up is closed', async () => {
       const { t, upstream } = await start({ linkVerifiedEmail: true }, { GATEHOUSE_SIGNUP_ENABLED: 'false' });
-      const user = await t.gatehouse.services.accounts.register({ email: 'ann@example.com', password: PASSWORD }, { by: 'admin' });
+      const userId = await verifiedAccount(t, 'ann@example.com');
       const done = await signInThrough(new TestAgent(t.app), upstream, 'verified');
       expect(done.statusCode, done.body).toBe(303);
-      expect(await identitiesOf(t, user.id)).toHaveLength(1);
+      expect(await identitiesOf(t, userId)).toHaveLength(1);
     });
 
     it('shows a clear page when the provider gives no email, and writes nothing', async () => {

@@ -56,7 +56,7 @@ function newUser(overrides: Partial<NewUser> = {}): NewUser {
 
 /** The user as stored right after `insert`. */
 function stored(user: NewUser): User {
-  return { ...user, name: user.name ?? null, updatedAt: user.createdAt, disabledAt: null };
+  return { ...user, name: user.name ?? null, emailVerified: user.emailVerified ?? false, updatedAt: user.createdAt, disabledAt: null };
 }
 
 function newSession(userId: string, overrides: Partial<Session> = {}): Session {
@@ -1134,6 +1134,54 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await storage.identities.find('google', linked.subject)).toBeUndefined();
         expect(await storage.identities.listByUser(user.id)).toStrictEqual([kept]);
         expect(await storage.identities.listByUser(otherUser.id)).toStrictEqual([others]);
+      });
+
+      it('keeps the last way to sign in: an identity of a passwordless user goes only while another remains, even under concurrent unlinks', async () => {
+        const passwordless = newUser({ passwordHash: null });
+        await storage.users.insert(passwordless);
+        const first = identity({ userId: passwordless.id });
+        const second = identity({ userId: passwordless.id, provider: 'github' });
+        await storage.identities.insert(first);
+        await storage.identities.insert(second);
+        const outcomes = await Promise.all([
+          storage.identities.deleteUnlessLast(passwordless.id, first.provider, first.subject),
+          storage.identities.deleteUnlessLast(passwordless.id, second.provider, second.subject),
+        ]);
+        expect(outcomes.sort()).toEqual(['deleted', 'last']);
+        expect(await storage.identities.listByUser(passwordless.id)).toHaveLength(1);
+        // More users, each racing two unlinks: every one keeps exactly one identity.
+        const racers = await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            const racer = newUser({ passwordHash: null });
+            await storage.users.insert(racer);
+            const pair = [identity({ userId: racer.id }), identity({ userId: racer.id, provider: 'github' })];
+            for (const record of pair) await storage.identities.insert(record);
+            return { racer, pair };
+          }),
+        );
+        await Promise.all(racers.flatMap(({ racer, pair }) => pair.map((p) => storage.identities.deleteUnlessLast(racer.id, p.provider, p.subject))));
+        for (const { racer } of racers) expect(await storage.identities.listByUser(racer.id)).toHaveLength(1);
+        expect(await storage.identities.deleteUnlessLast(passwordless.id, 'google', 'nobody')).toBe('missing');
+        // A user with a password may unlink every identity.
+        const linked = identity();
+        await storage.identities.insert(linked);
+        expect(await storage.identities.deleteUnlessLast(user.id, linked.provider, linked.subject)).toBe('deleted');
+      });
+
+      it('creates a user with its first identity together, or neither', async () => {
+        const fresh = newUser({ passwordHash: null, emailVerified: true });
+        const created = await storage.identities.insertWithNewUser(fresh, { provider: 'google', subject: 'g-1', email: fresh.email, createdAt: T0, lastUsedAt: T0 });
+        expect(created).toStrictEqual(stored(fresh));
+        expect(await storage.users.findById(fresh.id)).toStrictEqual(stored(fresh));
+        expect(await storage.identities.find('google', 'g-1')).toMatchObject({ userId: fresh.id });
+        // The identity is taken: the second user is not written either.
+        const second = newUser({ passwordHash: null });
+        await expect(storage.identities.insertWithNewUser(second, { provider: 'google', subject: 'g-1', email: null, createdAt: T0, lastUsedAt: T0 })).rejects.toMatchObject({ code: 'identity_taken' });
+        expect(await storage.users.findById(second.id)).toBeUndefined();
+        // The email is taken: no identity is written.
+        const sameEmail = newUser({ passwordHash: null, email: fresh.email, emailKey: fresh.emailKey });
+        await expect(storage.identities.insertWithNewUser(sameEmail, { provider: 'google', subject: 'g-2', email: null, createdAt: T0, lastUsedAt: T0 })).rejects.toMatchObject({ code: 'email_taken' });
+        expect(await storage.identities.find('google', 'g-2')).toBeUndefined();
       });
 
       it('deleting a user deletes their identities and nobody else\'s', async () => {

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
-import type { User, UserRepository } from '../ports.js';
+import type { User, UserRepository, NewUser } from '../ports.js';
 import { generateId } from '../secrets.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
@@ -58,15 +58,16 @@ export class AccountService {
   }
 
   /**
-   * Creates an account without a password for a first sign-in through an upstream provider.
+   * The account a first sign-in through an upstream provider creates (no password), checked but
+   * not stored: the caller stores it together with the identity.
    * @throws AuthError `signup_closed`, `invalid_email`, `email_taken`.
    */
-  async registerFederated(input: { email: string; name: string | null }): Promise<User> {
+  async prepareFederated(input: { email: string; name: string | null; emailVerified: boolean }): Promise<NewUser> {
     if (!this.#options.signupEnabled) throw new AuthError('signup_closed');
     const { email, emailKey } = normalizeEmail(input.email);
     if (await this.#deps.users.findByEmailKey(emailKey)) throw new AuthError('email_taken');
     const name = input.name === null ? null : normalizeName(input.name.slice(0, 200));
-    return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash: null, name, createdAt: this.#deps.clock.now() });
+    return { id: generateId(), email, emailKey, passwordHash: null, name, emailVerified: input.emailVerified, createdAt: this.#deps.clock.now() };
   }
 
   /**

@@ -117,7 +117,7 @@ export class FederationService {
    * `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
    * `signup_closed`, `identity_taken`.
    */
-  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined): Promise<FederationOutcome> {
+  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string } = {}): Promise<FederationOutcome> {
     const provider = this.getProvider(providerId);
     const stateValue = response.form?.state ?? new URL(response.url).searchParams.get('state') ?? undefined;
     const expired = new AuthError('invalid_request', { description: 'This sign-in expired or was already used. Start again.' });
@@ -141,6 +141,10 @@ export class FederationService {
     const existing = await this.#identities.find(providerId, profile.subject);
 
     if (state.linkUserId !== null) {
+      // A link finishes only in the session that asked for it (not after a sign-out on a shared
+      // computer), and only for an active account.
+      if (options.currentUserId !== state.linkUserId) throw new AuthError('invalid_request', { description: expired.description, detail: 'link finished outside the session that started it' });
+      await this.#activeUser(state.linkUserId);
       if (existing && existing.userId !== state.linkUserId) throw new AuthError('identity_taken');
       if (existing) await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
       else await this.#identities.insert({ ...identity, userId: state.linkUserId });
@@ -156,14 +160,17 @@ export class FederationService {
     }
     const holder = await this.#users.findByEmailKey(normalizeEmail(profile.email).emailKey);
     if (holder) {
-      // Never on an unverified email, and only where the deployment turned it on for this provider.
-      if (!(profile.emailVerified && provider.linkVerifiedEmail)) return { kind: 'existing-account', email: holder.email, providerName: provider.name };
+      // Never on an unverified email, only where the deployment turned it on for this provider, and
+      // only into an account whose own email is verified: otherwise whoever created it (perhaps
+      // before the address's owner came — a pre-hijacked account) would keep its way in.
+      if (!(profile.emailVerified && provider.linkVerifiedEmail && holder.emailVerified)) return { kind: 'existing-account', email: holder.email, providerName: provider.name };
       const user = await this.#activeUser(holder.id);
       await this.#identities.insert({ ...identity, userId: user.id });
       return { kind: 'signed-in', user, created: false, returnTo: state.returnTo };
     }
-    const user = await this.#accounts.registerFederated({ email: profile.email, name: displayName(profile.name) });
-    await this.#identities.insert({ ...identity, userId: user.id });
+    const prepared = await this.#accounts.prepareFederated({ email: profile.email, name: displayName(profile.name), emailVerified: profile.emailVerified });
+    const { userId: _unset, ...unlinked } = identity;
+    const user = await this.#identities.insertWithNewUser(prepared, unlinked);
     return { kind: 'signed-in', user, created: true, returnTo: state.returnTo };
   }
 
@@ -177,13 +184,9 @@ export class FederationService {
    * @throws AuthError `invalid_request` for the last way in, `not_found` when not linked.
    */
   async unlink(userId: string, provider: string, subject: string): Promise<void> {
-    const user = await this.#users.findById(userId);
-    const identities = await this.#identities.listByUser(userId);
-    if (!identities.some((i) => i.provider === provider && i.subject === subject)) throw new AuthError('not_found');
-    if (user?.passwordHash === null && identities.length <= 1) {
-      throw new AuthError('invalid_request', { description: 'This is your only way to sign in: link another provider first.' });
-    }
-    await this.#identities.delete(userId, provider, subject);
+    const outcome = await this.#identities.deleteUnlessLast(userId, provider, subject);
+    if (outcome === 'missing') throw new AuthError('not_found');
+    if (outcome === 'last') throw new AuthError('invalid_request', { description: 'This is your only way to sign in: link another provider first.' });
   }
 
   cleanup(): Promise<number> {

@@ -94,9 +94,11 @@ export class UpstreamClient {
     if (!idToken) throw new AuthError('upstream_error', { detail: 'no ID token' });
     let claims: Record<string, unknown> = { ...idToken };
     // OIDC Core §5.4: with a code flow the scope claims may come from the UserInfo endpoint only.
+    // email and email_verified are taken together from one source, never mixed.
     if ((claims.email === undefined || claims.name === undefined) && config.serverMetadata().userinfo_endpoint) {
       const userinfo = await client.fetchUserInfo(config, tokens.access_token, idToken.sub);
-      claims = { ...userinfo, ...claims, email: claims.email ?? userinfo.email, email_verified: claims.email_verified ?? userinfo.email_verified, name: claims.name ?? userinfo.name };
+      const emailSource = claims.email === undefined ? userinfo : claims;
+      claims = { ...claims, email: emailSource.email, email_verified: emailSource.email_verified, name: claims.name ?? userinfo.name };
     }
     const email = typeof claims.email === 'string' ? claims.email : null;
     return {

@@ -103,6 +103,7 @@ describe('SessionService', () => {
       emailKey: 'ann@example.com',
       passwordHash: null,
       name: null,
+      emailVerified: false,
       createdAt: clock.now(),
       updatedAt: clock.now(),
       disabledAt: null,

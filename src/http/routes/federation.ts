@@ -48,7 +48,10 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
 
   const finish = async (request: FastifyRequest<{ Params: { provider: string } }>, reply: FastifyReply, form?: Record<string, string>): Promise<FastifyReply> => {
     const url = `${ctx.config.issuer}${request.url}`;
-    const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName]);
+    const current = await ctx.authenticate(request, reply);
+    const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName], {
+      ...(current ? { currentUserId: current.user.id } : {}),
+    });
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
       case 'signed-in': {

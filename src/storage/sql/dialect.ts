@@ -90,6 +90,18 @@ export async function inSequenceOrder<T>(engine: Engine, db: Kysely<Database>, w
   });
 }
 
+/**
+ * Runs `write` in a transaction holding the user's row locked, so decisions about the user's
+ * other rows (is this the last way to sign in?) cannot interleave: `SELECT … FOR UPDATE` on
+ * PostgreSQL; SQLite's single writer (a write transaction) already serialises them.
+ */
+export async function withUserLocked<T>(engine: Engine, db: Kysely<Database>, userId: string, write: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    if (engine === 'postgres') await trx.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+    return write(trx);
+  });
+}
+
 function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;

@@ -231,8 +231,10 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.alterTable('sessions').addColumn('auth_method', 'text', (c) => c.notNull().defaultTo('pwd')).execute();
+      await db.schema.alterTable('users').addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
     async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('users').dropColumn('email_verified').execute();
       await db.schema.alterTable('sessions').dropColumn('auth_method').execute();
       await sql`drop table federation_states`.execute(db);
       await sql`drop table identities`.execute(db);

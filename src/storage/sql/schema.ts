@@ -7,6 +7,7 @@ export interface UsersTable {
   email_key: string;
   password_hash: string | null;
   name: string | null;
+  email_verified: number;
   created_at: number;
   updated_at: number;
   disabled_at: number | null;

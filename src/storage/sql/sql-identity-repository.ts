@@ -1,7 +1,8 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { AuthError } from '../../core/errors.js';
 import type { FederatedIdentity, IdentityRepository } from '../../core/ports.js';
-import { isUniqueViolation } from './dialect.js';
+import { isUniqueViolation, withUserLocked, type Engine } from './dialect.js';
+import { toUser, userRow } from './sql-user-repository.js';
 import type { Database, IdentitiesTable } from './schema.js';
 
 function toIdentity(row: Selectable<IdentitiesTable>): FederatedIdentity {
@@ -15,7 +16,7 @@ function toIdentity(row: Selectable<IdentitiesTable>): FederatedIdentity {
   };
 }
 
-export function createSqlIdentityRepository(db: Kysely<Database>): IdentityRepository {
+export function createSqlIdentityRepository(db: Kysely<Database>, engine: Engine): IdentityRepository {
   return {
     async find(provider, subject) {
       const row = await db
@@ -63,6 +64,54 @@ export function createSqlIdentityRepository(db: Kysely<Database>): IdentityRepos
         .orderBy('subject')
         .execute();
       return rows.map(toIdentity);
+    },
+    async deleteUnlessLast(userId, provider, subject) {
+      // The row goes only while the user keeps another way in (a password or another identity),
+      // decided with the user's row locked so two unlinks cannot both pass.
+      const result = await withUserLocked(engine, db, userId, (trx) =>
+        trx
+        .deleteFrom('identities')
+        .where('user_id', '=', userId)
+        .where('provider', '=', provider)
+        .where('subject', '=', subject)
+        .where((eb) =>
+          eb.or([
+            eb.exists(eb.selectFrom('users').select('id').where('users.id', '=', userId).where('users.password_hash', 'is not', null)),
+            eb(eb.selectFrom('identities as others').select(sql<number>`count(*)`.as('n')).where('others.user_id', '=', userId), '>', 1),
+          ]),
+        )
+        .executeTakeFirst(),
+      );
+      if (result.numDeletedRows > 0n) return 'deleted';
+      const still = await db.selectFrom('identities').select('user_id').where('user_id', '=', userId).where('provider', '=', provider).where('subject', '=', subject).executeTakeFirst();
+      return still ? 'last' : 'missing';
+    },
+    async insertWithNewUser(user, identity) {
+      const row = userRow(user);
+      try {
+        await db.transaction().execute(async (trx) => {
+          await trx.insertInto('users').values(row).execute();
+          await trx
+            .insertInto('identities')
+            .values({
+              provider: identity.provider,
+              subject: identity.subject,
+              user_id: user.id,
+              email: identity.email,
+              created_at: identity.createdAt,
+              last_used_at: identity.lastUsedAt,
+            })
+            .execute();
+        });
+      } catch (error) {
+        // Either the email (users) or the identity was taken meanwhile; nothing was written.
+        if (isUniqueViolation(error)) {
+          const taken = await db.selectFrom('identities').select('user_id').where('provider', '=', identity.provider).where('subject', '=', identity.subject).executeTakeFirst();
+          throw new AuthError(taken ? 'identity_taken' : 'email_taken', { cause: error });
+        }
+        throw error;
+      }
+      return toUser(row);
     },
     async delete(userId, provider, subject) {
       const result = await db

@@ -65,7 +65,7 @@ export function openSqlStorage(url: string): SqlStorage {
     authorizationCodes: guarded(createSqlAuthorizationCodeRepository(db)),
     consents: guarded(createSqlConsentRepository(db)),
     replays: guarded(createSqlReplayRepository(db)),
-    identities: guarded(createSqlIdentityRepository(db)),
+    identities: guarded(createSqlIdentityRepository(db, engine)),
     federationStates: guarded(createSqlFederationStateRepository(db)),
     async ping() {
       try {

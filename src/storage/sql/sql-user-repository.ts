@@ -11,25 +11,31 @@ export function toUser(row: Selectable<UsersTable>): User {
     emailKey: row.email_key,
     passwordHash: row.password_hash,
     name: row.name,
+    emailVerified: row.email_verified === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     disabledAt: row.disabled_at,
   };
 }
 
+export function userRow(user: NewUser): Selectable<UsersTable> {
+  return {
+    id: user.id,
+    email: user.email,
+    email_key: user.emailKey,
+    password_hash: user.passwordHash,
+    name: user.name ?? null,
+    email_verified: user.emailVerified ? 1 : 0,
+    created_at: user.createdAt,
+    updated_at: user.createdAt,
+    disabled_at: null,
+  };
+}
+
 export function createSqlUserRepository(db: Kysely<Database>): UserRepository {
   return {
     async insert(user: NewUser) {
-      const row = {
-        id: user.id,
-        email: user.email,
-        email_key: user.emailKey,
-        password_hash: user.passwordHash,
-        name: user.name ?? null,
-        created_at: user.createdAt,
-        updated_at: user.createdAt,
-        disabled_at: null,
-      };
+      const row = userRow(user);
       try {
         await db.insertInto('users').values(row).execute();
       } catch (error) {

@@ -1,10 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { expect } from 'vitest';
-import type { TestAgent } from './agent.js';
 import { expectJsonError } from './assertions.js';
 import type { TestGatehouse } from './gatehouse.js';
-import { authorize, basicAuth, ISSUER, pkcePair, postBackChannel, REDIRECT_URI } from './oauth.js';
+import { basicAuth, ISSUER, postBackChannel, REDIRECT_URI } from './oauth.js';
 
 /** A registered client as the tests hold it. */
 export interface TestClient {
@@ -54,24 +53,7 @@ export function expectOAuthError(response: LightMyRequestResponse, status: numbe
   for (const secret of secrets) if (secret) expect(response.body).not.toContain(secret);
 }
 
-/** Runs /authorize for a signed-in agent and returns the code and its PKCE verifier. */
-export async function authorizationCode(agent: TestAgent, client: TestClient, extra: Record<string, string> = {}): Promise<{ code: string; verifier: string }> {
-  const { verifier, challenge } = pkcePair();
-  const params = await authorize(agent, {
-    response_type: 'code',
-    client_id: client.clientId,
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid profile email offline_access',
-    state: 'st-1',
-    nonce: 'n-1',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    ...extra,
-  });
-  const code = params.get('code');
-  expect(code, params.toString()).toBeTruthy();
-  return { code: code!, verifier };
-}
+export { authorizationCode } from './oauth.js';
 
 /** The form of a code redemption. */
 export function redemption(code: string, verifier: string | undefined, extra: Record<string, string> = {}): Record<string, string> {

@@ -72,13 +72,12 @@ export function decodeEntities(value: string): string {
   return value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
-/** A whole code flow with PKCE for a confidential client; returns the token response. */
-export async function codeFlow(
-  t: TestGatehouse,
+/** Runs /authorize for a signed-in agent and returns the code and its PKCE verifier. */
+export async function authorizationCode(
   agent: TestAgent,
-  client: { clientId: string; clientSecret: string | undefined },
+  client: { clientId: string },
   extra: Record<string, string> = {},
-): Promise<{ status: number; body: Record<string, unknown>; code: string; verifier: string }> {
+): Promise<{ code: string; verifier: string }> {
   const { verifier, challenge } = pkcePair();
   const params = await authorize(agent, {
     response_type: 'code',
@@ -93,11 +92,22 @@ export async function codeFlow(
   });
   const code = params.get('code');
   expect(code, params.toString()).toBeTruthy();
+  return { code: code!, verifier };
+}
+
+/** A whole code flow with PKCE for a confidential client; returns the token response. */
+export async function codeFlow(
+  t: TestGatehouse,
+  agent: TestAgent,
+  client: { clientId: string; clientSecret: string | undefined },
+  extra: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; code: string; verifier: string }> {
+  const { code, verifier } = await authorizationCode(agent, client, extra);
   const response = await postBackChannel(
     t,
     '/oauth2/token',
-    { grant_type: 'authorization_code', code: code!, redirect_uri: REDIRECT_URI, code_verifier: verifier },
+    { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier },
     client.clientSecret ? { authorization: basicAuth(client.clientId, client.clientSecret) } : {},
   );
-  return { status: response.statusCode, body: response.json() as Record<string, unknown>, code: code!, verifier };
+  return { status: response.statusCode, body: response.json() as Record<string, unknown>, code, verifier };
 }

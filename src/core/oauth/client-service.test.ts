@@ -88,6 +88,12 @@ describe('ClientService', () => {
       expect(JSON.stringify([...store.clients.values()])).not.toContain(clientSecret);
     });
 
+    it('makes client ids a command line can take as an argument: never starting with - or _', async () => {
+      const ids = await Promise.all(Array.from({ length: 200 }, async (_, i) => (await clients.create({ name: `App ${i}`, public: true, redirectUris: ['http://127.0.0.1/cb'] })).client.id));
+      for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{21}$/);
+      expect(new Set(ids).size).toBe(200);
+    });
+
     it('verifies the secret against the stored hash, and nothing else', async () => {
       const { client, clientSecret } = await clients.create({ name: 'app', redirectUris: [WEB] });
       const stored = (await clients.get(client.id))!;

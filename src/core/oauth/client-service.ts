@@ -163,7 +163,7 @@ export class ClientService {
     if (Array.isArray(checked)) throw failure(checked);
     const secret = usesSecret(checked.tokenEndpointAuthMethod) ? generateSecret(SECRET_PREFIX) : undefined;
     const now = this.#clock.now();
-    const client: OAuthClient = { id: generateId(), ...checked, secretHash: secret === undefined ? null : hashSecret(secret), source: 'cli', createdAt: now, updatedAt: now };
+    const client: OAuthClient = { id: newClientId(), ...checked, secretHash: secret === undefined ? null : hashSecret(secret), source: 'cli', createdAt: now, updatedAt: now };
     await this.#store.insert(client);
     return secret === undefined ? { client } : { client, clientSecret: secret };
   }
@@ -366,5 +366,16 @@ export class ClientService {
       accessTokenLifetime: lifetime ?? null,
       idTokenSignedResponseAlg: idTokenAlg as SigningAlgorithm,
     };
+  }
+}
+
+/**
+ * A client id: 128 random bits, base64url, never starting with `-` or `_` (an id starting with `-`
+ * would read as an option in `gatehouse client delete ID` and in other tools' command lines).
+ */
+function newClientId(): string {
+  for (;;) {
+    const id = generateId();
+    if (/^[A-Za-z0-9]/.test(id)) return id;
   }
 }

@@ -27,9 +27,16 @@ export async function startTestGatehouse(
   options: { hasher?: PasswordHasher; clock?: ManualClock } = {},
 ): Promise<TestGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
-  const { config } = loadConfig({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_LOG_LEVEL: 'silent', ...env });
   const clock = options.clock ?? new ManualClock(Date.now());
-  const gatehouse = await createGatehouse({ config, clock, hasher: options.hasher ?? quickHasher });
+  let gatehouse: Gatehouse;
+  try {
+    const { config } = loadConfig({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_LOG_LEVEL: 'silent', ...env });
+    gatehouse = await createGatehouse({ config, clock, hasher: options.hasher ?? quickHasher });
+  } catch (error) {
+    // A start that fails (a test of a wrong setting) leaves no folder behind.
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     gatehouse,
     app: gatehouse.app!,

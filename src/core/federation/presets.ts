@@ -72,8 +72,6 @@ const DEFAULT_SCOPES: Record<Preset, readonly string[]> = {
 const APPLE_ISSUER = 'https://appleid.apple.com';
 /** Apple: a client secret may live at most 15,777,000 s (6 months); ours lives 5 minutes. */
 const APPLE_CLIENT_SECRET_LIFETIME_S = 300;
-/** The Microsoft "tenants" that are not one tenant: their discovery issuer holds `{tenantid}`. */
-const MICROSOFT_MULTI_TENANT = new Set(['common', 'organizations', 'consumers']);
 
 const ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -214,14 +212,11 @@ function microsoft(entry: ProviderEntry, problems: string[]): PresetPart | undef
     // and is mutable over time. Never use it for authorization": never treated as verified.
     trustEmailVerifiedClaim: false,
   };
-  if (MICROSOFT_MULTI_TENANT.has(tenant.toLowerCase())) {
-    // Microsoft identity platform, access tokens, "Validate the issuer" (multi-tenant applications):
-    // the tenant-independent metadata's issuer is https://login.microsoftonline.com/{tenantid}/v2.0;
-    // replace {tenantid} with the token's `tid` claim, then require an exact match with `iss`.
-    // (`consumers` is the one tenant 9188040d-6c67-4c5b-b112-36a304b66dad; its tokens carry that
-    // tid, so the template gives its fixed issuer.)
-    part.issuerTemplate = 'https://login.microsoftonline.com/{tenantid}/v2.0';
-  }
+  // Multi-tenant values (common, organizations, consumers), Microsoft identity platform "Validate the
+  // issuer": the tenant-independent metadata's issuer is https://login.microsoftonline.com/{tenantid}/v2.0;
+  // {tenantid} is replaced with the token's `tid`, then `iss` must match exactly. openid-client v6
+  // does exactly this when the discovered issuer holds `{tenantid}` (its Entra ID handling in
+  // Configuration), so nothing more is configured here.
   return part;
 }
 

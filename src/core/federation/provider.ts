@@ -42,11 +42,6 @@ export interface OidcProviderDefinition extends ProviderBase {
   /** Where discovery is fetched (`ISSUER/.well-known/openid-configuration`). */
   issuer: string;
   /**
-   * Multi-tenant issuers (Microsoft `common`): the discovery document's issuer contains `{tenantid}`,
-   * and an ID token's `iss` must equal it with the token's own `tid` substituted.
-   */
-  issuerTemplate?: string;
-  /**
    * False when the provider's `email_verified` claim must not be believed, so `emailVerified` is
    * always false (Microsoft: its `email` claim is unverified and mutable). Absent: believe it.
    */

@@ -120,15 +120,12 @@ export class FederationService {
   async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string } = {}): Promise<FederationOutcome> {
     const provider = this.getProvider(providerId);
     const stateValue = response.form?.state ?? new URL(response.url).searchParams.get('state') ?? undefined;
-    const expired = new AuthError('invalid_request', { description: 'This sign-in expired or was already used. Start again.' });
     // Single use: the state row is taken (deleted) whatever happens next.
     const state = stateValue ? await this.#states.take(hashSecret(stateValue)) : undefined;
-    if (!state) throw new AuthError('invalid_request', { description: expired.description, detail: 'unknown or reused state' });
-    if (state.provider !== providerId) throw new AuthError('invalid_request', { description: expired.description, detail: 'state of another provider' });
-    if (browserSecret === undefined || !safeEqual(hashSecret(browserSecret), state.browserHash)) {
-      throw new AuthError('invalid_request', { description: expired.description, detail: 'state bound to another browser' });
-    }
-    if (this.#clock.now() >= state.expiresAt) throw new AuthError('invalid_request', { description: expired.description, detail: 'state expired' });
+    if (!state) throw staleSignIn('unknown or reused state');
+    if (state.provider !== providerId) throw staleSignIn('state of another provider');
+    if (browserSecret === undefined || !safeEqual(hashSecret(browserSecret), state.browserHash)) throw staleSignIn('state bound to another browser');
+    if (this.#clock.now() >= state.expiresAt) throw staleSignIn('state expired');
 
     const profile = await this.#upstream.signIn(provider, response, {
       state: stateValue!,
@@ -143,7 +140,7 @@ export class FederationService {
     if (state.linkUserId !== null) {
       // A link finishes only in the session that asked for it (not after a sign-out on a shared
       // computer), and only for an active account.
-      if (options.currentUserId !== state.linkUserId) throw new AuthError('invalid_request', { description: expired.description, detail: 'link finished outside the session that started it' });
+      if (options.currentUserId !== state.linkUserId) throw staleSignIn('link finished outside the session that started it');
       await this.#activeUser(state.linkUserId);
       if (existing && existing.userId !== state.linkUserId) throw new AuthError('identity_taken');
       if (existing) await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
@@ -208,4 +205,9 @@ export class FederationService {
 function displayName(name: string | null): string | null {
   // eslint-disable-next-line no-control-regex
   return name === null ? null : name.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+}
+
+/** A sign-in that cannot be finished from here: one public message, the reason for the log. */
+function staleSignIn(detail: string): AuthError {
+  return new AuthError('invalid_request', { description: 'This sign-in expired or was already used. Start again.', detail });
 }

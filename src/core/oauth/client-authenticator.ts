@@ -5,7 +5,7 @@ import type { JSONWebKeySet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { OAuthClient, ReplayRepository, TokenEndpointAuthMethod } from '../ports.js';
-import { hashSecret, safeEqual } from '../secrets.js';
+import { clientSecretMatches } from './client-service.js';
 
 /** RFC 7523 §2.2: the `client_assertion_type` of a JWT client assertion. */
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -268,7 +268,7 @@ function unverifiedClientIdOf(assertion: string): string {
 
 function checkSecret(client: OAuthClient, presented: string): void {
   if (client.secretHash === null) throw failed('client has no secret');
-  if (!safeEqual(hashSecret(presented), client.secretHash)) throw failed('wrong client secret');
+  if (!clientSecretMatches(client, presented)) throw failed('wrong client secret');
 }
 
 /** The client's registered public keys (`jwks`, a JSON JWK Set). */

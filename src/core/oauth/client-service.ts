@@ -252,7 +252,7 @@ export class ClientService {
 
   /** Whether `presented` is the client's secret (compared as hashes, in constant time). */
   verifySecret(client: OAuthClient, presented: string): boolean {
-    return client.secretHash !== null && safeEqual(hashSecret(presented), client.secretHash);
+    return clientSecretMatches(client, presented);
   }
 
   async #buildDeclared(entry: DeclaredClient): Promise<OAuthClient | Problem[]> {
@@ -378,4 +378,9 @@ function newClientId(): string {
     const id = generateId();
     if (/^[A-Za-z0-9]/.test(id)) return id;
   }
+}
+
+/** Whether `presented` is the client's secret: SHA-256 hashes compared in constant time. */
+export function clientSecretMatches(client: OAuthClient, presented: string): boolean {
+  return client.secretHash !== null && safeEqual(hashSecret(presented), client.secretHash);
 }

@@ -106,8 +106,7 @@ export class SessionService {
     if (!found) return undefined;
     const { session, user } = found;
     const now = this.#clock.now();
-    if (session.revokedAt !== null || user.disabledAt !== null) return undefined;
-    if (now >= session.absoluteExpiresAt || now >= session.idleExpiresAt) return undefined;
+    if (user.disabledAt !== null || !isUnexpired(session, now)) return undefined;
     if (now - session.lastSeenAt >= this.#options.touchIntervalMs) {
       const idleExpiresAt = Math.min(now + session.idleTimeoutMs, session.absoluteExpiresAt);
       await this.#store.touch(session.id, { lastSeenAt: now, idleExpiresAt, touchedBefore: now - this.#options.touchIntervalMs });
@@ -116,14 +115,13 @@ export class SessionService {
     return found;
   }
 
-  /** The user's live sessions, newest first, `current` marked. */
   /** Whether the session exists, is not revoked and has not expired (idle or absolute). */
   async isLive(sessionId: string): Promise<boolean> {
     const session = await this.#store.findById(sessionId);
-    const now = this.#clock.now();
-    return session !== undefined && session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
+    return session !== undefined && isUnexpired(session, this.#clock.now());
   }
 
+  /** The user's live sessions, newest first, `current` marked. */
   async list(userId: string, currentSessionId?: string): Promise<SessionView[]> {
     const sessions = await this.#store.listActive(userId, this.#clock.now());
     return sessions.map((s) => ({
@@ -174,4 +172,9 @@ export class SessionService {
     const now = this.#clock.now();
     return this.#store.deleteExpired(now, now - this.#options.revokedRetentionMs);
   }
+}
+
+/** Not revoked, and neither the idle nor the absolute expiry has passed at `now`. */
+function isUnexpired(session: Session, now: number): boolean {
+  return session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
 }

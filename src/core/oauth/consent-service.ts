@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { ConsentRecord, ConsentRepository } from '../ports.js';
+import { spaceList } from './scopes.js';
 
 /**
  * Remembered consents: what each user allowed each client, so the consent page shows only for
@@ -20,7 +21,7 @@ export class ConsentService {
   /** The scopes of `requested` the user has not yet granted to the client. */
   async missingScopes(userId: string, clientId: string, requested: readonly string[]): Promise<string[]> {
     const consent = await this.#store.find(userId, clientId);
-    const granted = new Set(consent ? consent.scope.split(' ') : []);
+    const granted = new Set(spaceList(consent?.scope));
     return requested.filter((scope) => !granted.has(scope));
   }
 
@@ -28,7 +29,7 @@ export class ConsentService {
   async grant(userId: string, clientId: string, scopes: readonly string[]): Promise<void> {
     const now = this.#clock.now();
     const existing = await this.#store.find(userId, clientId);
-    const scope = [...new Set([...(existing ? existing.scope.split(' ').filter(Boolean) : []), ...scopes])].join(' ');
+    const scope = [...new Set([...spaceList(existing?.scope), ...scopes])].join(' ');
     await this.#store.save({ userId, clientId, scope, grantedAt: existing?.grantedAt ?? now, updatedAt: now });
   }
 

@@ -1,7 +1,7 @@
 import type { OAuthClient } from '../ports.js';
 import type { LocalTokenVerifier } from '../tokens/local-token-verifier.js';
 import type { RefreshTokenService } from '../tokens/refresh-token-service.js';
-import type { ScopeCatalog } from './scopes.js';
+import { spaceList, type ScopeCatalog } from './scopes.js';
 
 /** RFC 7662 §2.2. */
 export interface IntrospectionResponse {
@@ -74,7 +74,7 @@ async function lookUp(
       active: true,
       token_type: 'refresh_token',
       client_id: found.family.clientId,
-      ...(found.family.resource === '' ? {} : { aud: found.family.resource.split(' ') }),
+      ...(found.family.resource === '' ? {} : { aud: spaceList(found.family.resource) }),
       sub: found.family.userId,
       scope: found.family.scope,
       iss: deps.issuer,

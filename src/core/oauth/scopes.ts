@@ -20,13 +20,18 @@ export interface ResourceDefinition {
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** The words of a stored space-separated list (scopes, resources); '' is the empty list. */
+export function spaceList(value: string | null | undefined): string[] {
+  return (value ?? '').split(' ').filter((word) => word !== '');
+}
+
 /**
  * Splits a `scope` parameter into its tokens, without duplicates, in the order given.
  * @throws AuthError `invalid_scope` for a token outside the RFC 6749 §3.3 grammar.
  */
 export function parseScope(value: string | undefined): string[] {
   if (value === undefined) return [];
-  const tokens = value.split(' ').filter((token) => token !== '');
+  const tokens = spaceList(value);
   for (const token of tokens) {
     if (!SCOPE_TOKEN.test(token)) throw new AuthError('invalid_scope', { description: 'The scope parameter is malformed.' });
   }

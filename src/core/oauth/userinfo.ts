@@ -1,6 +1,7 @@
 import { AuthError } from '../errors.js';
 import type { User } from '../ports.js';
 import type { LocalTokenVerifier } from '../tokens/local-token-verifier.js';
+import { spaceList } from './scopes.js';
 import { claimsForScopes } from './user-claims.js';
 
 /**
@@ -17,7 +18,7 @@ export async function userInfo(
   // is invalid here (RFC 6750 §3.1 invalid_token), not merely short of a scope it can never get.
   const user = await deps.findUser(claims.sub);
   if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', { detail: 'token subject is not an active user' });
-  const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ') : [];
+  const scopes = spaceList(typeof claims.scope === 'string' ? claims.scope : undefined);
   if (!scopes.includes('openid')) throw new AuthError('insufficient_scope', { description: 'The access token lacks the openid scope.' });
   return { sub: user.id, ...claimsForScopes(user, scopes) };
 }

@@ -83,10 +83,11 @@ export class RefreshTokenService {
   /**
    * Exchanges a refresh token for its successor. The caller mints the new access token with the
    * family id, so revoking the family reaches it.
+   * `check` may refuse the request by the family's grant before the token is used up.
    * @throws AuthError `invalid_grant` for an unknown, expired, revoked or reused token, or one
-   * presented by another client than it was issued to.
+   * presented by another client than it was issued to; whatever `check` throws.
    */
-  async rotate(presented: string, options: { clientId: string }): Promise<IssuedRefreshToken> {
+  async rotate(presented: string, options: { clientId: string; check?: (family: RefreshFamily) => void }): Promise<IssuedRefreshToken> {
     const now = this.#clock.now();
     const found = presented.startsWith(REFRESH_TOKEN_PREFIX) ? await this.#store.find(hashSecret(presented)) : undefined;
     if (!found) throw new AuthError('invalid_grant', { detail: 'unknown refresh token' });
@@ -99,6 +100,8 @@ export class RefreshTokenService {
     }
     // RFC 6749 §6: the refresh token is bound to the client it was issued to.
     if (family.clientId !== options.clientId) throw new AuthError('invalid_grant', { detail: 'refresh token of another client' });
+    // The caller's own rules on the grant (scope, resources), before anything is written.
+    options.check?.(family);
     // A disabled user, or the end of the session the grant was bound to, ends the family.
     if (!holderActive) {
       await this.revokeFamily(family.id);

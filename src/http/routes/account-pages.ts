@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
+import { spaceList } from '../../core/oauth/scopes.js';
 import { accountPage } from '../../ui/pages/account-page.js';
 import type { HttpContext } from '../context.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
@@ -57,7 +58,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
         (await services.oauth.consents.list(auth.user.id)).map(async (c) => {
           const client = await services.clients.find(c.clientId);
           if (!client) return undefined;
-          const scopes = c.scope.split(' ').filter(Boolean).map((name) => ({ name, description: services.oauth.authorization.scopes.describe(name) }));
+          const scopes = spaceList(c.scope).map((name) => ({ name, description: services.oauth.authorization.scopes.describe(name) }));
           return { clientId: c.clientId, clientName: client.name, scopes, grantedAt: c.grantedAt };
         }),
       )

@@ -1,11 +1,12 @@
 import { AuthError } from '../../errors.js';
+import { spaceList } from '../scopes.js';
 import { param, type AuthorizeState, type Prompt } from './authorization-request.js';
 
 const PROMPTS = new Set<string>(['none', 'login', 'consent']);
 
 /** OIDC Core §3.1.2.1: prompt, max_age, nonce and login_hint. */
 export function checkPrompt(state: AuthorizeState): void {
-  const prompt = new Set((param(state.params, 'prompt') ?? '').split(' ').filter(Boolean));
+  const prompt = new Set(spaceList(param(state.params, 'prompt')));
   for (const value of prompt) {
     // select_account and unknown values are not supported (prompt_values_supported says so).
     // A fixed description: RFC 6749 §4.1.2.1 limits error_description to printable ASCII, and input is not echoed.

@@ -1,5 +1,6 @@
 import { AuthError } from '../../errors.js';
 import { verifyPkce } from '../pkce.js';
+import { spaceList } from '../scopes.js';
 import { parseResources } from '../authorize/check-resource.js';
 import { lifetimeOf, resolveResources, resourceParams, tokenParam, type Grant } from './grant.js';
 
@@ -29,12 +30,12 @@ export const authorizationCodeGrant: Grant = {
     }
     const user = await deps.findUser(code.userId);
     if (!user || user.disabledAt !== null) throw new AuthError('invalid_grant', { detail: 'user disabled or gone' });
-    const offline = code.scope.split(' ').includes('offline_access');
+    const scopes = spaceList(code.scope);
+    const offline = scopes.includes('offline_access');
     // A grant bound to its sign-in session cannot start after that session ended (signed out in between).
     if (!offline && !(await deps.isSessionLive(code.sessionId))) throw new AuthError('invalid_grant', { detail: 'the sign-in session ended before the code was redeemed' });
 
-    const scopes = code.scope.split(' ').filter(Boolean);
-    const { granted, audience, tokenScopes } = resolveResources(scopes, code.resource === '' ? [] : code.resource.split(' '), requestedResources, deps);
+    const { granted, audience, tokenScopes } = resolveResources(scopes, spaceList(code.resource), requestedResources, deps);
 
     const access = await deps.accessTokens.issue({
       subject: user.id,

@@ -1,6 +1,7 @@
 import { AuthError } from '../../errors.js';
+import type { RefreshFamily } from '../../ports.js';
 import { parseResources } from '../authorize/check-resource.js';
-import { parseScope } from '../scopes.js';
+import { parseScope, spaceList } from '../scopes.js';
 import { lifetimeOf, resolveResources, resourceParams, tokenParam, type Grant } from './grant.js';
 
 /**
@@ -17,18 +18,16 @@ export const refreshTokenGrant: Grant = {
     const resources = parseResources(resourceParams(request), deps.scopes);
 
     // Checked before rotating, so a widening request does not burn the token.
-    const family = await deps.refreshTokens.findFamily(presented);
-    if (family && family.clientId === client.id) {
-      const granted = new Set(family.scope.split(' '));
+    const check = (family: RefreshFamily): void => {
+      const granted = new Set(spaceList(family.scope));
       const widened = requested.filter((s) => !granted.has(s));
       if (widened.length > 0) throw new AuthError('invalid_scope', { description: `The scope may not be widened on refresh: ${widened.join(' ')}.` });
-      // RFC 8707 §2.2: a refresh may narrow the grant's resources, never add one (checked here too, so
-      // a refused request does not burn the token).
-      resolveResources([...granted], family.resource === '' ? [] : family.resource.split(' '), resources, deps);
-    }
-    const rotated = await deps.refreshTokens.rotate(presented, { clientId: client.id });
-    const scopes = requested.length > 0 ? requested : rotated.family.scope.split(' ').filter(Boolean);
-    const { audience, tokenScopes } = resolveResources(scopes, rotated.family.resource === '' ? [] : rotated.family.resource.split(' '), resources, deps);
+      // RFC 8707 §2.2: a refresh may narrow the grant's resources, never add one.
+      resolveResources([...granted], spaceList(family.resource), resources, deps);
+    };
+    const rotated = await deps.refreshTokens.rotate(presented, { clientId: client.id, check });
+    const scopes = requested.length > 0 ? requested : spaceList(rotated.family.scope);
+    const { audience, tokenScopes } = resolveResources(scopes, spaceList(rotated.family.resource), resources, deps);
     const access = await deps.accessTokens.issue({
       subject: rotated.family.userId,
       clientId: client.id,

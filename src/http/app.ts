@@ -3,6 +3,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { GatehouseConfig } from '../config/schema.js';
 import type { AppServices, CookiePolicy, HttpContext } from './context.js';
+import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { registerBackChannelCors } from './cors.js';
 import { createCsrfGuard } from './csrf.js';
 import { registerErrorHandler } from './error-handler.js';
@@ -124,6 +125,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerOAuthUserinfo(app, ctx);
   registerOAuthLogout(app, ctx);
   registerFederation(app, ctx);
-  registerBackChannelCors(app, ['/oauth2/token', '/oauth2/revoke', '/oauth2/userinfo']);
+  registerBackChannelCors(app, [OAUTH_PATHS.token, OAUTH_PATHS.revocation, OAUTH_PATHS.userinfo]);
   return app;
 }

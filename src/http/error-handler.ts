@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, errorStatus, isAuthError } from '../core/errors.js';
+import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { errorPage } from '../ui/pages/error-page.js';
 
 declare module 'fastify' {
@@ -34,7 +35,7 @@ export function toAuthError(error: unknown): AuthError {
 }
 
 /** Endpoints called by programs, not browsers: always JSON errors. */
-const BACK_CHANNEL = ['/api/', '/oauth2/token', '/oauth2/revoke', '/oauth2/introspect', '/oauth2/userinfo'];
+const BACK_CHANNEL = ['/api/', OAUTH_PATHS.token, OAUTH_PATHS.revocation, OAUTH_PATHS.introspection, OAUTH_PATHS.userinfo];
 
 export function wantsHtml(request: FastifyRequest): boolean {
   if (request.routeOptions.config?.page) return true;

@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { isAuthError } from '../core/errors.js';
 import type { AuthorizationService } from '../core/oauth/authorization-service.js';
 import { RedirectedAuthorizeError } from '../core/oauth/authorize/index.js';
+import { searchFields } from './params.js';
 
 /** The policy of every page: no inline script or style, no framing, forms only to this origin. */
 export const CONTENT_SECURITY_POLICY =
@@ -33,13 +34,8 @@ export async function authorizationTarget(authorization: AuthorizationService, r
   if (returnTo === undefined) return undefined;
   const url = new URL(returnTo, origin);
   if (url.pathname !== '/oauth2/authorize') return undefined;
-  const params: Record<string, string | string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    const previous = params[name];
-    params[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
-  }
   try {
-    return (await authorization.validate(params)).redirectUri;
+    return (await authorization.validate(searchFields(url.searchParams))).redirectUri;
   } catch (error) {
     if (error instanceof RedirectedAuthorizeError) return error.target.redirectUri;
     if (isAuthError(error)) return undefined;

@@ -7,6 +7,7 @@ import { existingAccountPage } from '../../ui/pages/existing-account-page.js';
 import type { HttpContext } from '../context.js';
 import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
+import { stringFields } from '../params.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
 import { endPresentedSession } from './auth-pages.js';
 
@@ -76,8 +77,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
 
   app.get<{ Params: { provider: string } }>('/login/:provider/callback', { config: page }, async (request, reply) => finish(request, reply));
   app.post<{ Params: { provider: string } }>('/login/:provider/callback', { config: page }, async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const form = Object.fromEntries(Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const form = Object.fromEntries(Object.entries(stringFields(request.body)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     return finish(request, reply, form);
   });
 

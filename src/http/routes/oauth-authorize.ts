@@ -1,33 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import type { AuthorizeOutcome } from '../../core/oauth/authorization-service.js';
-import type { AuthorizeParams } from '../../core/oauth/authorize/authorization-request.js';
 import { RedirectedAuthorizeError } from '../../core/oauth/authorize/index.js';
 import { consentPage } from '../../ui/pages/consent-page.js';
 import { formPostPage, formPostScript } from '../../ui/pages/form-post-page.js';
 import type { HttpContext } from '../context.js';
 import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
+import { stringFields, toQuery, type Fields } from '../params.js';
 
 /** Fields of the consent form that are ours, not the authorization request's. */
 const CONSENT_FIELDS = new Set(['_csrf', 'decision']);
-
-function paramsOf(source: unknown, without: ReadonlySet<string> = new Set()): AuthorizeParams {
-  const params: Record<string, string | string[]> = {};
-  if (typeof source !== 'object' || source === null) return params;
-  for (const [name, value] of Object.entries(source as Record<string, unknown>)) {
-    if (without.has(name)) continue;
-    if (typeof value === 'string') params[name] = value;
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) params[name] = value as string[];
-  }
-  return params;
-}
-
-function toQuery(params: Record<string, string | string[]>): string {
-  const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) for (const v of Array.isArray(value) ? value : [value]) search.append(name, v);
-  return search.toString();
-}
 
 /**
  * GET/POST /oauth2/authorize (RFC 6749 §3.1, OIDC Core §3.1.2.1 allows both) and POST
@@ -37,7 +20,7 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
   const { authorization } = ctx.services.oauth;
   const page = { page: true };
 
-  const handle = async (request: FastifyRequest, reply: FastifyReply, params: AuthorizeParams, decision?: 'allow' | 'deny'): Promise<FastifyReply> => {
+  const handle = async (request: FastifyRequest, reply: FastifyReply, params: Fields, decision?: 'allow' | 'deny'): Promise<FastifyReply> => {
     let outcome: AuthorizeOutcome;
     try {
       const validated = await authorization.validate(params);
@@ -93,14 +76,14 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
     }
   };
 
-  app.get('/oauth2/authorize', { config: page }, async (request, reply) => handle(request, reply, paramsOf(request.query)));
-  app.post('/oauth2/authorize', { config: page }, async (request, reply) => handle(request, reply, paramsOf(request.body)));
+  app.get('/oauth2/authorize', { config: page }, async (request, reply) => handle(request, reply, stringFields(request.query)));
+  app.post('/oauth2/authorize', { config: page }, async (request, reply) => handle(request, reply, stringFields(request.body)));
   app.post('/oauth2/authorize/consent', { config: page }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     ctx.csrf.assertForm(request, typeof body._csrf === 'string' ? body._csrf : undefined);
     const decision = body.decision === 'allow' || body.decision === 'deny' ? body.decision : undefined;
     if (decision === undefined) throw new AuthError('invalid_request', { description: 'Choose Allow or Deny.' });
-    return handle(request, reply, paramsOf(body, CONSENT_FIELDS), decision);
+    return handle(request, reply, stringFields(body, { without: CONSENT_FIELDS }), decision);
   });
   app.get('/assets/form-post.js', async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(formPostScript),

@@ -5,15 +5,16 @@ import { logoutConfirmPage, signedOutPage } from '../../ui/pages/logout-page.js'
 import type { HttpContext } from '../context.js';
 import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
+import { stringFields } from '../params.js';
 import { endPresentedSession } from './auth-pages.js';
 
 const LOGOUT_FIELDS = ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const;
 
 function logoutParams(source: unknown): LogoutParams {
+  const fields = stringFields(source);
   const params: Record<string, string> = {};
-  if (typeof source !== 'object' || source === null) return params;
   for (const name of LOGOUT_FIELDS) {
-    const value = (source as Record<string, unknown>)[name];
+    const value = fields[name];
     if (typeof value === 'string' && value !== '') params[name] = value;
   }
   return params;

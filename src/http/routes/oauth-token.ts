@@ -8,6 +8,7 @@ import { introspect } from '../../core/oauth/introspection.js';
 import { param } from '../../core/oauth/params.js';
 import { revokeToken } from '../../core/oauth/token-revocation.js';
 import type { HttpContext } from '../context.js';
+import { stringFields, type Fields } from '../params.js';
 
 const TokenResponse = Type.Object(
   {
@@ -39,11 +40,11 @@ const IntrospectionResponse = Type.Object(
 );
 
 /** The form fields of a back-channel request; RFC 6749 §3.2 allows only urlencoded bodies. */
-function formOf(request: FastifyRequest): Record<string, string | string[] | undefined> {
+function formOf(request: FastifyRequest): Fields {
   if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
     throw new AuthError('invalid_request', { description: 'The body must be application/x-www-form-urlencoded.' });
   }
-  return (request.body ?? {}) as Record<string, string | string[] | undefined>;
+  return stringFields(request.body);
 }
 
 /**

@@ -29,7 +29,7 @@ import { FederationService } from './core/federation/federation-service.js';
 import { createAppleClientSecret, resolveProviders } from './core/federation/presets.js';
 export { ProviderConfigError } from './core/federation/presets.js';
 import { UpstreamClient } from './core/federation/upstream-client.js';
-import type { OAuthClient, User } from './core/ports.js';
+import type { OAuthClient, SigningAlgorithm, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
 import type { AppServices, OAuthServices } from './http/context.js';
@@ -84,15 +84,11 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     options.hasher ??
     createArgon2Hasher({ memoryCost: config.argon2MemoryCost, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism });
   const revocations = new RevocationService(storage.revocations, clock);
-  // Deleting a client revokes its tokens. The configuration file's clients are applied at every start.
   const scopes = new ScopeCatalog(config.resources, config.scopeDescriptions);
-  const knownScopes = scopes.known;
-  const clients = new ClientService(
-    storage.clients,
-    clock,
-    { knownScopes, idTokenAlgorithms: [...new Set([config.signingAlgorithm, 'RS256' as const])] },
-    async (clientId) => void (await revocations.revoke({ clientId })),
-  );
+  // OpenID Connect requires RS256 for ID tokens (OIDC Core §15.1); a client may register the main algorithm instead.
+  const idTokenAlgorithms: SigningAlgorithm[] = config.signingAlgorithm === 'RS256' ? ['RS256'] : ['RS256', config.signingAlgorithm];
+  // Deleting a client revokes its tokens.
+  const clients = new ClientService(storage.clients, clock, { knownScopes: scopes.known, idTokenAlgorithms }, async (clientId) => void (await revocations.revoke({ clientId })));
   // Every command checks the declared list; only `start` and `migrate` apply it, so a CLI command run
   // without the deployment's configuration cannot delete the clients it declares.
   try {
@@ -144,8 +140,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   };
   const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,
-    // OpenID Connect requires RS256 for ID tokens (OIDC Core §15.1); clients may register the main algorithm instead.
-    additionalAlgorithms: ['RS256'],
+    additionalAlgorithms: idTokenAlgorithms,
     rotationIntervalMs: config.keyRotationInterval * 1000,
     // Twice the JWKS cache age, plus the one-minute schedule tick at which other nodes load the new key.
     publishLeadMs: (2 * config.jwksCacheMaxAge + 60) * 1000,
@@ -200,7 +195,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     refreshTokens,
     findUser,
     metadata: {
-      ...providerMetadata({ issuer: config.issuer, scopes, idTokenAlgorithms: keys.algorithms.includes('RS256') ? ['RS256', ...keys.algorithms.filter((a) => a !== 'RS256')] : keys.algorithms }),
+      ...providerMetadata({ issuer: config.issuer, scopes, idTokenAlgorithms }),
       gatehouse_revocation_feed: `${config.issuer}/revocations`,
     },
   };

@@ -8,8 +8,8 @@ import { searchFields } from './params.js';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** The CSP source for a URI: its origin, or its scheme for a native app's private-use scheme. */
-function sourceOf(uri: string): string | undefined {
+/** A URI's origin, or its scheme for a native app's private-use scheme (the CSP source, and what the consent page shows). */
+export function sourceOf(uri: string): string | undefined {
   if (!URL.canParse(uri)) return undefined;
   const url = new URL(uri);
   return url.origin !== 'null' ? url.origin : url.protocol;

@@ -5,7 +5,7 @@ import { RedirectedAuthorizeError } from '../../core/oauth/authorize/index.js';
 import { consentPage } from '../../ui/pages/consent-page.js';
 import { formPostPage, formPostScript } from '../../ui/pages/form-post-page.js';
 import type { HttpContext } from '../context.js';
-import { allowFormTargets } from '../form-action.js';
+import { allowFormTargets, sourceOf } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields, toQuery, type Fields } from '../params.js';
 
@@ -54,7 +54,7 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
           consentPage({
             csrfToken,
             clientName: outcome.request.client.name,
-            redirectUri: outcome.request.redirectUri,
+            clientOrigin: sourceOf(outcome.request.redirectUri) ?? outcome.request.redirectUri,
             userEmail: outcome.userEmail,
             scopes: outcome.scopes,
             params: outcome.request.params,

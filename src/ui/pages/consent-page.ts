@@ -4,8 +4,8 @@ import { layout } from '../layout.js';
 export interface ConsentPageModel {
   csrfToken: string;
   clientName: string;
-  /** Where the application will receive the answer (its origin is shown). */
-  redirectUri: string;
+  /** The origin (or private-use scheme) of the redirect URI: where the answer goes. */
+  clientOrigin: string;
   userEmail: string;
   scopes: Array<{ name: string; description: string }>;
   /** The authorization request, repeated as hidden fields. */
@@ -17,19 +17,12 @@ export function consentPage(model: ConsentPageModel): string {
   const hidden = Object.entries(model.params).flatMap(([name, value]) =>
     (Array.isArray(value) ? value : [value]).map((v) => html`<input type="hidden" name="${name}" value="${v}">`),
   );
-  let origin = model.redirectUri;
-  try {
-    const url = new URL(model.redirectUri);
-    origin = url.origin === 'null' ? `${url.protocol}` : url.origin;
-  } catch {
-    // Shown as registered.
-  }
   return layout({
     title: `Allow ${model.clientName}?`,
     signedInAs: { email: model.userEmail, csrfToken: model.csrfToken },
     body: html`<div class="card">
 <h1>Allow ${model.clientName} to access your account?</h1>
-<p>${model.clientName} (${origin}) is asking to:</p>
+<p>${model.clientName} (${model.clientOrigin}) is asking to:</p>
 <ul class="scopes">
 ${model.scopes.map((s) => html`<li>${s.description}<br><small><code>${s.name}</code></small></li>`)}
 </ul>

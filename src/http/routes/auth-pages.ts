@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
 import { errorStatus } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';
 import { signupPage } from '../../ui/pages/signup-page.js';
@@ -96,15 +97,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
       const user = await services.accounts.register({ email: form.email, password: form.password, name: form.name, ip: request.ip }, { by: 'self' });
-      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       // Until email verification exists, a new account is signed in straight away.
-      const { session, token } = await services.sessions.create({
-        userId: user.id,
-        ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
-        remember: false,
-      });
-      ctx.setSessionCookie(reply, token, session);
+      await startSession(ctx, request, reply, user.id);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
       await allowReturnTarget(reply, returnTo);
@@ -128,6 +122,29 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     ctx.clearSessionCookie(reply);
     return reply.redirect('/login', 303);
   });
+}
+
+/**
+ * Signs the browser in as `userId` with a new session and cookie. No fixation: whatever session the
+ * browser held ends (pass `current` when the caller has already looked it up).
+ */
+export async function startSession(
+  ctx: HttpContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  userId: string,
+  options: { authMethod?: 'pwd' | 'fed'; current?: AuthenticatedSession | undefined } = {},
+): Promise<void> {
+  const current = 'current' in options ? options.current : await ctx.services.sessions.authenticate(request.cookies[ctx.cookies.session]);
+  if (current) await ctx.services.sessions.revoke(current.user.id, current.session.id);
+  const { session, token } = await ctx.services.sessions.create({
+    userId,
+    ip: request.ip,
+    userAgent: request.headers['user-agent'] ?? '',
+    remember: false,
+    ...(options.authMethod ? { authMethod: options.authMethod } : {}),
+  });
+  ctx.setSessionCookie(reply, token, session);
 }
 
 /** Revokes the session a cookie names, if it is live. */

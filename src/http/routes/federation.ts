@@ -9,7 +9,7 @@ import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields } from '../params.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
-import { endPresentedSession } from './auth-pages.js';
+import { startSession } from './auth-pages.js';
 
 const StartQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })) });
 const ProviderForm = Type.Object({
@@ -56,16 +56,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
       case 'signed-in': {
-        // No fixation: a new session with a new secret; whatever session the browser held ends.
-        await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
-        const { session, token } = await ctx.services.sessions.create({
-          userId: outcome.user.id,
-          ip: request.ip,
-          userAgent: request.headers['user-agent'] ?? '',
-          remember: false,
-          authMethod: 'fed',
-        });
-        ctx.setSessionCookie(reply, token, session);
+        await startSession(ctx, request, reply, outcome.user.id, { authMethod: 'fed', current });
         return reply.redirect(outcome.returnTo ?? '/account', 303);
       }
       case 'linked':

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium, launchChromium } from '../support/chromium.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort, requireService } from '../support/services.js';
 
 const chromiumPath = findChromium();
@@ -38,14 +38,9 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('"Log in 
   const problems: string[] = [];
 
   beforeAll(async () => {
-    const upstreamPort = await freePort();
-    upstreamIssuer = `http://127.0.0.1:${upstreamPort}`;
-    upstream = await startTestGatehouse({
-      GATEHOUSE_ISSUER: upstreamIssuer,
-      GATEHOUSE_PORT: String(upstreamPort),
-      GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: 'true',
-    });
-    await upstream.app.listen({ port: upstreamPort, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse({ env: { GATEHOUSE_DANGEROUSLY_ALLOW_INSECURE_HTTP: 'true' } });
+    upstream = listening;
+    upstreamIssuer = listening.issuer;
 
     const downstreamPort = await freePort();
     downstreamOrigin = `http://localhost:${downstreamPort}`;
@@ -56,14 +51,15 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('"Log in 
     });
     await upstream.gatehouse.services.accounts.register({ email, password, name }, { by: 'admin' });
 
-    downstream = await startTestGatehouse({
-      GATEHOUSE_ISSUER: downstreamOrigin,
-      GATEHOUSE_PORT: String(downstreamPort),
-      GATEHOUSE_PROVIDERS: JSON.stringify([
-        { id: 'upstream', preset: 'oidc', name: providerName, issuer: upstreamIssuer, clientId: client.id, clientSecret, dangerouslyAllowInsecureHttp: true },
-      ]),
+    downstream = await startListeningGatehouse({
+      hostname: 'localhost',
+      port: downstreamPort,
+      env: {
+        GATEHOUSE_PROVIDERS: JSON.stringify([
+          { id: 'upstream', preset: 'oidc', name: providerName, issuer: upstreamIssuer, clientId: client.id, clientSecret, dangerouslyAllowInsecureHttp: true },
+        ]),
+      },
     });
-    await downstream.app.listen({ port: downstreamPort, host: '127.0.0.1' });
 
     browser = await launchChromium(chromiumPath!);
   }, 120_000);

@@ -3,7 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExampleApp } from '../../examples/oidc-app/server.js';
 import { findChromium, launchChromium } from '../support/chromium.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort, requireService } from '../support/services.js';
 
 const chromiumPath = findChromium();
@@ -27,10 +27,9 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('examples
   const problems: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    issuer = `http://localhost:${port}`;
-    gatehouse = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port) });
-    await gatehouse.app.listen({ port, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse({ hostname: 'localhost' });
+    gatehouse = listening;
+    issuer = listening.issuer;
 
     const appPort = await freePort();
     appUrl = `http://localhost:${appPort}`;

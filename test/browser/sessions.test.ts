@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findChromium, launchChromium } from '../support/chromium.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
-import { freePort, requireService } from '../support/services.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { requireService } from '../support/services.js';
 
 const chromiumPath = findChromium();
 const email = 'browser-user@example.com';
@@ -19,10 +19,9 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('sessions
   const problems: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
-    gatehouse = await startTestGatehouse({ GATEHOUSE_ISSUER: origin, GATEHOUSE_PORT: String(port) });
-    await gatehouse.app.listen({ port, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse({ hostname: 'localhost' });
+    gatehouse = listening;
+    origin = listening.issuer;
     browser = await launchChromium(chromiumPath!);
   }, 120_000);
 

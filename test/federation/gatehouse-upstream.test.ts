@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { startListeningGatehouse, startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { PASSWORD } from '../support/oauth.js';
-import { freePort } from '../support/services.js';
 import { allUsers, callbackUrl, expectSessionCookie, identitiesOf, ISSUER, pathOf, retryOnPortRace, startSignIn } from './harness.js';
 
 /**
@@ -85,18 +84,8 @@ describe('"Log in with" another Gatehouse', () => {
   });
 
   it('creates the user on this Gatehouse with the email and name from the other one', async () => {
-    const { running, issuer: upstreamIssuer } = await retryOnPortRace(async () => {
-      const port = await freePort();
-      const issuer = `http://127.0.0.1:${port}`;
-      const started = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port) });
-      try {
-        await started.app.listen({ port, host: '127.0.0.1' });
-      } catch (error) {
-        await started.close();
-        throw error;
-      }
-      return { running: started, issuer };
-    });
+    const running = await retryOnPortRace(() => startListeningGatehouse());
+    const upstreamIssuer = running.issuer;
     upstream = running;
     const { client, clientSecret } = await upstream.gatehouse.services.clients.create({
       name: 'Downstream Gatehouse',

@@ -2,9 +2,8 @@ import { decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientRegistration } from '../../src/core/oauth/client-service.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { decodeEntities, PASSWORD, REDIRECT_URI } from '../support/oauth.js';
-import { freePort } from '../support/services.js';
 
 /**
  * A certified relying-party library nobody here wrote (openid-client v6) against a Gatehouse
@@ -124,11 +123,8 @@ describe('openid-client v6 against a running Gatehouse', () => {
 
   /** A Gatehouse listening on 127.0.0.1 whose issuer is that URL. */
   async function start(env: Record<string, string> = {}): Promise<Running> {
-    const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
-    const t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port), ...env });
-    running = { t, issuer };
-    await t.app.listen({ port, host: '127.0.0.1' });
+    const t = await startListeningGatehouse({ env });
+    running = { t, issuer: t.issuer };
     return running;
   }
 

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort } from '../support/services.js';
 import { waitFor } from './support/fake-issuer.js';
 
@@ -31,10 +31,9 @@ describe('examples/sdk resource server', () => {
 
   beforeAll(async () => {
     assertBuilt();
-    const port = await freePort();
-    const issuer = `http://127.0.0.1:${port}`;
-    t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port) });
-    await t.app.listen({ port, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse();
+    t = listening;
+    const issuer = listening.issuer;
     const agent = new TestAgent(t.app, issuer);
     await agent.signUp('example-user@example.com', 'violet lantern crosses 9 rivers');
     token = (await agent.postJson('/api/token', {})).json().access_token;

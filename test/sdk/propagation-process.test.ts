@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
-import { freePort } from '../support/services.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 
 /**
  * Issue 3, "Propagation test": a second process using only the SDK, following the feed, rejects a
@@ -16,10 +15,9 @@ describe('revocation propagation to another process', () => {
   const PASSWORD = 'second process passphrase';
 
   beforeAll(async () => {
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port) });
-    await t.app.listen({ port, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse();
+    t = listening;
+    issuer = listening.issuer;
     await new TestAgent(t.app, issuer).signUp('process@example.com', PASSWORD);
   });
   afterAll(async () => {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, VerificationError, type Verifier } from '../../src/sdk/index.js';
 import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
-import { freePort } from '../support/services.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { waitFor } from './support/fake-issuer.js';
 
 /**
@@ -16,10 +15,9 @@ describe('revocation propagation from a running Gatehouse', () => {
   const verifiers: Verifier[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port) });
-    await t.app.listen({ port, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse();
+    t = listening;
+    issuer = listening.issuer;
     await new TestAgent(t.app, issuer).signUp('propagation@example.com', 'violet lantern crosses 9 rivers');
   });
 

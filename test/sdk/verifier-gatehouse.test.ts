@@ -3,8 +3,7 @@ import { decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, VerificationError, type Verifier } from '../../src/sdk/index.js';
 import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
-import { freePort } from '../support/services.js';
+import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { createSigningKey, rejectionOf, signToken } from './support/fake-issuer.js';
 
 /**
@@ -52,10 +51,9 @@ describe('verifier against a running Gatehouse', () => {
   }
 
   beforeAll(async () => {
-    const port = await freePort();
-    issuer = `http://127.0.0.1:${port}`;
-    t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port) });
-    await t.app.listen({ port, host: '127.0.0.1' });
+    const listening = await startListeningGatehouse();
+    t = listening;
+    issuer = listening.issuer;
     agent = new TestAgent(t.app, issuer);
     expect((await agent.signUp('sdk-user@example.com', 'violet lantern crosses 9 rivers')).statusCode).toBe(303);
     userId = (await agent.get('/api/session', { accept: 'application/json' })).json().user.id;

@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { createArgon2Hasher } from '../../src/core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from '../../src/core/passwords/password-hasher.js';
 import { createGatehouse, type Gatehouse } from '../../src/main.js';
+import { freePort } from './services.js';
 
 /** Real argon2id, with small parameters so suites stay quick (the OWASP ones are tested on their own). */
 export const quickHasher: PasswordHasher = createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
@@ -46,4 +47,24 @@ export async function startTestGatehouse(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A Gatehouse listening on 127.0.0.1 whose issuer is `http://HOSTNAME:PORT` (`localhost` where a
+ * browser must keep its `__Host-` cookies). Picks a free port unless given one; closes itself if it
+ * cannot listen.
+ */
+export async function startListeningGatehouse(
+  options: { hostname?: 'localhost' | '127.0.0.1'; port?: number; env?: Record<string, string> } = {},
+): Promise<TestGatehouse & { issuer: string }> {
+  const port = options.port ?? (await freePort());
+  const issuer = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
+  const t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port), ...options.env });
+  try {
+    await t.app.listen({ port, host: '127.0.0.1' });
+  } catch (error) {
+    await t.close();
+    throw error;
+  }
+  return { ...t, issuer };
 }

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, launchChromium } from '../support/chromium.js';
+import { findChromium, launchChromium, openWatchedPage } from '../support/chromium.js';
 import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort, requireService } from '../support/services.js';
 
@@ -10,8 +10,6 @@ const password = 'violet lantern crosses 9 rivers';
 const name = 'Ann Upstream';
 const providerName = 'Upstream Co';
 const clientName = 'Downstream Gatehouse';
-// Two shared cores: argon2 and Chromium compete, so waits are generous; nothing asserts timing.
-const stepTimeout = 30_000;
 
 /**
  * "Log in with Upstream Co" in Chromium, where the upstream OpenID provider is a second Gatehouse:
@@ -70,20 +68,7 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('"Log in 
     await upstream?.close();
   });
 
-  /** A fresh browser profile whose pages report CSP violations, script errors and failed loads. */
-  async function openContext(label: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    context.setDefaultTimeout(stepTimeout);
-    context.setDefaultNavigationTimeout(stepTimeout);
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      // Neither Gatehouse serves a favicon; Chromium asks for one anyway and logs the 404.
-      const url = message.location().url;
-      if (message.type() === 'error' && !url.endsWith('/favicon.ico')) problems.push(`${label} console: ${message.text()} (${url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`${label} page error: ${error.message}`));
-    return { context, page };
-  }
+  const openContext = (name: string): Promise<{ context: BrowserContext; page: Page }> => openWatchedPage(browser, name, problems);
 
   /** Counts the upstream's sign-in and consent pages shown (navigations answered 200). */
   function countUpstreamPages(page: Page): { signIn: number; consent: number } {

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExampleApp } from '../../examples/oidc-app/server.js';
-import { findChromium, launchChromium } from '../support/chromium.js';
+import { findChromium, launchChromium, openWatchedPage } from '../support/chromium.js';
 import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort, requireService } from '../support/services.js';
 
@@ -10,8 +10,6 @@ const chromiumPath = findChromium();
 const email = 'ann@example.com';
 const password = 'violet lantern crosses 9 rivers';
 const appName = 'Example Notes';
-// Two shared cores: argon2 and Chromium compete, so waits are generous; nothing asserts timing.
-const stepTimeout = 30_000;
 
 /**
  * examples/oidc-app (openid-client in an Express app) signs a user in through a listening Gatehouse
@@ -53,20 +51,7 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('examples
     await gatehouse?.close();
   });
 
-  /** A fresh browser profile whose pages report CSP violations, script errors and failed loads. */
-  async function openContext(name: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext();
-    context.setDefaultTimeout(stepTimeout);
-    context.setDefaultNavigationTimeout(stepTimeout);
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      // Neither server has a favicon; Chromium asks for one anyway and logs the 404.
-      const url = message.location().url;
-      if (message.type() === 'error' && !url.endsWith('/favicon.ico')) problems.push(`${name} console: ${message.text()} (${url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`${name} page error: ${error.message}`));
-    return { context, page };
-  }
+  const openContext = (name: string): Promise<{ context: BrowserContext; page: Page }> => openWatchedPage(browser, name, problems);
 
   /** Counts the consent pages shown: GET /oauth2/authorize answering 200 instead of redirecting. */
   function countConsentPages(page: Page): { shown: number } {

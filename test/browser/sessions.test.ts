@@ -2,15 +2,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findChromium, launchChromium } from '../support/chromium.js';
+import { findChromium, launchChromium, openWatchedPage } from '../support/chromium.js';
 import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { requireService } from '../support/services.js';
 
 const chromiumPath = findChromium();
 const email = 'browser-user@example.com';
 const password = 'violet lantern crosses 9 rivers';
-// Two shared cores: argon2 and Chromium compete, so waits are generous; nothing asserts timing.
-const stepTimeout = 30_000;
 
 describe.runIf(requireService('Chromium', chromiumPath !== undefined))('sessions in a real browser', () => {
   let gatehouse: TestGatehouse;
@@ -30,20 +28,7 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('sessions
     await gatehouse?.close();
   });
 
-  /** A fresh browser profile whose pages report CSP violations, script errors and failed loads. */
-  async function openContext(name: string): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ baseURL: origin });
-    context.setDefaultTimeout(stepTimeout);
-    context.setDefaultNavigationTimeout(stepTimeout);
-    const page = await context.newPage();
-    page.on('console', (message) => {
-      // Gatehouse serves no favicon; Chromium asks for one anyway and logs the 404.
-      const url = message.location().url;
-      if (message.type() === 'error' && new URL(url || origin).pathname !== '/favicon.ico') problems.push(`${name} console: ${message.text()} (${message.location().url})`);
-    });
-    page.on('pageerror', (error) => problems.push(`${name} page error: ${error.message}`));
-    return { context, page };
-  }
+  const openContext = (name: string): Promise<{ context: BrowserContext; page: Page }> => openWatchedPage(browser, name, problems, { baseURL: origin });
 
   async function signIn(page: Page): Promise<void> {
     await page.goto('/login');

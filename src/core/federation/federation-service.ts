@@ -71,13 +71,9 @@ export class FederationService {
     return `${this.#options.issuer}/login/${providerId}/callback`;
   }
 
-  /** The provider's authorization endpoint, when it can be known now (for a page's CSP). */
-  async authorizationEndpoint(providerId: string): Promise<string | undefined> {
-    try {
-      return await this.#upstream.authorizationEndpoint(this.getProvider(providerId));
-    } catch {
-      return undefined;
-    }
+  /** Where the provider's authorization endpoint is, as far as known without a request (for a page's CSP). */
+  authorizationEndpoint(providerId: string): string {
+    return this.#upstream.knownAuthorizationEndpoint(this.getProvider(providerId));
   }
 
   /**

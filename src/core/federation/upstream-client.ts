@@ -27,6 +27,7 @@ const TIMEOUT_SECONDS = 10;
 export class UpstreamClient {
   readonly #secretFor: (definition: ProviderDefinition) => Promise<string | undefined>;
   readonly #configs = new Map<string, Promise<client.Configuration>>();
+  readonly #discoveredEndpoints = new Map<string, string>();
   readonly #fetch: typeof fetch | undefined;
 
   /**
@@ -39,10 +40,17 @@ export class UpstreamClient {
     this.#fetch = fetchImpl;
   }
 
-  /** The provider's authorization endpoint (for the CSP of the page whose form starts a link). */
-  async authorizationEndpoint(definition: ProviderDefinition): Promise<string | undefined> {
+  /**
+   * Where the provider's authorization endpoint is, without any request: the discovered one once
+   * known, else the issuer (for the CSP of a page whose form leads there; never a network wait).
+   */
+  knownAuthorizationEndpoint(definition: ProviderDefinition): string {
     if (definition.kind === 'oauth2') return definition.authorizationEndpoint;
-    return (await this.#configuration(definition)).serverMetadata().authorization_endpoint;
+    const discovered = this.#discoveredEndpoints.get(definition.id);
+    if (discovered !== undefined) return discovered;
+    // Discovery starts in the background, so the next page knows the endpoint exactly.
+    if (!this.#configs.has(definition.id)) this.#configuration(definition).catch(() => {});
+    return definition.issuer;
   }
 
   /** The URL to send the browser to (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3). */
@@ -163,6 +171,8 @@ export class UpstreamClient {
       );
     }
     for (const extension of execute) extension(config);
+    const endpoint = config.serverMetadata().authorization_endpoint;
+    if (endpoint !== undefined) this.#discoveredEndpoints.set(definition.id, endpoint);
     config.timeout = TIMEOUT_SECONDS;
     if (this.#fetch) config[client.customFetch] = this.#fetch;
     return config;

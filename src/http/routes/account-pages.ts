@@ -70,7 +70,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       identities: identities.filter((i) => i.provider === p.id).map((i) => ({ subject: i.subject, email: i.email, createdAt: i.createdAt })),
     }));
     // The "Link" forms answer with a redirect to the provider: let them lead there.
-    await allowProviderTargets(ctx, reply);
+    allowProviderTargets(ctx, reply);
     return accountPage({
       csrfToken: csrf.token(request, reply),
       email: auth.user.email,

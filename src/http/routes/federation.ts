@@ -92,7 +92,6 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
 }
 
 /** The CSP for a page whose forms may start a link: each provider's authorization endpoint. */
-export async function allowProviderTargets(ctx: HttpContext, reply: FastifyReply, extra: ReadonlyArray<string | undefined> = []): Promise<void> {
-  const endpoints = await Promise.all(ctx.services.federation.providers.map((p) => ctx.services.federation.authorizationEndpoint(p.id)));
-  allowFormTargets(reply, [...extra, ...endpoints]);
+export function allowProviderTargets(ctx: HttpContext, reply: FastifyReply): void {
+  allowFormTargets(reply, ctx.services.federation.providers.map((p) => ctx.services.federation.authorizationEndpoint(p.id)));
 }

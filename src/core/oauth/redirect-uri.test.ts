@@ -67,25 +67,34 @@ describe('parseRegisteredRedirectUri', () => {
 });
 
 describe('matchRedirectUri', () => {
+  const native = { clientType: 'public' } as const;
+  const server = { clientType: 'confidential' } as const;
   const registered = ['https://app.example.com/callback', 'https://app.example.com/cb?tenant=acme', 'http://127.0.0.1/native', 'http://[::1]:8080/native', 'http://localhost:3000/cb'];
 
   it.each(registered)('matches %s exactly', (uri) => {
-    expect(matchRedirectUri(registered, uri)).toBe(uri);
+    expect(matchRedirectUri(registered, uri, native)).toBe(uri);
+    expect(matchRedirectUri(registered, uri, server)).toBe(uri);
   });
 
   it('returns undefined when nothing is registered', () => {
-    expect(matchRedirectUri([], 'https://app.example.com/callback')).toBeUndefined();
+    expect(matchRedirectUri([], 'https://app.example.com/callback', native)).toBeUndefined();
   });
 
-  // RFC 8252 §7.3: the port of a loopback IP literal may vary.
-  it.each([
+  // RFC 8252 §7.3: the port of a loopback IP literal may vary for a native app (a public client).
+  const anyPort = [
     ['http://127.0.0.1:53682/native', 'http://127.0.0.1/native'],
     ['http://127.0.0.1:1/native', 'http://127.0.0.1/native'],
     ['http://127.0.0.1:65535/native', 'http://127.0.0.1/native'],
     ['http://[::1]/native', 'http://[::1]:8080/native'],
     ['http://[::1]:49152/native', 'http://[::1]:8080/native'],
-  ])('matches %s to the loopback URI %s with any port', (requested, expected) => {
-    expect(matchRedirectUri(registered, requested)).toBe(expected);
+  ];
+  it.each(anyPort)('matches %s to the loopback URI %s with any port for a public client', (requested, expected) => {
+    expect(matchRedirectUri(registered, requested, native)).toBe(expected);
+  });
+
+  // A confidential client runs on a server whose address is known: its loopback URIs match exactly.
+  it.each(anyPort)('does not match %s to the loopback URI %s for a confidential client', (requested) => {
+    expect(matchRedirectUri(registered, requested, server)).toBeUndefined();
   });
 
   // RFC 6749 §3.1.2.3, RFC 9700 §4.1.3: simple string comparison, nothing looser.
@@ -124,11 +133,12 @@ describe('matchRedirectUri', () => {
     ['another loopback address', 'http://127.0.0.2/native'],
     ['percent-encoding', 'https://app.example.com/%63allback'],
   ])('does not match %s', (_why, requested) => {
-    expect(matchRedirectUri(registered, requested)).toBeUndefined();
+    expect(matchRedirectUri(registered, requested, native)).toBeUndefined();
+    expect(matchRedirectUri(registered, requested, server)).toBeUndefined();
   });
 
   it('does not match one loopback IP literal for the other', () => {
-    expect(matchRedirectUri(['http://127.0.0.1/native'], 'http://[::1]/native')).toBeUndefined();
-    expect(matchRedirectUri(['http://[::1]/native'], 'http://127.0.0.1:5000/native')).toBeUndefined();
+    expect(matchRedirectUri(['http://127.0.0.1/native'], 'http://[::1]/native', native)).toBeUndefined();
+    expect(matchRedirectUri(['http://[::1]/native'], 'http://127.0.0.1:5000/native', native)).toBeUndefined();
   });
 });

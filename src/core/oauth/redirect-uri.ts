@@ -67,13 +67,14 @@ export function parseRegisteredRedirectUri(uri: string, options: { clientType: '
 
 /**
  * The registered redirect URI that `requested` matches, compared as exact strings (RFC 6749
- * §3.1.2.3, RFC 9700 §4.1.3). The one exception, RFC 8252 §7.3: a registered
- * `http://127.0.0.1/path` or `http://[::1]/path` matches the same URI with any port, because a
- * native app learns its loopback port only at run time.
+ * §3.1.2.3, RFC 9700 §4.1.3). The one exception, RFC 8252 §7.3, is for native apps only (public
+ * clients): a registered `http://127.0.0.1/path` or `http://[::1]/path` matches the same URI with
+ * any port, because a native app learns its loopback port only at run time. A confidential client
+ * runs on a server with a known address, so its loopback URIs match exactly too.
  */
-export function matchRedirectUri(registered: readonly string[], requested: string): string | undefined {
+export function matchRedirectUri(registered: readonly string[], requested: string, options: { clientType: 'public' | 'confidential' }): string | undefined {
   const exact = registered.find((uri) => uri === requested);
-  if (exact !== undefined) return exact;
+  if (exact !== undefined || options.clientType !== 'public') return exact;
   const request = loopbackParts(requested);
   if (!request) return undefined;
   return registered.find((uri) => {

@@ -75,6 +75,7 @@ describe('GET/POST /oauth2/authorize', () => {
   let publicClient: Client;
   let machine: Client;
   let loopback: Client;
+  let confidentialLoopback: Client;
   let apiClient: Client;
   let secrets: string[];
   const get = (query: Record<string, string>): Promise<LightMyRequestResponse> => t.app.inject({ method: 'GET', url: authorizeUrl(query) });
@@ -90,8 +91,9 @@ describe('GET/POST /oauth2/authorize', () => {
     publicClient = await registerClient(t, { public: true, firstParty: true });
     machine = await registerClient(t, { grantTypes: ['client_credentials'] });
     loopback = await registerClient(t, { public: true, firstParty: true, redirectUris: [LOOPBACK] });
+    confidentialLoopback = await registerClient(t, { firstParty: true, redirectUris: [LOOPBACK, 'http://127.0.0.1:53111/cb'] });
     apiClient = await registerClient(t, { firstParty: true, scopes: ['openid', 'orders:read'] });
-    secrets = [firstParty, thirdParty, machine, apiClient].map((c) => c.clientSecret!);
+    secrets = [firstParty, thirdParty, machine, apiClient, confidentialLoopback].map((c) => c.clientSecret!);
   });
   afterAll(async () => t?.close());
 
@@ -175,6 +177,18 @@ describe('GET/POST /oauth2/authorize', () => {
     ])('refuses %s', async (_why, redirectUri) => {
       const response = await get(params(loopback.clientId, { redirect_uri: redirectUri }));
       expectErrorPage(response);
+    });
+
+    // The port freedom is for native apps; a confidential client's server has a known address.
+    it('a confidential client gets no port freedom: only the exact loopback URI it registered', async () => {
+      const { agent } = await signedInAgent(t, 'loopback-confidential@example.com');
+      // A public client with the same registration would get this port (the test above).
+      const otherPort = await get(params(confidentialLoopback.clientId, { redirect_uri: 'http://127.0.0.1:53112/cb' }));
+      expectErrorPage(otherPort, secrets);
+
+      const redirectUri = 'http://127.0.0.1:53111/cb';
+      const exact = await agent.get(authorizeUrl(params(confidentialLoopback.clientId, { redirect_uri: redirectUri })));
+      expectCode(exact, redirectUri);
     });
   });
 

@@ -69,7 +69,7 @@ export interface VerifiedToken {
 export interface Verifier {
   /**
    * Verifies an RFC 9068 access token: signature by a key in the issuer's JWKS, an allowed
-   * algorithm, `typ: at+jwt`, `iss`, `aud`, `exp`, `nbf`, the required claims, and (unless
+   * algorithm, `typ: at+jwt`, `iss`, `aud`, `exp`, `nbf`, `iat` (not in the future), the required claims, and (unless
    * revocations are `'off'`) that its `jti` has not been revoked.
    * @throws VerificationError `invalid_token` (401) when the token is not acceptable, `unavailable`
    *   (503) when the issuer's discovery document, keys or revocation feed cannot be read, or the
@@ -271,6 +271,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (typeof jti !== 'string' || jti.length === 0) throw new VerificationError('invalid_token', 'invalid "jti" claim');
       if (typeof clientId !== 'string' || clientId.length === 0) throw new VerificationError('invalid_token', 'invalid "client_id" claim');
       if (scope !== undefined && typeof scope !== 'string') throw new VerificationError('invalid_token', 'invalid "scope" claim');
+      // RFC 8725 §3.10 (validate every time claim): jose checks `iat` only against a maximum age, so a
+      // token claiming to be issued in the future would otherwise pass.
+      if (typeof claims.iat !== 'number' || claims.iat > Date.now() / 1000 + clockToleranceSeconds) {
+        throw new VerificationError('invalid_token', 'token issued in the future');
+      }
       // RFC 9449 §7.1: a DPoP-bound token (cnf.jkt) is not a bearer token; without a proof check it must be refused.
       if (typeof claims.cnf === 'object' && claims.cnf !== null && 'jkt' in claims.cnf) {
         throw new VerificationError('invalid_token', 'token is sender-constrained (DPoP), not a bearer token');

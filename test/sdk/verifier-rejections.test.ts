@@ -75,6 +75,15 @@ describe('verifier rejections with a trusted key under test control', () => {
     await expect(verifierFor().verify(await mint({ nbf: now + 10 }))).resolves.toBeDefined();
   });
 
+  it('rejects a token issued in the future (iat beyond the tolerance, RFC 8725 §3.10), and accepts a small skew', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // No nbf: only iat says the token is from the future.
+    expect(await reason(await mint({ iat: now + 120, nbf: undefined }))).toBe('token issued in the future');
+    expect(await reason(await mint({ iat: now + 3600, nbf: now - 10 }))).toBe('token issued in the future');
+    expect(await reason(await mint({ iat: now + 10, nbf: undefined }), verifierFor({ clockToleranceSeconds: 0 }))).toBe('token issued in the future');
+    await expect(verifierFor().verify(await mint({ iat: now + 10, nbf: undefined }))).resolves.toBeDefined();
+  });
+
   it('rejects a wrong issuer, a wrong audience and a wrong typ', async () => {
     expect(await reason(await mint({ iss: 'https://evil.example' }))).toBe('unexpected issuer');
     expect(await reason(await mint({ iss: `${fake.issuer}/` }))).toBe('unexpected issuer');

@@ -22,16 +22,20 @@ export class LocalTokenVerifier {
   }
 
   /**
-   * A live access token's claims (RFC 9068 §4: typ at+jwt, iss, signature, exp; not revoked).
+   * A live access token's claims (RFC 9068 §4: typ at+jwt, iss, signature, exp, nbf, iat not in the
+   * future; not revoked).
    * @throws AuthError `invalid_token`.
    */
-  async verifyAccessToken(token: string): Promise<JWTPayload & { sub: string; jti: string; client_id: string; exp: number }> {
+  async verifyAccessToken(token: string): Promise<JWTPayload & { sub: string; jti: string; client_id: string; exp: number; iat: number }> {
     const payload = await this.#verify(token, { typ: 'at+jwt' });
-    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.client_id !== 'string' || typeof payload.exp !== 'number') {
-      throw new AuthError('invalid_token', { detail: 'access token lacks sub, jti, client_id or exp' });
+    if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string' || typeof payload.client_id !== 'string' || typeof payload.exp !== 'number' || typeof payload.iat !== 'number') {
+      throw new AuthError('invalid_token', { detail: 'access token lacks sub, jti, client_id, exp or iat' });
     }
+    // RFC 8725 §3.10 (validate every time claim): jose checks `iat` only against a maximum age, so a
+    // token claiming to be issued in the future would pass. Same tolerance as `nbf`: none.
+    if (payload.iat * 1000 > this.#clock.now()) throw new AuthError('invalid_token', { detail: 'access token issued in the future (iat)' });
     if (this.#isRevoked(payload.jti)) throw new AuthError('invalid_token', { detail: 'access token revoked' });
-    return payload as JWTPayload & { sub: string; jti: string; client_id: string; exp: number };
+    return payload as JWTPayload & { sub: string; jti: string; client_id: string; exp: number; iat: number };
   }
 
   /**

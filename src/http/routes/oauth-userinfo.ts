@@ -34,7 +34,7 @@ export function registerOAuthUserinfo(app: FastifyInstance, ctx: HttpContext): v
       reply.header('www-authenticate', 'Bearer realm="Gatehouse"');
       throw new AuthError('invalid_token', { description: 'An access token is required.', detail: 'no bearer token' });
     }
-    const claims = await userInfo(token, { verifier: oauth.verifier, findUser: oauth.findUser });
+    const claims = await userInfo(token, { verifier: oauth.verifier, findUser: oauth.findUser, audience: oauth.grants.defaultAudience });
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(claims));
   };
   app.get(OAUTH_PATHS.userinfo, handler);

@@ -1,8 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
+import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 import { registerClient, signedInAgent } from '../../support/oauth.js';
-import { authorizationCode, expectOAuthError, expectTokens, redemption, revoke, tokenRequest, userinfo, type TokenBody } from '../../support/oauth-tokens.js';
+import { authorizationCode, expectOAuthError, expectTokens, redemption, revoke, tokenRequest, userinfo, USERINFO_AUDIENCE, type TokenBody } from '../../support/oauth-tokens.js';
 
 const RESOURCES = JSON.stringify([{ resource: 'https://api.example.com', scopes: ['orders:read'] }]);
 
@@ -76,6 +77,25 @@ describe('/oauth2/userinfo (OIDC Core §5.3, RFC 6750)', () => {
     const client = await registerClient(t, { grantTypes: ['client_credentials'], redirectUris: [], scopes: ['orders:read'] });
     const tokens = expectTokens(await tokenRequest(t, client, { grant_type: 'client_credentials', scope: 'orders:read' }));
     expectBearerError(await userinfo(t, tokens.access_token), 401, 'invalid_token', [tokens.access_token]);
+  });
+
+  // RFC 9068 §4: userinfo is a resource server like any other and checks that `aud` names it.
+  it('accepts a token issued for it (aud is the userinfo endpoint) and refuses one issued for an API, even with openid', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_RESOURCES: RESOURCES });
+    const client = await registerClient(t, { scopes: ['openid', 'profile', 'orders:read'] });
+    const { agent, userId } = await signedInAgent(t);
+
+    const forUserinfo = await authorizationCode(agent, client, { scope: 'openid profile' });
+    const userinfoToken = expectTokens(await tokenRequest(t, client, redemption(forUserinfo.code, forUserinfo.verifier))).access_token;
+    expect(decodeJwt(userinfoToken).aud).toBe(USERINFO_AUDIENCE);
+    const accepted = await userinfo(t, userinfoToken);
+    expect(accepted.statusCode, accepted.body).toBe(200);
+    expect(accepted.json()).toMatchObject({ sub: userId });
+
+    const forApi = await authorizationCode(agent, client, { scope: 'openid profile orders:read', resource: 'https://api.example.com' });
+    const apiToken = expectTokens(await tokenRequest(t, client, redemption(forApi.code, forApi.verifier))).access_token;
+    expect(decodeJwt(apiToken)).toMatchObject({ aud: ['https://api.example.com'], scope: 'openid profile orders:read' });
+    expectBearerError(await userinfo(t, apiToken), 401, 'invalid_token', [apiToken]);
   });
 
   it('answers 401 for a revoked or expired token', async () => {

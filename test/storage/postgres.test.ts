@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REVOCATION_SEQUENCE_LOCK } from '../../src/storage/sql/dialect.js';
+import { sql } from 'kysely';
+import { connect, REVOCATION_SEQUENCE_LOCK } from '../../src/storage/sql/dialect.js';
 import { openSqlStorage, type SqlStorage } from '../../src/storage/sql/sql-storage.js';
 import { createPostgresSchema } from '../support/postgres.js';
-import { postgresAvailable, requireService } from '../support/services.js';
+import { postgresAvailable, postgresUrl, requireService } from '../support/services.js';
 import { authErrorOf, migrationContract, storageContract } from './contract.js';
 
 const runPostgres = requireService('PostgreSQL', postgresAvailable);
@@ -72,6 +73,21 @@ describe.runIf(runPostgres)('PostgreSQL adapter', () => {
       }
     });
   });
+  describe('durability (README, "Durability")', () => {
+    it('commits with synchronous_commit = on, even when the server or the URL turns it off', async () => {
+      const url = new URL(postgresUrl);
+      url.searchParams.set('options', '-c synchronous_commit=off');
+      const { db } = connect(url.toString());
+      try {
+        // Several connections of the pool, each set before its first query.
+        const answers = await Promise.all([1, 2, 3].map(() => sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(db)));
+        expect(answers.map((a) => a.rows[0]?.synchronous_commit)).toEqual(['on', 'on', 'on']);
+      } finally {
+        await db.destroy();
+      }
+    });
+  });
+
   describe('revocation feed order', () => {
     // A revocation takes its cursor (seq) when written but becomes visible when it commits; if a later
     // cursor could commit first, a reader following the cursor would skip the earlier one for good.

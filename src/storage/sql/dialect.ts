@@ -18,6 +18,13 @@ export interface SqlConnection {
   description: string;
   /** The schema Gatehouse's tables live in (PostgreSQL's `current_schema()`); undefined on SQLite. */
   currentSchema(): Promise<string | undefined>;
+  /**
+   * Runs `write` so that what it commits survives a power loss once it resolves: on SQLite its
+   * commits run with `synchronous = FULL` (the WAL is fsynced at each commit) instead of the
+   * default `NORMAL` (fsynced only at checkpoints); PostgreSQL commits are durable already
+   * (`synchronous_commit = on`, which Gatehouse sets for its connections).
+   */
+  durably<T>(write: () => Promise<T>): Promise<T>;
 }
 
 const BIGINT_OID = 20;
@@ -37,6 +44,9 @@ export function connect(url: string): SqlConnection {
     });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
+    // Durable commits whatever the server's default (README, "Durability"). Queued before any
+    // query of the client's first user; a failure surfaces in that query.
+    pool.on('connect', (client) => void client.query('set synchronous_commit = on').catch(() => {}));
     const target = new URL(url);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
@@ -47,6 +57,7 @@ export function connect(url: string): SqlConnection {
         const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
         return rows[0]?.schema ?? undefined;
       },
+      durably: (write) => write(),
     };
   }
   const file = url.replace(/^(sqlite|file):(\/\/)?/, '');
@@ -56,11 +67,38 @@ export function connect(url: string): SqlConnection {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
-    db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }),
+    db,
     engine: 'sqlite',
     description: `sqlite:${file}`,
     currentSchema: async () => undefined,
+    durably: sqliteDurability(db),
+  };
+}
+
+/**
+ * SQLite's safety level is per connection and cannot change inside a transaction, so it is set
+ * through Kysely (which waits for the single connection to be free): `FULL` while at least one
+ * durable write runs, `NORMAL` again after the last one. Writes that run meanwhile get `FULL` too,
+ * which only makes them safer.
+ */
+function sqliteDurability(db: Kysely<Database>): SqlConnection['durably'] {
+  let running = 0;
+  let full: Promise<void> | undefined;
+  let switching: Promise<void> = Promise.resolve();
+  const setLevel = (level: 'FULL' | 'NORMAL') => sql`pragma synchronous = ${sql.raw(level)}`.execute(db).then(() => undefined);
+  return async (write) => {
+    if (running++ === 0) {
+      full = switching.then(() => setLevel('FULL'));
+      switching = full.catch(() => {});
+    }
+    try {
+      await full;
+      return await write();
+    } finally {
+      if (--running === 0) switching = switching.then(() => setLevel('NORMAL')).catch(() => {});
+    }
   };
 }
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { AuthError } from '../../core/errors.js';
 import type { Storage } from '../../core/ports.js';
-import { connect, isUnavailable, type Engine } from './dialect.js';
+import { connect, isUnavailable, type Engine, type SqlConnection } from './dialect.js';
 import { migrateToLatest, type MigrationOutcome } from './migrations.js';
 import { createSqlAuditLog } from './sql-audit-log.js';
 import { createSqlAuthorizationCodeRepository } from './sql-authorization-code-repository.js';
@@ -48,25 +48,43 @@ function guarded<T extends object>(repository: T): T {
   return wrapped as T;
 }
 
+/**
+ * Makes the named methods of a repository durable writes ({@link SqlConnection.durably}): what they
+ * commit survives a power loss once they resolve.
+ */
+function durable<T extends object>(repository: T, methods: ReadonlyArray<keyof T & string>, durably: SqlConnection['durably']): T {
+  const wrapped = { ...repository } as Record<string, unknown>;
+  for (const name of methods) {
+    const method = repository[name] as (...args: unknown[]) => Promise<unknown>;
+    wrapped[name] = (...args: unknown[]) => durably(() => method.apply(repository, args));
+  }
+  return wrapped as T;
+}
+
 /** Opens SQL storage at `url` (a SQLite file path or `postgres://…`). Does not migrate. */
 export function openSqlStorage(url: string): SqlStorage {
-  const { db, engine, description, currentSchema } = connect(url);
+  const { db, engine, description, currentSchema, durably } = connect(url);
+  // Durability is decided per kind of write (README, "Durability"): whatever ends or narrows access,
+  // changes a credential or a key, or consumes something single-use must survive a power loss, or a
+  // revoked session, a rotated refresh token or a redeemed code could come back to life. Writes that
+  // only create access or record activity (sign-ins, sign-ups, last seen, throttle counts, audit
+  // rows) may lose their last moments to a power loss: the user signs in again.
   return {
     engine,
     description,
-    users: guarded(createSqlUserRepository(db)),
-    sessions: guarded(createSqlSessionRepository(db)),
+    users: guarded(durable(createSqlUserRepository(db), ['updatePasswordHash', 'disable'], durably)),
+    sessions: guarded(durable(createSqlSessionRepository(db), ['revoke', 'revokeAll'], durably)),
     throttle: guarded(createSqlThrottleRepository(db)),
-    signingKeys: guarded(createSqlSigningKeyRepository(db)),
-    revocations: guarded(createSqlRevocationRepository(db, engine)),
-    refreshTokens: guarded(createSqlRefreshTokenRepository(db)),
+    signingKeys: guarded(durable(createSqlSigningKeyRepository(db), ['insert', 'retire'], durably)),
+    revocations: guarded(durable(createSqlRevocationRepository(db, engine), ['revokeJti', 'revokeIssued'], durably)),
+    refreshTokens: guarded(durable(createSqlRefreshTokenRepository(db), ['rotate', 'revokeFamily', 'revokeFamiliesOf'], durably)),
     audit: guarded(createSqlAuditLog(db)),
-    clients: guarded(createSqlClientRepository(db)),
-    authorizationCodes: guarded(createSqlAuthorizationCodeRepository(db)),
-    consents: guarded(createSqlConsentRepository(db)),
-    replays: guarded(createSqlReplayRepository(db)),
-    identities: guarded(createSqlIdentityRepository(db, engine)),
-    federationStates: guarded(createSqlFederationStateRepository(db)),
+    clients: guarded(durable(createSqlClientRepository(db), ['insert', 'upsert', 'delete'], durably)),
+    authorizationCodes: guarded(durable(createSqlAuthorizationCodeRepository(db), ['consume', 'markReplayed'], durably)),
+    consents: guarded(durable(createSqlConsentRepository(db), ['delete'], durably)),
+    replays: guarded(durable(createSqlReplayRepository(db), ['useOnce'], durably)),
+    identities: guarded(durable(createSqlIdentityRepository(db, engine), ['delete', 'deleteUnlessLast'], durably)),
+    federationStates: guarded(durable(createSqlFederationStateRepository(db), ['take'], durably)),
     async ping() {
       try {
         await sql`select 1`.execute(db);

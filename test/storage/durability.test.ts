@@ -1,0 +1,94 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireService } from '../support/services.js';
+
+/**
+ * Durability on SQLite, shown on the disk itself: each storage write runs in a child process under
+ * strace, between two marker lines on stdout. A write that must survive a power loss has fsynced the
+ * WAL before it returns (`synchronous = FULL` for its commit); a write that only creates access or
+ * records activity has not (`NORMAL`: the WAL reaches the disk at the next durable write or checkpoint).
+ */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const straceAvailable = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status === 0;
+const runStrace = requireService('strace', straceAvailable);
+
+const DURABLE = [
+  'users.updatePasswordHash', 'users.disable',
+  'sessions.revoke', 'sessions.revokeAll',
+  'revocations.revokeJti', 'revocations.revokeIssued',
+  'refreshTokens.rotate', 'refreshTokens.revokeFamily', 'refreshTokens.revokeFamiliesOf',
+  'authorizationCodes.consume', 'authorizationCodes.markReplayed',
+  'consents.delete', 'replays.useOnce',
+  'identities.delete', 'identities.deleteUnlessLast',
+  'federationStates.take',
+  'signingKeys.insert', 'signingKeys.retire',
+  'clients.upsert', 'clients.delete',
+];
+const NOT_DURABLE = ['sessions.insert', 'sessions.touch', 'throttle.attempt', 'users.insert', 'audit.record', 'revocations.recordIssued'];
+
+/** WAL fsyncs seen between `begin NAME` and `end NAME` on stdout, per write. */
+function walSyncsPerWrite(trace: string): Map<string, number> {
+  const syncs = new Map<string, number>();
+  let current: string | undefined;
+  for (const line of trace.split('\n')) {
+    const marker = /write\(1<[^>]*>, "(begin|end) ([\w.]+)\\n"/.exec(line);
+    if (marker) {
+      current = marker[1] === 'begin' ? marker[2] : undefined;
+      if (current !== undefined) syncs.set(current, 0);
+    } else if (current !== undefined && /\b(fsync|fdatasync)\(\d+<[^>]*-wal>\)\s+= 0/.test(line)) {
+      syncs.set(current, (syncs.get(current) ?? 0) + 1);
+    }
+  }
+  return syncs;
+}
+
+describe.runIf(runStrace)('SQLite durability per kind of write (README, "Durability")', () => {
+  let dir: string;
+  let syncs: Map<string, number>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'gatehouse-durability-'));
+    const traceFile = join(dir, 'trace.log');
+    const child = spawn(
+      'strace',
+      ['-f', '-y', '-qq', '-s', '200', '-e', 'trace=fsync,fdatasync,write', '-o', traceFile,
+        process.execPath, '--import', 'tsx', 'test/storage/fixtures/durable-writes.ts', join(dir, 'gatehouse.db')],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the traced writes did not finish within 60 s\n${stderr}`));
+      }, 60_000);
+      child.once('error', reject);
+      child.once('close', (status) => {
+        clearTimeout(timer);
+        resolve(status);
+      });
+    });
+    expect(code, stderr).toBe(0);
+    syncs = walSyncsPerWrite(readFileSync(traceFile, 'utf8'));
+  }, 90_000);
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('traced every write', () => {
+    expect([...syncs.keys()].sort()).toEqual([...DURABLE, ...NOT_DURABLE].sort());
+  });
+
+  it.each(DURABLE)('%s has fsynced the WAL before it returns', (name) => {
+    expect(syncs.get(name)).toBeGreaterThanOrEqual(1);
+  });
+
+  it.each(NOT_DURABLE)('%s does not wait for the disk', (name) => {
+    expect(syncs.get(name)).toBe(0);
+  });
+});

@@ -1,11 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMMAND_TIMEOUT_MS, killRunningCli, runCli, spawnCli } from '../support/cli.js';
+import { killRunningCli, runCli, startServer, stopServer, waitForHttp } from '../support/cli.js';
 import { freePort } from '../support/services.js';
 
 /**
@@ -13,52 +11,7 @@ import { freePort } from '../support/services.js';
  * settings from the environment and a fresh data folder. Every wait is bounded.
  */
 
-const STARTUP_TIMEOUT_MS = 60_000;
 const run = runCli;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A running `gatehouse start`, its output so far, and a way to wait for its exit. */
-interface Server {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function startServer(env: Record<string, string>): Server {
-  const child = spawnCli(['start'], env);
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stdin!.end();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { child, output: () => stripVTControlCharacters(output), exited };
-}
-
-/** Polls GET url until it answers, the process exits, or the bound passes. */
-async function waitForHttp(server: Server, url: string): Promise<Response> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  while (Date.now() < deadline && !exited) {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`${url} did not answer within ${STARTUP_TIMEOUT_MS} ms${exited ? ' (the server exited)' : ''}\n${server.output()}`);
-}
-
-async function stopServer(server: Server): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  server.child.kill('SIGTERM');
-  const timeout = sleep(COMMAND_TIMEOUT_MS).then(() => {
-    throw new Error(`the server did not stop within ${COMMAND_TIMEOUT_MS} ms after SIGTERM\n${server.output()}`);
-  });
-  return Promise.race([server.exited, timeout]);
-}
 
 // Each command is a fresh Node process on a shared 2-core machine: allow for a slow start.
 describe('gatehouse CLI', { timeout: 90_000 }, () => {

@@ -64,3 +64,61 @@ export function runCli(args: string[], env: Record<string, string>, input = ''):
 export function killRunningCli(): void {
   for (const child of running) child.kill('SIGKILL');
 }
+
+export const STARTUP_TIMEOUT_MS = 60_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A running `gatehouse start`, its output so far, and a way to wait for its exit. */
+export interface Server {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `gatehouse start` with settings from `env`. Its output is read as it comes, unless
+ * `readStdout: false` (a log reader that has stopped reading: the pipe fills up).
+ */
+export function startServer(env: Record<string, string>, options: { readStdout?: boolean } = {}): Server {
+  const child = spawnCli(['start'], env);
+  let output = '';
+  if (options.readStdout ?? true) child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  else child.stdout!.pause();
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdin!.end();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, output: () => stripVTControlCharacters(output), exited };
+}
+
+/** Polls GET url until it answers, the process exits, or the bound passes. */
+export async function waitForHttp(server: Server, url: string): Promise<Response> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(2_000), redirect: 'manual' });
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`${url} did not answer within ${STARTUP_TIMEOUT_MS} ms${exited ? ' (the server exited)' : ''}\n${server.output()}`);
+}
+
+/** The server's exit, or a failure when it has not exited within the command bound. */
+export function exitOf(server: Server, what = 'after SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const timeout = sleep(COMMAND_TIMEOUT_MS).then(() => {
+    throw new Error(`the server did not stop within ${COMMAND_TIMEOUT_MS} ms ${what}\n${server.output()}`);
+  });
+  return Promise.race([server.exited, timeout]);
+}
+
+/** Sends SIGTERM and waits (bounded) for the exit. */
+export async function stopServer(server: Server): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  server.child.kill('SIGTERM');
+  return exitOf(server);
+}
+

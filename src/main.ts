@@ -290,14 +290,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   };
 }
 
-/** Human-readable lines in development, JSON lines in production. */
-export function createLogger(config: Pick<GatehouseConfig, 'mode' | 'logLevel'>): FastifyBaseLogger {
+/**
+ * Human-readable lines in development, JSON lines in production, written to `destination`
+ * (standard output when omitted).
+ */
+export function createLogger(config: Pick<GatehouseConfig, 'mode' | 'logLevel'>, destination?: NodeJS.WritableStream): FastifyBaseLogger {
   const options = {
     level: config.logLevel,
     redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'], censor: '[redacted]' },
   };
-  if (config.mode === 'production') return pino(options);
-  return pino(options, pretty({ ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss', singleLine: true, sync: true }));
+  if (config.mode === 'production') return destination ? pino(options, destination) : pino(options);
+  return pino(options, pretty({ ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss', singleLine: true, ...(destination ? { destination } : { sync: true }) }));
 }
 
 /**

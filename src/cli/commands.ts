@@ -7,7 +7,9 @@ import { MasterKeyError } from '../core/keys/sealed-box.js';
 import type { ClientRegistration } from '../core/oauth/client-service.js';
 import type { OAuthClient } from '../core/ports.js';
 import { createGatehouse, createLogger, ensureDataDir, ProviderConfigError, type Gatehouse } from '../main.js';
+import { LogDestination } from './log-destination.js';
 import { promptHidden, readStdin } from './prompt.js';
+import { stopOnSignals } from './shutdown.js';
 
 /** A failure the user can fix: printed as one line, exit code 2 (usage) or 1. */
 export class CliError extends Error {
@@ -146,23 +148,30 @@ export const commands: Record<string, Command> = {
     async run(argv) {
       parse(argv, {}, this.usage);
       const { config: cfg, warnings } = loadedConfig();
-      const logger = createLogger(cfg);
-      for (const warning of warnings) logger.warn(warning);
-      const embedded = !cfg.databaseUrl.includes('://');
-      if (embedded) {
-        const fresh = !existsSync(cfg.dataDir);
-        ensureDataDir(cfg.dataDir);
-        if (fresh) logger.info(`created data folder ${cfg.dataDir} (mode 0700)`);
-      }
-      const gatehouse = await open(cfg, { withoutHttp: false, logger });
-      logger.info(`database: ${embedded ? `SQLite ${cfg.databaseUrl}` : describeDatabase(cfg.databaseUrl)}`);
-      const app = gatehouse.app!;
+      const logs = new LogDestination();
+      const logger = createLogger(cfg, logs);
+      let gatehouse: Gatehouse;
       try {
-        await app.listen({ port: cfg.port, host: cfg.host });
+        for (const warning of warnings) logger.warn(warning);
+        const embedded = !cfg.databaseUrl.includes('://');
+        if (embedded) {
+          const fresh = !existsSync(cfg.dataDir);
+          ensureDataDir(cfg.dataDir);
+          if (fresh) logger.info(`created data folder ${cfg.dataDir} (mode 0700)`);
+        }
+        gatehouse = await open(cfg, { withoutHttp: false, logger });
+        logger.info(`database: ${embedded ? `SQLite ${cfg.databaseUrl}` : describeDatabase(cfg.databaseUrl)}`);
+        try {
+          await gatehouse.app!.listen({ port: cfg.port, host: cfg.host });
+        } catch (error) {
+          await gatehouse.close();
+          const code = (error as { code?: string }).code;
+          throw new CliError(code === 'EADDRINUSE' ? `port ${cfg.port} is in use; set PORT to another port` : `cannot listen: ${(error as Error).message}`);
+        }
       } catch (error) {
-        await gatehouse.close();
-        const code = (error as { code?: string }).code;
-        throw new CliError(code === 'EADDRINUSE' ? `port ${cfg.port} is in use; set PORT to another port` : `cannot listen: ${(error as Error).message}`);
+        // The lines logged so far reach the output before the process exits with the error.
+        await logs.close(1000);
+        throw error;
       }
       gatehouse.startBackgroundJobs();
       logger.info(`Gatehouse is running at ${cfg.issuer}`);
@@ -171,24 +180,7 @@ export const commands: Record<string, Command> = {
       logger.info(`  health:    ${cfg.issuer}/healthz, ${cfg.issuer}/readyz`);
       logger.info(`  OpenID:    ${cfg.issuer}/.well-known/openid-configuration`);
       logger.info('press Ctrl-C to stop');
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        logger.info(`${signal}: finishing requests in flight, then stopping`);
-        gatehouse.close().then(
-          () => {
-            logger.info('stopped');
-            process.exit(0);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'error while stopping');
-            process.exit(1);
-          },
-        );
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      stopOnSignals({ close: () => gatehouse.close(), logger, logs, timeoutMs: cfg.shutdownTimeout * 1000 });
     },
   },
 

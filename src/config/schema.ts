@@ -197,6 +197,7 @@ export const configSchema = Type.Object(
       default: '',
       pattern: '^(|[0-9]{1,2}|[0-9A-Fa-f.:/]+(,\\s*[0-9A-Fa-f.:/]+)*)$',
     }),
+    shutdownTimeout: seconds('On SIGTERM or SIGINT, how long requests in flight may take to finish; after it the process exits anyway, with code 1.', 10, 1, 3600),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
       { description: 'Log level.', default: 'info' },

@@ -7,6 +7,7 @@ import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { registerBackChannelCors } from './cors.js';
 import { createCsrfGuard } from './csrf.js';
 import { registerErrorHandler } from './error-handler.js';
+import { registerGracefulClose } from './graceful-close.js';
 import { registerAccountPages } from './routes/account-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
@@ -111,6 +112,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     request.log.info(`${request.method} ${request.url.split('?')[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
   });
   registerSecurityHeaders(app, { https: origin.startsWith('https:') });
+  registerGracefulClose(app);
   registerErrorHandler(app);
   registerHealth(app, ctx);
   registerAssets(app);

@@ -7,6 +7,7 @@ import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { registerBackChannelCors } from './cors.js';
 import { createCsrfGuard } from './csrf.js';
 import { registerErrorHandler } from './error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.js';
 import { registerGracefulClose } from './graceful-close.js';
 import { registerAccountPages } from './routes/account-pages.js';
 import { registerAssets } from './routes/assets.js';
@@ -21,7 +22,7 @@ import { registerRevocationFeed } from './routes/revocation-feed.js';
 import { registerSessionApi } from './routes/session-api.js';
 import { registerTokenApi } from './routes/token-api.js';
 import { registerWellKnown } from './routes/well-known.js';
-import { registerSecurityHeaders } from './security-headers.js';
+import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 
 export interface BuildAppOptions {
   config: GatehouseConfig;
@@ -55,8 +56,15 @@ function parseTrustProxy(value: string): false | string[] | ((address: string, h
 /** Builds the Fastify application; never listens (tests use `inject()`). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, services } = options;
+  const origin = new URL(config.issuer).origin;
+  const headers = securityHeaders({ https: origin.startsWith('https:') });
   const app = Fastify({
     loggerInstance: options.logger,
+    // Errors raised before routing answer in Gatehouse's format too (framework-errors.ts).
+    frameworkErrors: frameworkErrorHandler(headers),
+    clientErrorHandler: clientErrorHandler(headers),
+    // Requests arriving while the app closes are answered by graceful-close.ts, not with Fastify's own 503.
+    return503OnClosing: false,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: parseTrustProxy(config.trustProxy),
     bodyLimit: 64 * 1024,
@@ -79,7 +87,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return parseJson(request, text, done);
   });
 
-  const origin = new URL(config.issuer).origin;
   const cookies = cookiePolicy(config);
   const sessionCookieOptions = { path: '/', httpOnly: true, secure: cookies.secure, sameSite: 'lax' as const };
   const ctx: HttpContext = {
@@ -111,7 +118,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // One line per request; the path only, never the query (it may carry codes or tokens).
     request.log.info(`${request.method} ${request.url.split('?')[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
   });
-  registerSecurityHeaders(app, { https: origin.startsWith('https:') });
+  registerSecurityHeaders(app, headers);
   registerGracefulClose(app);
   registerErrorHandler(app);
   registerHealth(app, ctx);

@@ -66,7 +66,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       .type('text/html; charset=utf-8')
       .send(errorPage({ status, title: PAGE_TITLES[error.code] ?? 'Request refused', message: error.description }));
   }
-  return reply.type('application/json; charset=utf-8').send(JSON.stringify({ error: error.code, error_description: error.description }));
+  return reply.type('application/json; charset=utf-8').send(errorJson(error));
+}
+
+/** The JSON body of an error answer: `{ error, error_description }` (RFC 6749 §5.2 names). */
+export function errorJson(error: AuthError): string {
+  return JSON.stringify({ error: error.code, error_description: error.description });
 }
 
 /** The one error handler: 5xx are logged with their stack and masked; 4xx are logged briefly. */

@@ -5,7 +5,7 @@ import { CONTENT_SECURITY_POLICY } from './form-action.js';
  * Headers on every response: a strict CSP (no inline script or style, no framing), no referrer,
  * no sniffing, and HSTS when the issuer is https. Nothing is cacheable unless a route says so.
  */
-export function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
+export function securityHeaders(options: { https: boolean }): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-frame-options': 'DENY',
@@ -15,6 +15,11 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { https: 
     'cross-origin-resource-policy': 'same-origin',
   };
   if (options.https) headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
+  return headers;
+}
+
+/** Sets {@link securityHeaders} on every response that goes through Fastify's hooks. */
+export function registerSecurityHeaders(app: FastifyInstance, headers: Readonly<Record<string, string>>): void {
   app.addHook('onSend', async (_request, reply, payload) => {
     // A route may narrow or widen the CSP for its own response (the form_post page's form-action).
     const routePolicy = reply.getHeader('content-security-policy');

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/load-config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createArgon2Hasher } from '../../src/core/passwords/argon2-hasher.js';
@@ -25,14 +25,14 @@ export interface TestGatehouse {
  */
 export async function startTestGatehouse(
   env: Record<string, string> = {},
-  options: { hasher?: PasswordHasher; clock?: ManualClock } = {},
+  options: { hasher?: PasswordHasher; clock?: ManualClock; logger?: FastifyBaseLogger } = {},
 ): Promise<TestGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const clock = options.clock ?? new ManualClock(Date.now());
   let gatehouse: Gatehouse;
   try {
     const { config } = loadConfig({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_LOG_LEVEL: 'silent', ...env });
-    gatehouse = await createGatehouse({ config, clock, hasher: options.hasher ?? quickHasher });
+    gatehouse = await createGatehouse({ config, clock, hasher: options.hasher ?? quickHasher, ...(options.logger ? { logger: options.logger } : {}) });
   } catch (error) {
     // A start that fails (a test of a wrong setting) leaves no folder behind.
     rmSync(dir, { recursive: true, force: true });
@@ -55,11 +55,11 @@ export async function startTestGatehouse(
  * cannot listen.
  */
 export async function startListeningGatehouse(
-  options: { hostname?: 'localhost' | '127.0.0.1'; port?: number; env?: Record<string, string> } = {},
+  options: { hostname?: 'localhost' | '127.0.0.1'; port?: number; env?: Record<string, string>; logger?: FastifyBaseLogger } = {},
 ): Promise<TestGatehouse & { issuer: string }> {
   const port = options.port ?? (await freePort());
   const issuer = `http://${options.hostname ?? '127.0.0.1'}:${port}`;
-  const t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port), ...options.env });
+  const t = await startTestGatehouse({ GATEHOUSE_ISSUER: issuer, GATEHOUSE_PORT: String(port), ...options.env }, options.logger ? { logger: options.logger } : {});
   try {
     await t.app.listen({ port, host: '127.0.0.1' });
   } catch (error) {

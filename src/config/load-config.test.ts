@@ -317,6 +317,14 @@ describe('loadConfig', () => {
         'GATEHOUSE_LOGIN_LOCKOUT: must not be longer than loginLockoutMax',
       ]);
     });
+
+    it('refuses a headers timeout longer than the request timeout, and an idle timeout under the revocation stream keepalive', () => {
+      expect(problemsOf({ GATEHOUSE_HTTP_HEADERS_TIMEOUT: '40s' })).toEqual([
+        'GATEHOUSE_HTTP_HEADERS_TIMEOUT: must not be longer than httpRequestTimeout (the headers are part of the request)',
+      ]);
+      expect(problemsOf({ GATEHOUSE_HTTP_IDLE_TIMEOUT: '10s' })).toHaveLength(1);
+      expect(loadConfig({ GATEHOUSE_HTTP_HEADERS_TIMEOUT: '5s', GATEHOUSE_HTTP_REQUEST_TIMEOUT: '5s' }).config).toMatchObject({ httpHeadersTimeout: 5, httpRequestTimeout: 5, httpIdleTimeout: 60 });
+    });
   });
 
   describe('config file (GATEHOUSE_CONFIG)', () => {

@@ -144,6 +144,7 @@ export function loadConfig(env: Env): LoadedConfig {
     ['passwordMinLength', 'passwordMaxLength', config.passwordMinLength > config.passwordMaxLength, 'must not be greater than passwordMaxLength'],
     ['refreshTokenIdleLifetime', 'refreshTokenAbsoluteLifetime', config.refreshTokenIdleLifetime > config.refreshTokenAbsoluteLifetime, 'must not be longer than refreshTokenAbsoluteLifetime'],
     ['loginLockout', 'loginLockoutMax', config.loginLockout > config.loginLockoutMax, 'must not be longer than loginLockoutMax'],
+    ['httpHeadersTimeout', 'httpRequestTimeout', config.httpHeadersTimeout > config.httpRequestTimeout, 'must not be longer than httpRequestTimeout (the headers are part of the request)'],
   ];
   if (valid('mode') && config.mode === 'production' && config.secret === undefined) {
     problems.push('GATEHOUSE_SECRET: is required in production (32 random bytes in base64url); development generates DATA_DIR/master.key');

@@ -197,6 +197,9 @@ export const configSchema = Type.Object(
       default: '',
       pattern: '^(|[0-9]{1,2}|[0-9A-Fa-f.:/]+(,\\s*[0-9A-Fa-f.:/]+)*)$',
     }),
+    httpHeadersTimeout: seconds('A request\'s headers must arrive within this, or it is answered 408 and its connection closed (slow-header attacks).', 10, 1, 3600),
+    httpRequestTimeout: seconds('A request must arrive whole (headers and body) within this, or it is answered 408 and its connection closed (slow-body attacks); at least httpHeadersTimeout.', 30, 1, 3600),
+    httpIdleTimeout: seconds('A connection on which nothing moves for this long is closed: between keep-alive requests, or a client that stops reading a response. Longer than the revocation stream\'s 15 s keepalive.', 60, 20, 3600),
     shutdownTimeout: seconds('On SIGTERM or SIGINT, how long requests in flight may take to finish; after it the process exits anyway, with code 1.', 10, 1, 3600),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),

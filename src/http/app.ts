@@ -67,6 +67,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: false,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: parseTrustProxy(config.trustProxy),
+    // Slow clients cannot hold connections: headers and the whole request have deadlines (answered
+    // 408 by framework-errors.ts), and a connection where nothing moves is closed.
+    requestTimeout: config.httpRequestTimeout * 1000,
+    connectionTimeout: config.httpIdleTimeout * 1000,
+    keepAliveTimeout: config.httpIdleTimeout * 1000,
+    http: {
+      headersTimeout: config.httpHeadersTimeout * 1000,
+      // Node checks the two deadlines above only this often (30 s by default).
+      connectionsCheckingInterval: 1000,
+    },
     bodyLimit: 64 * 1024,
     // removeAdditional must stay false: with `true` ajv silently strips the fields a schema refuses
     // with `additionalProperties: false` instead of failing validation (400 invalid_request).

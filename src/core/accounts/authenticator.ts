@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { AuthError } from '../errors.js';
+import { AuthError, isAuthError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { normalizePassword } from '../passwords/password-policy.js';
 import type { Session, User, UserRepository } from '../ports.js';
 import type { SessionService } from '../sessions/session-service.js';
-import type { LoginThrottle } from '../throttle/login-throttle.js';
+import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
 
 export interface LoginInput {
@@ -45,7 +45,15 @@ export class Authenticator {
     const keys = { account: emailKey, ip: input.ip };
     // Counted before the check, so parallel guesses cannot get past the limit.
     await this.#deps.throttle.attempt(keys);
+    try {
+      return await this.#verifyAndStart(input, emailKey, keys);
+    } catch (error) {
+      if (isAuthError(error) && error.code === 'temporarily_unavailable') await this.#deps.throttle.refund(keys).catch(() => {});
+      throw error;
+    }
+  }
 
+  async #verifyAndStart(input: LoginInput, emailKey: string, keys: ThrottleKeys): Promise<{ user: User; session: Session; token: string }> {
     const password = normalizePassword(input.password);
     const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
     const hash = user?.passwordHash ?? (await this.#dummy());

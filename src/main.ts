@@ -73,7 +73,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const clock = options.clock ?? systemClock;
   // Checked before anything opens: a wrong provider entry stops the start with every problem named.
   const providers = resolveProviders(config.providers);
-  const storage = openSqlStorage(config.databaseUrl);
+  const storage = openSqlStorage(config.databaseUrl, {
+    queryTimeoutMs: config.databaseQueryTimeout * 1000,
+    poolSize: config.databasePoolSize,
+    poolTimeoutMs: config.databasePoolTimeout * 1000,
+    // The driver's message and code only: never the connection string.
+    onConnectionError: (error) => options.logger?.warn({ code: (error as { code?: unknown }).code, reason: error.message }, 'database connection lost'),
+  });
   try {
     await storage.migrate();
   } catch (error) {

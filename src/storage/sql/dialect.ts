@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type CreateTableBuilder } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type CreateTableBuilder, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -25,30 +25,65 @@ export interface SqlConnection {
    * (`synchronous_commit = on`, which Gatehouse sets for its connections).
    */
   durably<T>(write: () => Promise<T>): Promise<T>;
+  /** Resolves when the database answers within {@link PING_TIMEOUT_MS}; rejects otherwise. */
+  ping(): Promise<void>;
+  /** Closes every connection. */
+  close(): Promise<void>;
 }
 
 const BIGINT_OID = 20;
 
+/** How long to wait for the database; every wait is bounded. */
+export interface ConnectOptions {
+  /**
+   * The longest one statement may run or wait for a lock: PostgreSQL's `statement_timeout` (the
+   * server cancels it), a client-side deadline a little later (for a server that stopped answering
+   * at all), SQLite's `busy_timeout`. Default 5000.
+   */
+  queryTimeoutMs?: number;
+  /** PostgreSQL: connections in the pool. Default 10. */
+  poolSize?: number;
+  /** PostgreSQL: the longest a query waits for a pooled connection (or a new one to connect). Default 5000. */
+  poolTimeoutMs?: number;
+  /** Told about connection failures that no query reports (a connection lost while idle or in use). */
+  onConnectionError?: (error: Error) => void;
+}
+
+/** The readiness probe's own deadline: it answers within it, never queued behind busy requests. */
+export const PING_TIMEOUT_MS = 2_000;
+
 /** Parses `postgres://…` or a SQLite file path (optionally `sqlite:` / `file:` prefixed). */
-export function connect(url: string): SqlConnection {
+export function connect(url: string, options: ConnectOptions = {}): SqlConnection {
+  const queryTimeoutMs = options.queryTimeoutMs ?? 5_000;
+  const onConnectionError = options.onConnectionError ?? (() => {});
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const pool = new pg.Pool({
+    const settings = {
       connectionString: url,
-      max: 10,
-      connectionTimeoutMillis: 5_000,
       // Times are epoch milliseconds in BIGINT columns: read them back as numbers, not strings.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === BIGINT_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
       },
+      // The server cancels a statement (and a lock wait) past the deadline: 57014 / 55P03, a clear 503.
+      statement_timeout: queryTimeoutMs,
+      lock_timeout: queryTimeoutMs,
+      // A server that answers nothing at all (stopped, partitioned) cannot cancel: the client gives up a little later.
+      query_timeout: queryTimeoutMs + 1_000,
+    };
+    const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 });
+    // A client losing its connection, idle or checked out, must never crash the process (an
+    // 'error' event without a listener would): the query in flight reports it, the pool drops the
+    // client, and the next query gets a new connection.
+    pool.on('error', (error) => onConnectionError(error));
+    pool.on('connect', (client) => {
+      client.on('error', (error) => onConnectionError(error));
+      // Durable commits whatever the server's default (README, "Durability"). Queued before any
+      // query of the client's first user; a failure surfaces in that query.
+      void client.query('set synchronous_commit = on').catch(() => {});
     });
-    // An idle client losing its connection must not crash the process; the next query reports it.
-    pool.on('error', () => {});
-    // Durable commits whatever the server's default (README, "Durability"). Queued before any
-    // query of the client's first user; a failure surfaces in that query.
-    pool.on('connect', (client) => void client.query('set synchronous_commit = on').catch(() => {}));
     const target = new URL(url);
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingTimedOutClients(pool) }) });
+    const readiness = postgresReadiness({ ...settings, connectionTimeoutMillis: PING_TIMEOUT_MS, query_timeout: PING_TIMEOUT_MS });
     return {
       db,
       engine: 'postgres',
@@ -58,6 +93,11 @@ export function connect(url: string): SqlConnection {
         return rows[0]?.schema ?? undefined;
       },
       durably: (write) => write(),
+      ping: readiness.ping,
+      async close() {
+        await readiness.close();
+        await db.destroy();
+      },
     };
   }
   const file = url.replace(/^(sqlite|file):(\/\/)?/, '');
@@ -65,7 +105,7 @@ export function connect(url: string): SqlConnection {
   const database = new SQLite(file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${Math.round(queryTimeoutMs)}`);
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return {
@@ -74,6 +114,78 @@ export function connect(url: string): SqlConnection {
     description: `sqlite:${file}`,
     currentSchema: async () => undefined,
     durably: sqliteDurability(db),
+    // An embedded file: nothing to wait for but the connection Kysely serialises queries on.
+    ping: async () => void (await sql`select 1`.execute(db)),
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * The pool Kysely uses, except that a client whose query hit the client-side deadline is destroyed
+ * on release rather than reused: its statement may still be running, or its server gone, and the
+ * next query would wait behind it.
+ */
+function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let timedOut = false;
+      return {
+        query: ((...args: Parameters<pg.PoolClient['query']>) =>
+          (client.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+            if (error instanceof Error && error.message === 'Query read timeout') timedOut = true;
+            throw error;
+          })) as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy === true || timedOut),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
+
+/**
+ * `/readyz`'s probe: one connection of its own, outside the pool, so it answers within its own
+ * deadline even while every pooled connection is busy; dropped after any failure and opened again
+ * at the next probe.
+ */
+function postgresReadiness(settings: pg.ClientConfig): { ping(): Promise<void>; close(): Promise<void> } {
+  let client: Promise<pg.Client> | undefined;
+  let closed = false;
+  const drop = (): void => {
+    const dropped = client;
+    client = undefined;
+    void dropped?.then((c) => c.end()).catch(() => {});
+  };
+  const open = (): Promise<pg.Client> =>
+    (client ??= (async () => {
+      const fresh = new pg.Client(settings);
+      fresh.on('error', drop);
+      await fresh.connect();
+      return fresh;
+    })());
+  return {
+    async ping() {
+      if (closed) throw new Error('the database connection is closed');
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timeout exceeded when trying to connect (readiness probe, ${PING_TIMEOUT_MS} ms)`)), PING_TIMEOUT_MS);
+      });
+      try {
+        const answer = open().then((c) => c.query('select 1'));
+        // Past the deadline the probe has failed already; a late failure of the query is no news.
+        answer.catch(() => {});
+        await Promise.race([answer, deadline]);
+      } catch (error) {
+        drop();
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      closed = true;
+      drop();
+    },
   };
 }
 
@@ -153,7 +265,10 @@ export function isUniqueViolation(error: unknown): boolean {
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  '57P01', '57P02', '57P03', '53300', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY',
+  // PostgreSQL: administrator shutdown / crash / cannot connect now, too many connections,
+  // statement timeout (query_canceled), lock timeout (lock_not_available).
+  '57P01', '57P02', '57P03', '53300', '57014', '55P03',
+  'SQLITE_BUSY', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', 'SQLITE_READONLY',
 ]);
 
 /** The engine is down or unreachable (as opposed to a bug in a query). */
@@ -161,5 +276,5 @@ export function isUnavailable(error: unknown): boolean {
   const code = codeOf(error);
   if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|connection is closed|database connection is not open/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|connection is closed|database connection is not open|Query read timeout|Client has encountered a connection error|Client was closed/i.test(message);
 }

@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import { AuthError } from '../../core/errors.js';
 import type { Storage } from '../../core/ports.js';
-import { connect, isUnavailable, type Engine, type SqlConnection } from './dialect.js';
+import { connect, isUnavailable, type ConnectOptions, type Engine, type SqlConnection } from './dialect.js';
 import { migrateToLatest, type MigrationOutcome } from './migrations.js';
 import { createSqlAuditLog } from './sql-audit-log.js';
 import { createSqlAuthorizationCodeRepository } from './sql-authorization-code-repository.js';
@@ -61,9 +60,10 @@ function durable<T extends object>(repository: T, methods: ReadonlyArray<keyof T
   return wrapped as T;
 }
 
-/** Opens SQL storage at `url` (a SQLite file path or `postgres://…`). Does not migrate. */
-export function openSqlStorage(url: string): SqlStorage {
-  const { db, engine, description, currentSchema, durably } = connect(url);
+/** Opens SQL storage at `url` (a SQLite file path or `postgres://…`), every wait bounded by `options`. Does not migrate. */
+export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlStorage {
+  const connection = connect(url, options);
+  const { db, engine, description, currentSchema, durably } = connection;
   // Durability is decided per kind of write (README, "Durability"): whatever ends or narrows access,
   // changes a credential or a key, or consumes something single-use must survive a power loss, or a
   // revoked session, a rotated refresh token or a redeemed code could come back to life. Writes that
@@ -87,12 +87,12 @@ export function openSqlStorage(url: string): SqlStorage {
     federationStates: guarded(durable(createSqlFederationStateRepository(db), ['take'], durably)),
     async ping() {
       try {
-        await sql`select 1`.execute(db);
+        await connection.ping();
       } catch (error) {
         throw new AuthError('temporarily_unavailable', { detail: `database ping failed: ${String(error)}`, cause: error });
       }
     },
     migrate: async () => migrateToLatest(db as never, { engine, schema: await currentSchema() }),
-    close: () => db.destroy(),
+    close: () => connection.close(),
   };
 }

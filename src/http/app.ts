@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { GatehouseConfig } from '../config/schema.js';
 import type { AppServices, CookiePolicy, HttpContext } from './context.js';
 import { OAUTH_PATHS } from '../core/oauth/discovery.js';
+import { registerClientAddressCheck } from './client-address.js';
 import { registerBackChannelCors } from './cors.js';
 import { createCsrfGuard } from './csrf.js';
 import { registerErrorHandler } from './error-handler.js';
@@ -129,6 +130,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     request.log.info(`${request.method} ${request.url.split('?')[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
   });
   registerSecurityHeaders(app, headers);
+  registerClientAddressCheck(app, { trustProxy: config.trustProxy.trim() !== '' });
   registerGracefulClose(app);
   registerErrorHandler(app);
   registerHealth(app, ctx);

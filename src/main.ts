@@ -15,6 +15,7 @@ import { createArgon2Hasher } from './core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
 import { RevocationService } from './core/revocation/revocation-service.js';
+import { DeviceTokens } from './core/throttle/device-tokens.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
 import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
 import { RefreshTokenService } from './core/tokens/refresh-token-service.js';
@@ -125,11 +126,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     lockoutMaxMs: config.loginLockoutMax * 1000,
     windowMs: config.loginAttemptWindow * 1000,
   });
+  let deviceKeys: Buffer[] | undefined;
+  const devices = new DeviceTokens(clock, {
+    // Derived from the master keys once they are loaded (a CLI command that never signs in never needs them).
+    keys: () => (deviceKeys ??= lazyRing.deriveKeys('device cookie v1')),
+    lifetimeMs: config.loginDeviceTrustLifetime * 1000,
+  });
   const accounts = new AccountService(
-    { users: storage.users, sessions, hasher, throttle, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })) },
+    { users: storage.users, sessions, hasher, throttle, devices, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })) },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
-  const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, clock });
+  const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, devices, clock });
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
   // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
@@ -143,6 +150,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     },
     seal: (plaintext, context) => masterKeys().seal(plaintext, context),
     open: (sealed, context) => masterKeys().open(sealed, context),
+    deriveKeys: (purpose) => masterKeys().deriveKeys(purpose),
   };
   const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,

@@ -68,6 +68,12 @@ export const configSchema = Type.Object(
     loginLockout: seconds('First lockout after too many failures; each further failure doubles it.', 30),
     loginLockoutMax: seconds('Longest lockout.', 15 * 60),
     loginAttemptWindow: seconds('Failed logins older than this are forgotten.', 15 * 60),
+    loginDeviceTrustLifetime: seconds(
+      'A browser that signed in to an account is trusted for it this long after its last successful sign-in (a device cookie): its failed attempts lock only itself, and failures from elsewhere do not lock it out.',
+      90 * 24 * 3600,
+      3600,
+      400 * 24 * 3600,
+    ),
     secret: setting(
       Type.Optional(Type.String({
         description:

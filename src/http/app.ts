@@ -37,8 +37,8 @@ export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerous
   const url = new URL(config.issuer);
   const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
   return secure
-    ? { session: '__Host-gatehouse', csrf: '__Host-gatehouse-csrf', secure: true }
-    : { session: 'gatehouse', csrf: 'gatehouse-csrf', secure: false };
+    ? { session: '__Host-gatehouse', csrf: '__Host-gatehouse-csrf', device: '__Host-gatehouse-device', secure: true }
+    : { session: 'gatehouse', csrf: 'gatehouse-csrf', device: 'gatehouse-device', secure: false };
 }
 
 /**
@@ -122,6 +122,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     clearSessionCookie(reply) {
       reply.clearCookie(cookies.session, sessionCookieOptions);
+    },
+    setDeviceCookie(reply, value) {
+      // Sent only with same-site requests (the sign-in forms and /api/login are same-origin), never read by script.
+      reply.setCookie(cookies.device, value, { path: '/', httpOnly: true, secure: cookies.secure, sameSite: 'strict', maxAge: config.loginDeviceTrustLifetime });
     },
   };
 

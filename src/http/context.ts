@@ -50,6 +50,8 @@ export interface AppServices {
 export interface CookiePolicy {
   session: string;
   csrf: string;
+  /** The device cookie: this browser signed in to these accounts before (OWASP device cookies). */
+  device: string;
   secure: boolean;
 }
 
@@ -66,4 +68,6 @@ export interface HttpContext {
   /** Sets the session cookie for a new session ("remember me" sessions persist across browser restarts). */
   setSessionCookie(reply: FastifyReply, token: string, session: Session): void;
   clearSessionCookie(reply: FastifyReply): void;
+  /** Sets the device cookie a successful password sign-in returned. */
+  setDeviceCookie(reply: FastifyReply, value: string): void;
 }

@@ -5,7 +5,8 @@ import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from
 import type { User, UserRepository, NewUser } from '../ports.js';
 import { generateId } from '../secrets.js';
 import type { SessionService } from '../sessions/session-service.js';
-import type { LoginThrottle } from '../throttle/login-throttle.js';
+import type { DeviceTokens } from '../throttle/device-tokens.js';
+import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
 
 export interface AccountOptions {
@@ -19,6 +20,7 @@ export interface AccountDeps {
   sessions: SessionService;
   hasher: PasswordHasher;
   throttle: LoginThrottle;
+  devices: DeviceTokens;
   clock: Clock;
   /** Told when an account is disabled, so every token it holds can be revoked. */
   onUserDisabled?(userId: string): Promise<void>;
@@ -85,9 +87,11 @@ export class AccountService {
    */
   async changePassword(
     user: User,
-    input: { currentPassword: string; newPassword: string; ip: string; keepSessionId?: string },
+    input: { currentPassword: string; newPassword: string; ip: string; keepSessionId?: string; deviceCookie?: string | undefined },
   ): Promise<void> {
-    const keys = { account: user.emailKey, ip: input.ip };
+    // The owner's browser is throttled on its own, as at sign-in (device-tokens.ts).
+    const device = this.#deps.devices.verify(input.deviceCookie, user.emailKey);
+    const keys: ThrottleKeys = { account: user.emailKey, ip: input.ip, ...(device ? { device } : {}) };
     await this.#deps.throttle.attempt(keys);
     const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)));
     if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });

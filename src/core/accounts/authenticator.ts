@@ -5,6 +5,7 @@ import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { normalizePassword } from '../passwords/password-policy.js';
 import type { Session, User, UserRepository } from '../ports.js';
 import type { SessionService } from '../sessions/session-service.js';
+import type { DeviceTokens } from '../throttle/device-tokens.js';
 import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
 
@@ -14,6 +15,16 @@ export interface LoginInput {
   remember: boolean;
   ip: string;
   userAgent: string;
+  /** The browser's device cookie, if it sent one (see device-tokens.ts). */
+  deviceCookie?: string | undefined;
+}
+
+export interface LoginResult {
+  user: User;
+  session: Session;
+  token: string;
+  /** The device cookie to set: this browser is now trusted for this account. */
+  deviceCookie: string;
 }
 
 export interface AuthenticatorDeps {
@@ -21,6 +32,7 @@ export interface AuthenticatorDeps {
   sessions: SessionService;
   hasher: PasswordHasher;
   throttle: LoginThrottle;
+  devices: DeviceTokens;
   clock: Clock;
 }
 
@@ -40,9 +52,11 @@ export class Authenticator {
    * Checks the credentials and starts a session.
    * @throws AuthError `too_many_attempts`, `invalid_credentials`, `account_disabled`.
    */
-  async login(input: LoginInput): Promise<{ user: User; session: Session; token: string }> {
+  async login(input: LoginInput): Promise<LoginResult> {
     const emailKey = emailKeyOf(input.email);
-    const keys = { account: emailKey, ip: input.ip };
+    // A browser that signed in to this account before is throttled on its own (OWASP device cookies).
+    const device = emailKey ? this.#deps.devices.verify(input.deviceCookie, emailKey) : undefined;
+    const keys: ThrottleKeys = { account: emailKey, ip: input.ip, ...(device ? { device } : {}) };
     // Counted before the check, so parallel guesses cannot get past the limit.
     await this.#deps.throttle.attempt(keys);
     try {
@@ -53,7 +67,7 @@ export class Authenticator {
     }
   }
 
-  async #verifyAndStart(input: LoginInput, emailKey: string, keys: ThrottleKeys): Promise<{ user: User; session: Session; token: string }> {
+  async #verifyAndStart(input: LoginInput, emailKey: string, keys: ThrottleKeys): Promise<LoginResult> {
     const password = normalizePassword(input.password);
     const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
     const hash = user?.passwordHash ?? (await this.#dummy());
@@ -73,7 +87,7 @@ export class Authenticator {
       userAgent: input.userAgent,
       remember: input.remember,
     });
-    return { user, session, token };
+    return { user, session, token, deviceCookie: this.#deps.devices.issue(input.deviceCookie, emailKey) };
   }
 
   /** Computes the dummy hash ahead of the first login so the first unknown email is not faster. */

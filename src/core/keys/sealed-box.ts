@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * AES-256-GCM encryption of secrets at rest (private signing keys) under a master key list:
@@ -19,6 +19,11 @@ export interface MasterKeyRing {
   open(sealed: string, context: string): string;
   /** Id of the sealing key (a hash prefix, safe to log). */
   readonly currentId: string;
+  /**
+   * 256-bit keys for one purpose, derived from each master key (HKDF-SHA256, RFC 5869, with the
+   * purpose as `info`), the sealing key's first: the first signs, all verify.
+   */
+  deriveKeys(purpose: string): Buffer[];
 }
 
 /** A short public identifier of a master key: the first 8 bytes of its SHA-256, hex. */
@@ -43,6 +48,7 @@ export function createMasterKeyRing(keys: readonly Buffer[]): MasterKeyRing {
   const currentId = masterKeyId(sealing);
   return {
     currentId,
+    deriveKeys: (purpose) => keys.map((key) => Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `gatehouse ${purpose}`, 32))),
     seal(plaintext, context) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', sealing, iv);

@@ -19,6 +19,11 @@ export interface LoginThrottleOptions {
 export interface ThrottleKeys {
   account: string;
   ip: string;
+  /**
+   * The device id of a valid device cookie for this account (device-tokens.ts), when the
+   * request carries one: its attempts then count against that device alone.
+   */
+  device?: string;
 }
 
 /**
@@ -26,6 +31,11 @@ export interface ThrottleKeys {
  * counted before the password is checked, atomically, so parallel guesses cannot slip past the
  * limit; the attempt that reaches the limit locks the key for a doubling time, capped. A locked
  * key refuses every attempt, right or wrong, so it is no oracle.
+ *
+ * Device cookies (OWASP) keep this from locking the owner out: an attempt from a browser that
+ * signed in to the account before counts against (account, that device) only, with the account's
+ * limit; every other attempt is untrusted and counts against the client IP and the account's
+ * untrusted bucket. An attacker's failures lock the untrusted bucket, never the owner's device.
  */
 export class LoginThrottle {
   readonly #store: ThrottleRepository;
@@ -43,6 +53,10 @@ export class LoginThrottle {
    * @throws AuthError `too_many_attempts` with `retryAfter` when either is locked.
    */
   async attempt(keys: ThrottleKeys): Promise<void> {
+    if (keys.device !== undefined) {
+      await this.#count(deviceKey(keys.account, keys.device), this.#options.accountMaxAttempts);
+      return;
+    }
     await this.#count(ipKey(keys.ip), this.#options.ipMaxAttempts);
     await this.#count(accountKey(keys.account), this.#options.accountMaxAttempts);
   }
@@ -52,8 +66,16 @@ export class LoginThrottle {
     await this.#count(`signup:${throttleAddress(ip)}`, this.#options.ipMaxAttempts);
   }
 
-  /** A successful login clears the account's count and lock, and takes its attempt back from the IP. */
+  /**
+   * A successful login clears the count and lock of the bucket it counted against: the device's,
+   * or the account's untrusted one (and takes its attempt back from the IP). A trusted device's
+   * success leaves the untrusted bucket as it is, so an attack in progress stays throttled.
+   */
   async recordSuccess(keys: ThrottleKeys): Promise<void> {
+    if (keys.device !== undefined) {
+      await this.#store.reset(deviceKey(keys.account, keys.device));
+      return;
+    }
     await this.#store.reset(accountKey(keys.account));
     await this.#store.forgive(ipKey(keys.ip));
   }
@@ -63,6 +85,10 @@ export class LoginThrottle {
    * was judged), so an outage does not lock accounts. Best effort: it may fail the same way.
    */
   async refund(keys: ThrottleKeys): Promise<void> {
+    if (keys.device !== undefined) {
+      await this.#store.forgive(deviceKey(keys.account, keys.device));
+      return;
+    }
     await this.#store.forgive(ipKey(keys.ip));
     await this.#store.forgive(accountKey(keys.account));
   }
@@ -92,4 +118,5 @@ export class LoginThrottle {
 }
 
 const accountKey = (account: string): string => `account:${account}`;
+const deviceKey = (account: string, device: string): string => `device:${device}:${account}`;
 const ipKey = (ip: string): string => `ip:${throttleAddress(ip)}`;

@@ -125,6 +125,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
         newPassword: request.body.new_password,
         ip: request.ip,
         keepSessionId: auth.session.id,
+        deviceCookie: request.cookies[ctx.cookies.device],
       });
     } catch (error) {
       return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));

@@ -59,16 +59,18 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
-      const { session, token } = await services.authenticator.login({
+      const { session, token, deviceCookie } = await services.authenticator.login({
         email: form.email,
         password: form.password,
         remember: form.remember !== undefined,
         ip: request.ip,
         userAgent: request.headers['user-agent'] ?? '',
+        deviceCookie: request.cookies[ctx.cookies.device],
       });
       // No fixation: the new session has a new secret, and whatever session the browser held ends.
       await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       ctx.setSessionCookie(reply, token, session);
+      ctx.setDeviceCookie(reply, deviceCookie);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
       await allowReturnTarget(reply, returnTo);

@@ -67,16 +67,18 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
       schema: { body: LoginBody, response: { 200: SessionBody } },
     },
     async (request, reply) => {
-      const { user, session, token } = await services.authenticator.login({
+      const { user, session, token, deviceCookie } = await services.authenticator.login({
         email: request.body.email,
         password: request.body.password,
         remember: request.body.remember ?? false,
         ip: request.ip,
         userAgent: request.headers['user-agent'] ?? '',
+        deviceCookie: request.cookies[ctx.cookies.device],
       });
       // No fixation: the new session has a new secret, and whatever session the browser held ends.
       await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
       ctx.setSessionCookie(reply, token, session);
+      ctx.setDeviceCookie(reply, deviceCookie);
       return toBody({ user, session });
     },
   );

@@ -94,7 +94,10 @@ describe('session API', () => {
       const cookie = response.cookies.find((c) => c.name === SESSION_COOKIE);
       expect(cookie).toMatchObject({ path: '/', httpOnly: true, secure: true, sameSite: 'Lax' });
       expect(cookie?.value).toMatch(/^gths_[A-Za-z0-9_-]{43}$/);
-      expect(String(response.headers['set-cookie'])).toMatch(/^__Host-gatehouse=gths_[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      const setCookies = ([] as string[]).concat(response.headers['set-cookie'] ?? []);
+      expect(setCookies.find((c) => c.startsWith('__Host-gatehouse='))).toMatch(/^__Host-gatehouse=gths_[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      // And the device cookie: this browser is known to the account from now on.
+      expect(setCookies.find((c) => c.startsWith('__Host-gatehouse-device='))).toMatch(/^__Host-gatehouse-device=[A-Za-z0-9_.~-]+; Max-Age=7776000; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
 
       const body = response.json();
       expect(body.user.email).toBe('Ann@example.com');

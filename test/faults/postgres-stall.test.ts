@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import type { TestGatehouse } from '../support/gatehouse.js';
 import { createPostgresSchema } from '../support/postgres.js';
 import { postgresAvailable, requireService } from '../support/services.js';
+import { signedInWithShortDeadlines } from './support.js';
 
 /**
  * A stalled database (a long lock, an overloaded server): requests must not hang for the whole
@@ -14,7 +14,6 @@ import { postgresAvailable, requireService } from '../support/services.js';
  * came while the lock was held, which is released after a bound whatever happens.
  */
 const runPostgres = requireService('PostgreSQL', postgresAvailable);
-const PASSWORD = 'correct horse battery';
 const LOCK_BOUND_MS = 20_000;
 
 describe.runIf(runPostgres)('a stalled PostgreSQL', { timeout: 90_000 }, () => {
@@ -32,18 +31,10 @@ describe.runIf(runPostgres)('a stalled PostgreSQL', { timeout: 90_000 }, () => {
 
   it('answers 503 within its deadlines while the sessions table is locked, /readyz stays quick, and all works after', async () => {
     schema = await createPostgresSchema();
-    t = await startTestGatehouse({
-      GATEHOUSE_DATABASE_URL: schema.url,
-      GATEHOUSE_DATABASE_QUERY_TIMEOUT: '1s',
-      GATEHOUSE_DATABASE_POOL_SIZE: '2',
-      GATEHOUSE_DATABASE_POOL_TIMEOUT: '1s',
-    });
+    const started = await signedInWithShortDeadlines(schema.url);
+    t = started.t;
+    const { sessionCheck } = started;
     const app = t.app;
-    const agent = new TestAgent(app);
-    expect((await agent.signUp('ann@example.com', PASSWORD)).statusCode).toBe(303);
-    const cookie = agent.cookieHeader();
-    const sessionCheck = () => app.inject({ method: 'GET', url: '/api/session', headers: { cookie } });
-    expect((await sessionCheck()).statusCode).toBe(200);
 
     locker = new pg.Client({ connectionString: schema.url });
     await locker.connect();

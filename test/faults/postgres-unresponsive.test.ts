@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TestAgent } from '../support/agent.js';
-import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import type { TestGatehouse } from '../support/gatehouse.js';
 import { createPostgresSchema } from '../support/postgres.js';
 import { postgresAvailable, postgresUrl, requireService } from '../support/services.js';
+import { signedInWithShortDeadlines } from './support.js';
 
 /**
  * A database that stops answering at all (a frozen server, a network partition): the server cannot
@@ -13,7 +13,6 @@ import { postgresAvailable, postgresUrl, requireService } from '../support/servi
  * the relay was frozen (it thaws after a bound whatever happens).
  */
 const runPostgres = requireService('PostgreSQL', postgresAvailable);
-const PASSWORD = 'correct horse battery';
 const FREEZE_BOUND_MS = 25_000;
 
 /**
@@ -84,18 +83,10 @@ describe.runIf(runPostgres)('a PostgreSQL that stops answering', { timeout: 90_0
     relay = await startRelay();
     const url = new URL(schema.url);
     url.host = `127.0.0.1:${relay.port}`;
-    t = await startTestGatehouse({
-      GATEHOUSE_DATABASE_URL: url.toString(),
-      GATEHOUSE_DATABASE_QUERY_TIMEOUT: '1s',
-      GATEHOUSE_DATABASE_POOL_SIZE: '2',
-      GATEHOUSE_DATABASE_POOL_TIMEOUT: '1s',
-    });
+    const started = await signedInWithShortDeadlines(url.toString());
+    t = started.t;
+    const { sessionCheck } = started;
     const app = t.app;
-    const agent = new TestAgent(app);
-    expect((await agent.signUp('ann@example.com', PASSWORD)).statusCode).toBe(303);
-    const cookie = agent.cookieHeader();
-    const sessionCheck = () => app.inject({ method: 'GET', url: '/api/session', headers: { cookie } });
-    expect((await sessionCheck()).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
 
     let thawed = false;

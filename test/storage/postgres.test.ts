@@ -88,6 +88,27 @@ describe.runIf(runPostgres)('PostgreSQL adapter', () => {
     });
   });
 
+  describe('deadlines', () => {
+    it('bounds statements and lock waits on the pool, but lets migrations take as long as they need', async () => {
+      const connection = connect(postgresUrl, { queryTimeoutMs: 1500 });
+      const migrations = connection.forMigrations();
+      try {
+        const show = async (db: typeof connection.db, name: string): Promise<string | undefined> =>
+          (await sql<Record<string, string>>`select current_setting(${name}) as value`.execute(db)).rows[0]?.value;
+        expect(await show(connection.db, 'statement_timeout')).toBe('1500ms');
+        expect(await show(connection.db, 'lock_timeout')).toBe('1500ms');
+        expect(await show(migrations.db, 'statement_timeout')).toBe('0');
+        expect(await show(migrations.db, 'lock_timeout')).toBe('1min');
+        // A statement past the deadline is cancelled by the server (57014), which is an outage to the caller.
+        await expect(sql`select pg_sleep(3)`.execute(connection.db)).rejects.toMatchObject({ code: '57014' });
+        await expect(sql`select pg_sleep(2)`.execute(migrations.db)).resolves.toBeDefined();
+      } finally {
+        await migrations.release();
+        await connection.close();
+      }
+    });
+  });
+
   describe('revocation feed order', () => {
     // A revocation takes its cursor (seq) when written but becomes visible when it commits; if a later
     // cursor could commit first, a reader following the cursor would skip the earlier one for good.

@@ -27,6 +27,11 @@ export interface SqlConnection {
   durably<T>(write: () => Promise<T>): Promise<T>;
   /** Resolves when the database answers within {@link PING_TIMEOUT_MS}; rejects otherwise. */
   ping(): Promise<void>;
+  /**
+   * A connection for schema migrations, without the statement deadline (building an index on a
+   * large table takes as long as it takes) but with a lock wait of at most a minute; `release` it.
+   */
+  forMigrations(): { db: Kysely<Database>; release(): Promise<void> };
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -93,6 +98,13 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
         return rows[0]?.schema ?? undefined;
       },
       durably: (write) => write(),
+      forMigrations() {
+        const { statement_timeout: _statement, query_timeout: _query, ...untimed } = settings;
+        const migrations = new Kysely<Database>({
+          dialect: new PostgresDialect({ pool: new pg.Pool({ ...untimed, lock_timeout: Math.max(queryTimeoutMs, 60_000), max: 1, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 }) }),
+        });
+        return { db: migrations, release: () => migrations.destroy() };
+      },
       ping: readiness.ping,
       async close() {
         await readiness.close();
@@ -114,6 +126,8 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
     description: `sqlite:${file}`,
     currentSchema: async () => undefined,
     durably: sqliteDurability(db),
+    // Statements on an embedded file have no deadline; the one connection serves migrations too.
+    forMigrations: () => ({ db, release: async () => {} }),
     // An embedded file: nothing to wait for but the connection Kysely serialises queries on.
     ping: async () => void (await sql`select 1`.execute(db)),
     close: () => db.destroy(),

@@ -92,7 +92,14 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
         throw new AuthError('temporarily_unavailable', { detail: `database ping failed: ${String(error)}`, cause: error });
       }
     },
-    migrate: async () => migrateToLatest(db as never, { engine, schema: await currentSchema() }),
+    async migrate() {
+      const migrations = connection.forMigrations();
+      try {
+        return await migrateToLatest(migrations.db as never, { engine, schema: await currentSchema() });
+      } finally {
+        await migrations.release();
+      }
+    },
     close: () => connection.close(),
   };
 }

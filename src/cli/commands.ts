@@ -160,6 +160,9 @@ export const commands: Record<string, Command> = {
           if (fresh) logger.info(`created data folder ${cfg.dataDir} (mode 0700)`);
         }
         gatehouse = await open(cfg, { withoutHttp: false, logger });
+        const opened = gatehouse;
+        // From here on a signal stops cleanly, even one that arrives while the listener starts.
+        stopOnSignals({ close: () => opened.close(), logger, logs, timeoutMs: cfg.shutdownTimeout * 1000 });
         logger.info(`database: ${embedded ? `SQLite ${cfg.databaseUrl}` : describeDatabase(cfg.databaseUrl)}`);
         try {
           await gatehouse.app!.listen({ port: cfg.port, host: cfg.host });
@@ -180,7 +183,6 @@ export const commands: Record<string, Command> = {
       logger.info(`  health:    ${cfg.issuer}/healthz, ${cfg.issuer}/readyz`);
       logger.info(`  OpenID:    ${cfg.issuer}/.well-known/openid-configuration`);
       logger.info('press Ctrl-C to stop');
-      stopOnSignals({ close: () => gatehouse.close(), logger, logs, timeoutMs: cfg.shutdownTimeout * 1000 });
     },
   },
 

@@ -16,14 +16,21 @@ export interface ShutdownOptions {
 }
 
 /**
+ * Within this of the first signal, another counts as the same request: a Ctrl-C under `npm start`
+ * reaches the process twice (from the terminal, and forwarded by npm).
+ */
+const REPEAT_WINDOW_MS = 1000;
+
+/**
  * SIGINT and SIGTERM end the process after a bounded drain, whatever happens to the log output:
  * requests in flight finish and the database closes (exit 0), or the drain outlives `timeoutMs`
- * (exit 1, said in the log). A second signal during the drain ends the process at once (exit 1).
+ * (exit 1, said in the log). A second signal during the drain (more than a second after the first)
+ * ends the process at once (exit 1).
  */
 export function stopOnSignals(options: ShutdownOptions): void {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const { logger, logs } = options;
-  let stopping = false;
+  let stoppingSince: number | undefined;
   let finished = false;
   const finish = (code: number): void => {
     if (finished) return;
@@ -31,12 +38,13 @@ export function stopOnSignals(options: ShutdownOptions): void {
     void logs.close(LOG_FLUSH_MS).then(() => exit(code));
   };
   const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < REPEAT_WINDOW_MS) return;
       logger.warn(`${signal} again: stopping now, without waiting for requests in flight`);
       finish(1);
       return;
     }
-    stopping = true;
+    stoppingSince = Date.now();
     logger.info(`${signal}: finishing requests in flight (at most ${Math.round(options.timeoutMs / 1000)} s), then stopping`);
     const timer = setTimeout(() => {
       logger.error(`requests still in flight after ${Math.round(options.timeoutMs / 1000)} s (GATEHOUSE_SHUTDOWN_TIMEOUT): stopping anyway`);

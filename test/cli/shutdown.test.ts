@@ -75,6 +75,14 @@ describe('gatehouse start: stopping', { timeout: 120_000 }, () => {
     expect(await exitOf(server)).toEqual({ code: 0, signal: null });
   });
 
+  // The first write into the closed pipe happens during the shutdown itself.
+  it.each(['production', 'development'] as const)('exits 0 on SIGTERM in %s mode when its log reader went away while it was idle', async (mode) => {
+    const { server } = await start(mode);
+    server.child.stdout!.destroy();
+    server.child.kill('SIGTERM');
+    expect(await exitOf(server)).toEqual({ code: 0, signal: null });
+  });
+
   it.each(['production', 'development'] as const)('exits 0 on SIGTERM in %s mode once its log reader has gone (EPIPE)', async (mode) => {
     const { server, origin } = await start(mode);
     server.child.stdout!.destroy();
@@ -104,11 +112,16 @@ describe('gatehouse start: stopping', { timeout: 120_000 }, () => {
     expect(server.output()).toContain('GATEHOUSE_SHUTDOWN_TIMEOUT');
   });
 
-  it('a second signal during the drain stops it at once (exit 1)', async () => {
+  it('a second signal during the drain stops it at once (exit 1), but not one right after the first (npm start forwards Ctrl-C)', async () => {
     const { server, origin } = await start('production', { env: { GATEHOUSE_SHUTDOWN_TIMEOUT: '1h' } });
     await requestInFlight(origin);
-    server.child.kill('SIGTERM');
+    // The terminal's signal and npm's forwarded copy arrive together: the drain goes on.
+    server.child.kill('SIGINT');
+    server.child.kill('SIGINT');
     await waitForOutput(server, 'finishing requests in flight');
+    await sleep(1500);
+    expect(server.child.exitCode).toBeNull();
+    expect(server.output()).not.toContain('SIGINT again');
     server.child.kill('SIGINT');
     expect(await exitOf(server, 'after a second signal')).toEqual({ code: 1, signal: null });
     expect(server.output()).toContain('SIGINT again');

@@ -56,10 +56,22 @@ describe('X-Forwarded-For behind a trusted proxy (GATEHOUSE_TRUST_PROXY=1)', () 
     ['an IPv4 address', '203.0.113.9', '203.0.113.9'],
     ['an IPv6 address', '2001:db8::9', '2001:db8::9'],
     ['the last of several (one trusted hop)', '198.51.100.1, 203.0.113.9', '203.0.113.9'],
+    // Some proxies (Azure Application Gateway) append the client's port.
+    ['an IPv4 address with a port', '203.0.113.9:5123', '203.0.113.9'],
+    ['a bracketed IPv6 address with a port', '[2001:db8::9]:5123', '2001:db8::9'],
+    ['a bracketed IPv6 address', '[2001:db8::9]', '2001:db8::9'],
   ])('still uses %s', async (_why, forwardedFor, expected) => {
     t = await startTestGatehouse({ GATEHOUSE_TRUST_PROXY: '1' });
     await new TestAgent(t.app).signUp('ann@example.com', PASSWORD);
     expect(await sessionIpAfterLogin(forwardedFor)).toBe(expected);
+  });
+
+  it('keeps clients behind a port-appending proxy in buckets of their own', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_TRUST_PROXY: '1', GATEHOUSE_LOGIN_IP_MAX_ATTEMPTS: '3' });
+    await new TestAgent(t.app).signUp('ann@example.com', PASSWORD);
+    for (let i = 0; i < 4; i++) await login(`user${i}@example.com`, WRONG, `198.51.100.66:${4000 + i}`);
+    expect((await login('other@example.com', WRONG, '198.51.100.66:4100')).statusCode).toBe(429);
+    expect((await login('ann@example.com', PASSWORD, '203.0.113.7:5123')).statusCode).toBe(200);
   });
 
   it('counts failures with different junk values in one bucket (the connection address)', async () => {

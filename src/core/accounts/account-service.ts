@@ -82,24 +82,27 @@ export class AccountService {
 
   /**
    * Changes the password after checking the current one (throttled like a login, so a stolen
-   * session cannot guess it), then signs out every other session.
-   * @throws AuthError `too_many_attempts`, `invalid_credentials` (current password wrong), `invalid_password`.
+   * session cannot guess it), then signs out every other session. Returns the browser's new device
+   * cookie: the old ones, bound to the old password, no longer vouch for any browser.
+   * @throws AuthError `invalid_password` (checked first, so it says nothing about the current one),
+   *   `too_many_attempts`, `invalid_credentials` (current password wrong).
    */
   async changePassword(
     user: User,
     input: { currentPassword: string; newPassword: string; ip: string; keepSessionId?: string; deviceCookie?: string | undefined },
-  ): Promise<void> {
+  ): Promise<{ deviceCookie: string }> {
+    assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
     // The owner's browser is throttled on its own, as at sign-in (device-tokens.ts).
-    const device = this.#deps.devices.verify(input.deviceCookie, user.emailKey);
+    const device = this.#deps.devices.verify(input.deviceCookie, user);
     const keys: ThrottleKeys = { account: user.emailKey, ip: input.ip, ...(device ? { device } : {}) };
     await this.#deps.throttle.attempt(keys);
     const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)));
     if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
     await this.#deps.throttle.recordSuccess(keys);
-    assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
     await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     await this.#deps.sessions.revokeAll(user.id, { exceptId: input.keepSessionId });
+    return { deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey: user.emailKey, passwordHash }) };
   }
 
   /** @throws AuthError `invalid_email`, `not_found`. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { AuthError, isAuthError } from '../errors.js';
+import { AuthError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { normalizePassword } from '../passwords/password-policy.js';
 import type { Session, User, UserRepository } from '../ports.js';
@@ -54,22 +54,16 @@ export class Authenticator {
    */
   async login(input: LoginInput): Promise<LoginResult> {
     const emailKey = emailKeyOf(input.email);
-    // A browser that signed in to this account before is throttled on its own (OWASP device cookies).
-    const device = emailKey ? this.#deps.devices.verify(input.deviceCookie, emailKey) : undefined;
-    const keys: ThrottleKeys = { account: emailKey, ip: input.ip, ...(device ? { device } : {}) };
-    // Counted before the check, so parallel guesses cannot get past the limit.
-    await this.#deps.throttle.attempt(keys);
-    try {
-      return await this.#verifyAndStart(input, emailKey, keys);
-    } catch (error) {
-      if (isAuthError(error) && error.code === 'temporarily_unavailable') await this.#deps.throttle.refund(keys).catch(() => {});
-      throw error;
-    }
-  }
-
-  async #verifyAndStart(input: LoginInput, emailKey: string, keys: ThrottleKeys): Promise<LoginResult> {
-    const password = normalizePassword(input.password);
     const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
+    // A browser that signed in to this account before, under its current password, is throttled on
+    // its own (OWASP device cookies).
+    const device = user ? this.#deps.devices.verify(input.deviceCookie, user) : undefined;
+    const keys: ThrottleKeys = { account: emailKey, ip: input.ip, ...(device ? { device } : {}) };
+    // Counted before the check, so parallel guesses cannot get past the limit. Nothing between the
+    // count and the verdict reads the database, so an outage cannot count an attempt it left unjudged.
+    await this.#deps.throttle.attempt(keys);
+
+    const password = normalizePassword(input.password);
     const hash = user?.passwordHash ?? (await this.#dummy());
     const matches = await this.#deps.hasher.verify(hash, password);
     if (!user || user.passwordHash === null || !matches) {
@@ -78,8 +72,10 @@ export class Authenticator {
     if (user.disabledAt !== null) throw new AuthError('account_disabled');
 
     await this.#deps.throttle.recordSuccess(keys);
-    if (this.#deps.hasher.needsRehash(user.passwordHash)) {
-      await this.#deps.users.updatePasswordHash(user.id, await this.#deps.hasher.hash(password), this.#deps.clock.now());
+    let passwordHash = user.passwordHash;
+    if (this.#deps.hasher.needsRehash(passwordHash)) {
+      passwordHash = await this.#deps.hasher.hash(password);
+      await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     }
     const { session, token } = await this.#deps.sessions.create({
       userId: user.id,
@@ -87,7 +83,7 @@ export class Authenticator {
       userAgent: input.userAgent,
       remember: input.remember,
     });
-    return { user, session, token, deviceCookie: this.#deps.devices.issue(input.deviceCookie, emailKey) };
+    return { user, session, token, deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey, passwordHash }) };
   }
 
   /** Computes the dummy hash ahead of the first login so the first unknown email is not faster. */

@@ -4,8 +4,9 @@ import { ManualClock } from '../clock.js';
 import { DeviceTokens, MAX_TOKENS } from './device-tokens.js';
 
 const DAY = 24 * 3600 * 1000;
-const ANN = 'ann@example.com';
-const BOB = 'bob@example.com';
+const ANN = { emailKey: 'ann@example.com', passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$ann' };
+const BOB = { emailKey: 'bob@example.com', passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$bob' };
+const account = (emailKey: string): { emailKey: string; passwordHash: string } => ({ emailKey, passwordHash: `hash of ${emailKey}` });
 
 function devices(options: { keys?: Buffer[]; clock?: ManualClock; lifetimeMs?: number } = {}): DeviceTokens {
   const keys = options.keys ?? [randomBytes(32)];
@@ -29,8 +30,9 @@ describe('DeviceTokens (OWASP device cookies)', () => {
     const device = d.verify(cookie, ANN);
     expect(device).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(d.verify(cookie, ANN)).toBe(device);
-    // The email is not in the cookie.
+    // Neither the email nor anything of the password hash is in the cookie.
     expect(cookie).not.toContain('ann');
+    expect(cookie).not.toContain('argon2');
     expect(Buffer.from(cookie.replaceAll('.', ''), 'base64url').toString('latin1')).not.toContain('ann');
   });
 
@@ -42,6 +44,14 @@ describe('DeviceTokens (OWASP device cookies)', () => {
   it('refuses a token for another account', () => {
     const d = devices();
     expect(d.verify(d.issue(undefined, ANN), BOB)).toBeUndefined();
+    expect(d.verify(d.issue(undefined, ANN), { ...BOB, passwordHash: ANN.passwordHash })).toBeUndefined();
+  });
+
+  it('refuses a token once the account\'s password has changed (a browser that knew the old one is not vouched for)', () => {
+    const d = devices();
+    const cookie = d.issue(undefined, ANN);
+    expect(d.verify(cookie, { ...ANN, passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$new' })).toBeUndefined();
+    expect(d.verify(cookie, { ...ANN, passwordHash: null })).toBeUndefined();
   });
 
   it.each([
@@ -79,17 +89,18 @@ describe('DeviceTokens (OWASP device cookies)', () => {
   it('keeps the tokens of other accounts in the cookie, newest first, at most four', () => {
     const d = devices();
     let cookie: string | undefined;
-    const accounts = ['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com', 'e@example.com'];
+    const accounts = ['a@example.com', 'b@example.com', 'c@example.com', 'd@example.com', 'e@example.com'].map(account);
     for (const account of accounts) cookie = d.issue(cookie, account);
     expect(cookie!.split('~')).toHaveLength(MAX_TOKENS);
-    expect(d.verify(cookie, 'e@example.com')).toBeDefined();
-    expect(d.verify(cookie, 'b@example.com')).toBeDefined();
-    expect(d.verify(cookie, 'a@example.com')).toBeUndefined();
+    expect(d.verify(cookie, account('e@example.com'))).toBeDefined();
+    expect(d.verify(cookie, account('b@example.com'))).toBeDefined();
+    expect(d.verify(cookie, account('a@example.com'))).toBeUndefined();
     // Signing in to one of them again replaces its token rather than adding one.
-    const again = d.issue(cookie, 'c@example.com');
+    const again = d.issue(cookie, account('c@example.com'));
     expect(again.split('~')).toHaveLength(MAX_TOKENS);
     expect(again.split('~')[0]).not.toBe(cookie!.split('~')[0]);
-    expect(d.verify(again, 'c@example.com')).toBeDefined();
+    expect(d.verify(again, account('c@example.com'))).toBeDefined();
+    expect(d.verify(again, account('b@example.com'))).toBeDefined();
   });
 
   it.each([

@@ -80,19 +80,6 @@ export class LoginThrottle {
     await this.#store.forgive(ipKey(keys.ip));
   }
 
-  /**
-   * Takes back an attempt that ended without a verdict (the database failed before the password
-   * was judged), so an outage does not lock accounts. Best effort: it may fail the same way.
-   */
-  async refund(keys: ThrottleKeys): Promise<void> {
-    if (keys.device !== undefined) {
-      await this.#store.forgive(deviceKey(keys.account, keys.device));
-      return;
-    }
-    await this.#store.forgive(ipKey(keys.ip));
-    await this.#store.forgive(accountKey(keys.account));
-  }
-
   /** Forgets entries that can no longer lock anything. */
   async cleanup(): Promise<number> {
     const now = this.#clock.now();

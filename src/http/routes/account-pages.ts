@@ -119,20 +119,23 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
     csrf.assertForm(request, request.body._csrf);
     const auth = await requireSession(request, reply);
     if (!auth) return reply;
+    let deviceCookie: string;
     try {
-      await services.accounts.changePassword(auth.user, {
+      ({ deviceCookie } = await services.accounts.changePassword(auth.user, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
         ip: request.ip,
         keepSessionId: auth.session.id,
         deviceCookie: request.cookies[ctx.cookies.device],
-      });
+      }));
     } catch (error) {
       return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
     }
-    // A privilege change: the current session gets a new secret too.
+    // A privilege change: the current session gets a new secret too, and this browser a device
+    // cookie under the new password (the old ones vouch for nobody now).
     const { session, token } = await services.sessions.rotate(auth.session, { ip: request.ip, userAgent: request.headers['user-agent'] ?? '' });
     ctx.setSessionCookie(reply, token, session);
+    ctx.setDeviceCookie(reply, deviceCookie);
     return reply.redirect('/account?notice=password-changed', 303);
   });
 

@@ -132,6 +132,35 @@ describe('device cookies', () => {
     expect(changed.headers.location).toBe('/account?notice=password-changed');
   });
 
+  it('a password change ends the trust of every browser that knew the old password, and the changing one is trusted anew', async () => {
+    t = await startTestGatehouse();
+    const ann = await annsBrowser(t);
+    const before = ann.cookies.get(DEVICE_COOKIE)!;
+    expect((await ann.logIn('ann@example.com', PASSWORD)).statusCode).toBe(303);
+    await ann.get('/account');
+    const NEW_PASSWORD = 'a brand new passphrase';
+    expect((await ann.postForm('/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD })).statusCode).toBe(303);
+    const after = ann.cookies.get(DEVICE_COOKIE)!;
+    expect(after).not.toBe(before);
+
+    // Someone holding the old cookie (say, a stolen laptop) has no private guessing bucket any more.
+    await lockOut(t);
+    expect((await attack(t, NEW_PASSWORD, `${DEVICE_COOKIE}=${before}`)).statusCode).toBe(429);
+    expect((await attack(t, NEW_PASSWORD, `${DEVICE_COOKIE}=${after}`)).statusCode).toBe(200);
+  });
+
+  it('a password change refuses an unusable new password before it looks at the current one (no oracle for a stolen session)', async () => {
+    t = await startTestGatehouse();
+    const ann = await annsBrowser(t);
+    expect((await ann.logIn('ann@example.com', PASSWORD)).statusCode).toBe(303);
+    await ann.get('/account');
+    const wrong = await ann.postForm('/account/password', { current_password: WRONG, new_password: 'x' });
+    const right = await ann.postForm('/account/password', { current_password: PASSWORD, new_password: 'x' });
+    expect(wrong.statusCode).toBe(400);
+    expect(right.statusCode).toBe(400);
+    expect(right.body.replace(/name="_csrf" value="[^"]+"/, '')).toBe(wrong.body.replace(/name="_csrf" value="[^"]+"/, ''));
+  });
+
   it('still trusts a device cookie after the master key is rotated (GATEHOUSE_SECRET=NEW,OLD)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-device-'));
     dirs.push(dir);

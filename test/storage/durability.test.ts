@@ -27,6 +27,7 @@ const DURABLE = [
   'federationStates.take',
   'signingKeys.insert', 'signingKeys.retire',
   'clients.upsert', 'clients.delete',
+  'revocations.recordIssued.revoked',
 ];
 const NOT_DURABLE = ['sessions.insert', 'sessions.touch', 'throttle.attempt', 'users.insert', 'audit.record', 'revocations.recordIssued'];
 

@@ -75,17 +75,7 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
       // A server that answers nothing at all (stopped, partitioned) cannot cancel: the client gives up a little later.
       query_timeout: queryTimeoutMs + 1_000,
     };
-    const pool = new pg.Pool({ ...settings, max: options.poolSize ?? 10, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 });
-    // A client losing its connection, idle or checked out, must never crash the process (an
-    // 'error' event without a listener would): the query in flight reports it, the pool drops the
-    // client, and the next query gets a new connection.
-    pool.on('error', (error) => onConnectionError(error));
-    pool.on('connect', (client) => {
-      client.on('error', (error) => onConnectionError(error));
-      // Durable commits whatever the server's default (README, "Durability"). Queued before any
-      // query of the client's first user; a failure surfaces in that query.
-      void client.query('set synchronous_commit = on').catch(() => {});
-    });
+    const pool = postgresPool({ ...settings, max: options.poolSize ?? 10, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 }, onConnectionError);
     const target = new URL(url);
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingTimedOutClients(pool) }) });
     const readiness = postgresReadiness({ ...settings, connectionTimeoutMillis: PING_TIMEOUT_MS, query_timeout: PING_TIMEOUT_MS });
@@ -100,9 +90,8 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
       durably: (write) => write(),
       forMigrations() {
         const { statement_timeout: _statement, query_timeout: _query, ...untimed } = settings;
-        const migrations = new Kysely<Database>({
-          dialect: new PostgresDialect({ pool: new pg.Pool({ ...untimed, lock_timeout: Math.max(queryTimeoutMs, 60_000), max: 1, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 }) }),
-        });
+        const pool = postgresPool({ ...untimed, lock_timeout: Math.max(queryTimeoutMs, 60_000), max: 1, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 }, onConnectionError);
+        const migrations = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
         return { db: migrations, release: () => migrations.destroy() };
       },
       ping: readiness.ping,
@@ -135,22 +124,44 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
 }
 
 /**
+ * A pg pool whose connections can fail without crashing the process (an 'error' event without a
+ * listener would end it), idle or checked out: the query in flight reports the failure, the pool
+ * drops the client, the next query gets a new connection, and `onConnectionError` hears of it once.
+ * Each connection commits durably whatever the server's default (README, "Durability").
+ */
+function postgresPool(config: pg.PoolConfig, onConnectionError: (error: Error) => void): pg.Pool {
+  const pool = new pg.Pool(config);
+  // pg-pool re-emits an idle client's error here; the client's own listener below reports it.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', onConnectionError);
+    // Queued before any query of the client's first user. Behind a pooler that does not keep
+    // session settings (PgBouncer in transaction mode) it would not hold: README, "Running on PostgreSQL".
+    void client.query('set synchronous_commit = on').catch(onConnectionError);
+  });
+  return pool;
+}
+
+/**
  * The pool Kysely uses, except that a client whose query hit the client-side deadline is destroyed
  * on release rather than reused: its statement may still be running, or its server gone, and the
- * next query would wait behind it.
+ * next query would wait behind it. Further queries on it (a transaction's ROLLBACK) fail at once
+ * instead of waiting out a deadline of their own.
  */
 function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
   return {
     async connect() {
       const client = await pool.connect();
-      let timedOut = false;
+      let timedOut: Error | undefined;
       return {
-        query: ((...args: Parameters<pg.PoolClient['query']>) =>
-          (client.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
-            if (error instanceof Error && error.message === 'Query read timeout') timedOut = true;
+        query: ((...args: Parameters<pg.PoolClient['query']>) => {
+          if (timedOut) return Promise.reject(timedOut);
+          return (client.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+            if (error instanceof Error && error.message === 'Query read timeout') timedOut = error;
             throw error;
-          })) as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy === true || timedOut),
+          });
+        }) as PostgresPoolClient['query'],
+        release: (destroy?: boolean) => client.release(destroy === true || timedOut !== undefined),
       };
     },
     end: () => pool.end(),
@@ -165,18 +176,20 @@ function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
 function postgresReadiness(settings: pg.ClientConfig): { ping(): Promise<void>; close(): Promise<void> } {
   let client: Promise<pg.Client> | undefined;
   let closed = false;
-  const drop = (): void => {
-    const dropped = client;
-    client = undefined;
-    void dropped?.then((c) => c.end()).catch(() => {});
+  /** Ends `which` (the current client by default), and forgets it if it is still the current one. */
+  const drop = (which: Promise<pg.Client> | undefined = client): void => {
+    if (which === client) client = undefined;
+    void which?.then((c) => c.end()).catch(() => {});
   };
-  const open = (): Promise<pg.Client> =>
-    (client ??= (async () => {
-      const fresh = new pg.Client(settings);
-      fresh.on('error', drop);
-      await fresh.connect();
-      return fresh;
-    })());
+  const open = (): Promise<pg.Client> => {
+    if (client) return client;
+    const fresh = new pg.Client(settings);
+    const opening = fresh.connect().then(() => fresh);
+    // A late error of this client ends this client, never a newer one.
+    fresh.on('error', () => drop(opening));
+    client = opening;
+    return opening;
+  };
   return {
     async ping() {
       if (closed) throw new Error('the database connection is closed');

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { RevocationRepository, RevocationScope } from '../../core/ports.js';
-import { inSequenceOrder, type Engine } from './dialect.js';
+import { inSequenceOrder, type Engine, type SqlConnection } from './dialect.js';
 import type { Database } from './schema.js';
 
-export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engine): RevocationRepository {
+/** `durably` makes the revocation that {@link RevocationRepository.recordIssued} may add survive a power loss, as every revocation does. */
+export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engine, durably: SqlConnection['durably']): RevocationRepository {
   const revokeJti = async (jti: string, expiresAt: number, now: number): Promise<void> => {
     await inSequenceOrder(engine, db, (w) =>
       w.insertInto('revocations').values({ jti, expires_at: expiresAt, revoked_at: now }).onConflict((oc) => oc.column('jti').doNothing()).execute(),
@@ -34,7 +35,8 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
         .select((s) => s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').as('revoked_at'))
         .where('issued_tokens.jti', '=', token.jti)
         .executeTakeFirst();
-      if (ended && ended.revoked_at !== null) await revokeJti(token.jti, token.expiresAt, ended.revoked_at);
+      const revokedAt = ended?.revoked_at;
+      if (revokedAt !== undefined && revokedAt !== null) await durably(() => revokeJti(token.jti, token.expiresAt, revokedAt));
     },
     revokeJti,
     // INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token issued concurrently is either

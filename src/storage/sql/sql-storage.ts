@@ -76,7 +76,7 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
     sessions: guarded(durable(createSqlSessionRepository(db), ['revoke', 'revokeAll'], durably)),
     throttle: guarded(createSqlThrottleRepository(db)),
     signingKeys: guarded(durable(createSqlSigningKeyRepository(db), ['insert', 'retire'], durably)),
-    revocations: guarded(durable(createSqlRevocationRepository(db, engine), ['revokeJti', 'revokeIssued'], durably)),
+    revocations: guarded(durable(createSqlRevocationRepository(db, engine, durably), ['revokeJti', 'revokeIssued'], durably)),
     refreshTokens: guarded(durable(createSqlRefreshTokenRepository(db), ['rotate', 'revokeFamily', 'revokeFamiliesOf'], durably)),
     audit: guarded(createSqlAuditLog(db)),
     clients: guarded(durable(createSqlClientRepository(db), ['insert', 'upsert', 'delete'], durably)),

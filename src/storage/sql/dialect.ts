@@ -74,6 +74,8 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
       lock_timeout: queryTimeoutMs,
       // A server that answers nothing at all (stopped, partitioned) cannot cancel: the client gives up a little later.
       query_timeout: queryTimeoutMs + 1_000,
+      // TCP keepalive finds a peer that vanished while a connection sat idle in the pool.
+      keepAlive: true,
     };
     const pool = postgresPool({ ...settings, max: options.poolSize ?? 10, connectionTimeoutMillis: options.poolTimeoutMs ?? 5_000 }, onConnectionError);
     const target = new URL(url);
@@ -303,5 +305,5 @@ export function isUnavailable(error: unknown): boolean {
   const code = codeOf(error);
   if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|connection is closed|database connection is not open|Query read timeout|Client has encountered a connection error|Client was closed/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|connection is closed|database connection is not open|Query read timeout|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end/i.test(message);
 }

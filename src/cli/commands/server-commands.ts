@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { createLogger, ensureDataDir, type Gatehouse } from '../../main.js';
+import { CliError, config, describeDatabase, loadedConfig, open, parse, print, type Command } from '../cli-support.js';
+import { LogDestination } from '../log-destination.js';
+import { stopOnSignals } from '../shutdown.js';
+
+export const serverCommands: Record<string, Command> = {
+  start: {
+    usage: 'Usage: gatehouse start\n  Starts the server (settings from GATEHOUSE_* environment variables; see README).',
+    async run(argv) {
+      parse(argv, {}, this.usage);
+      const { config: cfg, warnings } = loadedConfig();
+      const logs = new LogDestination();
+      const logger = createLogger(cfg, logs);
+      let gatehouse: Gatehouse;
+      try {
+        for (const warning of warnings) logger.warn(warning);
+        const embedded = !cfg.databaseUrl.includes('://');
+        if (embedded) {
+          const fresh = !existsSync(cfg.dataDir);
+          ensureDataDir(cfg.dataDir);
+          if (fresh) logger.info(`created data folder ${cfg.dataDir} (mode 0700)`);
+        }
+        gatehouse = await open(cfg, { withoutHttp: false, logger });
+        const opened = gatehouse;
+        // From here on a signal stops cleanly, even one that arrives while the listener starts.
+        stopOnSignals({ close: () => opened.close(), logger, logs, timeoutMs: cfg.shutdownTimeout * 1000 });
+        logger.info(`database: ${embedded ? `SQLite ${cfg.databaseUrl}` : describeDatabase(cfg.databaseUrl)}`);
+        try {
+          await gatehouse.app!.listen({ port: cfg.port, host: cfg.host });
+        } catch (error) {
+          await gatehouse.close();
+          const code = (error as { code?: string }).code;
+          throw new CliError(code === 'EADDRINUSE' ? `port ${cfg.port} is in use; set PORT to another port` : `cannot listen: ${(error as Error).message}`);
+        }
+      } catch (error) {
+        // The lines logged so far reach the output before the process exits with the error.
+        await logs.close(1000);
+        throw error;
+      }
+      gatehouse.startBackgroundJobs();
+      logger.info(`Gatehouse is running at ${cfg.issuer}`);
+      logger.info(`  sign in:   ${cfg.issuer}/login`);
+      logger.info(`  sign up:   ${cfg.issuer}/signup${cfg.signupEnabled ? '' : ' (closed)'}`);
+      logger.info(`  health:    ${cfg.issuer}/healthz, ${cfg.issuer}/readyz`);
+      logger.info(`  OpenID:    ${cfg.issuer}/.well-known/openid-configuration`);
+      logger.info('press Ctrl-C to stop');
+    },
+  },
+
+  migrate: {
+    usage:
+      'Usage: gatehouse migrate [--json]\n  Brings the database schema up to date and applies the declared clients of the configuration (both also done at every start).',
+    async run(argv) {
+      const values = parse(argv, { json: { type: 'boolean' } }, this.usage);
+      const cfg = config();
+      const gatehouse = await open(cfg, { withoutHttp: true, applyDeclaredClients: true });
+      // createGatehouse migrates; a second run reports that nothing is left to apply.
+      const { applied } = await gatehouse.storage.migrate();
+      await gatehouse.close();
+      print(values.json, { database: describeDatabase(cfg.databaseUrl), applied }, `database ${describeDatabase(cfg.databaseUrl)} is up to date`);
+    },
+  },
+};

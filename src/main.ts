@@ -133,7 +133,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     lifetimeMs: config.loginDeviceTrustLifetime * 1000,
   });
   const accounts = new AccountService(
-    { users: storage.users, sessions, hasher, throttle, devices, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })) },
+    { users: storage.users, sessions, hasher, throttle, devices, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })), onUserDeleted: () => revocations.sync() },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, devices, clock });

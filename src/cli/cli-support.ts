@@ -16,6 +16,8 @@ export class CliError extends Error {
 }
 
 export interface Command {
+  /** One line for the list of commands. */
+  summary: string;
   usage: string;
   run(argv: string[]): Promise<void>;
 }
@@ -86,7 +88,7 @@ export async function open(
       throw new CliError(error.message.split('\n').map((line) => `configuration: ${line}`).join('\ngatehouse: '), 2);
     }
     if (error instanceof MasterKeyError) {
-      throw new CliError(`cannot open the signing keys: ${error.message}; set GATEHOUSE_SECRET to the master key they were sealed with (the first key seals, all open)`);
+      throw new CliError(`cannot open the signing keys: ${error.message}; set GATEHOUSE_SECRET to the master key they were sealed with (the first key seals, all open), or if it is lost for good see "gatehouse keys reset --help"`);
     }
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new CliError(`cannot open the database (${describeDatabase(cfg.databaseUrl)}): ${reason}`);

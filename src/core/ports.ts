@@ -37,6 +37,14 @@ export interface UserRepository {
   updateName(id: string, name: string | null, now: number): Promise<void>;
   /** Marks the user disabled; false when no such user. */
   disable(id: string, now: number): Promise<boolean>;
+  /** Clears the user's disabled mark; false when no such user. */
+  enable(id: string, now: number): Promise<boolean>;
+  /**
+   * Deletes the user with everything of theirs (sessions, refresh families and tokens, authorization
+   * codes, consents, identities) and puts every unexpired access token issued to them on the
+   * denylist, in one transaction; false when no such user.
+   */
+  delete(id: string, now: number): Promise<boolean>;
 }
 
 export interface Session {

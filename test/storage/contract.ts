@@ -417,6 +417,53 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await storage.sessions.revokeAll(user.id, T0 + MINUTE)).toBe(0);
         expect((await storage.sessions.findByTokenHash(theirs.tokenHash))?.session).toStrictEqual(theirs);
       });
+
+      it('enables a disabled user, and reports unknown users', async () => {
+        const user = newUser();
+        await storage.users.insert(user);
+        await storage.users.disable(user.id, T0 + HOUR);
+        expect(await storage.users.enable(user.id, T0 + 2 * HOUR)).toBe(true);
+        expect(await storage.users.findById(user.id)).toStrictEqual({ ...stored(user), updatedAt: T0 + 2 * HOUR, disabledAt: null });
+        expect(await storage.users.enable(randomUUID(), T0 + HOUR)).toBe(false);
+      });
+
+      it('delete removes the user with everything of theirs, denylists their live tokens, and leaves others alone', async () => {
+        const [user, other] = [newUser(), newUser()];
+        for (const u of [user, other]) await storage.users.insert(u);
+        const sessions = [newSession(user.id), newSession(other.id)];
+        for (const session of sessions) await storage.sessions.insert(session);
+        const families = [user, other].map((u) => ({
+          family: { id: randomUUID(), userId: u.id, clientId: 'app', sessionId: null, scope: 'openid', resource: '', createdAt: T0, absoluteExpiresAt: T0 + DAY, revokedAt: null },
+          token: { id: randomUUID(), tokenHash: randomUUID().replaceAll('-', '').repeat(2), familyId: '', createdAt: T0, expiresAt: T0 + DAY, rotatedAt: null },
+        }));
+        for (const { family, token } of families) await storage.refreshTokens.createFamily(family, { ...token, familyId: family.id });
+        for (const u of [user, other]) {
+          await storage.consents.save({ userId: u.id, clientId: 'app', scope: 'openid', grantedAt: T0, updatedAt: T0 });
+          await storage.identities.insert({ provider: 'google', subject: `sub-${u.id}`, userId: u.id, email: null, createdAt: T0, lastUsedAt: T0 });
+          await storage.revocations.recordIssued({ jti: `live-${u.id}`, subject: u.id, clientId: 'app', sessionId: null, familyId: null, expiresAt: T0 + HOUR });
+        }
+        await storage.revocations.recordIssued({ jti: `expired-${user.id}`, subject: user.id, clientId: 'app', sessionId: null, familyId: null, expiresAt: T0 - 1 });
+
+        expect(await storage.users.delete(user.id, T0)).toBe(true);
+
+        expect(await storage.users.findById(user.id)).toBeUndefined();
+        expect(await storage.users.findByEmailKey(user.emailKey)).toBeUndefined();
+        expect(await storage.sessions.findById(sessions[0]!.id)).toBeUndefined();
+        expect(await storage.refreshTokens.find(families[0]!.token.tokenHash)).toBeUndefined();
+        expect(await storage.consents.listByUser(user.id)).toEqual([]);
+        expect(await storage.identities.listByUser(user.id)).toEqual([]);
+        expect(await storage.identities.find('google', `sub-${user.id}`)).toBeUndefined();
+        expect((await storage.revocations.listSince(0, T0, 100)).map((e) => e.jti)).toEqual([`live-${user.id}`]);
+        // The other account keeps everything.
+        expect(await storage.users.findById(other.id)).toStrictEqual(stored(other));
+        expect(await storage.sessions.findById(sessions[1]!.id)).toStrictEqual(sessions[1]);
+        expect((await storage.refreshTokens.find(families[1]!.token.tokenHash))?.family.revokedAt).toBeNull();
+        expect(await storage.consents.listByUser(other.id)).toHaveLength(1);
+        expect(await storage.identities.listByUser(other.id)).toHaveLength(1);
+        // The email is free again, and a second delete reports nothing to delete.
+        await storage.users.insert(newUser({ email: user.email, emailKey: user.emailKey }));
+        expect(await storage.users.delete(user.id, T0)).toBe(false);
+      });
     });
 
     describe('throttle', () => {

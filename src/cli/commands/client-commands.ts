@@ -36,6 +36,7 @@ function readJwks(file: string): unknown {
 
 export const clientCommands: Record<string, Command> = {
   'client create': {
+    summary: 'register an OAuth client',
     usage:
       'Usage: gatehouse client create --name NAME [--redirect-uri URI]… [--post-logout-redirect-uri URI]… [--public]\n' +
       '         [--grant-types a,b] [--scopes "s1 s2"] [--auth-method METHOD] [--jwks FILE] [--first-party]\n' +
@@ -107,6 +108,7 @@ export const clientCommands: Record<string, Command> = {
   },
 
   'client list': {
+    summary: 'list OAuth clients',
     usage: 'Usage: gatehouse client list [--json]\n  Lists OAuth clients, oldest first (secrets are never shown: only their hashes are stored).',
     async run(argv) {
       const values = parse(argv, { json: { type: 'boolean' } }, this.usage);
@@ -122,6 +124,7 @@ export const clientCommands: Record<string, Command> = {
   },
 
   'client delete': {
+    summary: 'delete an OAuth client and revoke its tokens',
     usage:
       'Usage: gatehouse client delete CLIENT_ID [--json]\n' +
       '  Deletes an OAuth client and revokes its access tokens. Clients declared in the configuration file are removed there.',

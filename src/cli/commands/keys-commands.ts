@@ -1,7 +1,8 @@
-import { iso, parse, print, withGatehouse, type Command } from '../cli-support.js';
+import { CliError, iso, parse, print, withGatehouse, type Command } from '../cli-support.js';
 
 export const keysCommands: Record<string, Command> = {
   'keys list': {
+    summary: 'list signing keys',
     usage: 'Usage: gatehouse keys list [--json]\n  Lists signing keys: pending (published, not signing yet), signing, retired (published until its tokens expire).',
     async run(argv) {
       const values = parse(argv, { json: { type: 'boolean' } }, this.usage);
@@ -20,6 +21,7 @@ export const keysCommands: Record<string, Command> = {
   },
 
   'keys rotate': {
+    summary: 'roll in a new signing key',
     usage:
       'Usage: gatehouse keys rotate [--now] [--json]\n' +
       '  Rolls in a new signing key. It is published at once and signs after twice GATEHOUSE_JWKS_CACHE_MAX_AGE\n' +
@@ -32,6 +34,31 @@ export const keysCommands: Record<string, Command> = {
         values.json,
         { kid: key.kid, alg: key.alg, state: key.state, activates_at: iso(key.activatesAt) },
         `new ${key.alg} key ${key.kid} signs from ${iso(key.activatesAt)}`,
+      );
+    },
+  },
+
+  'keys reset': {
+    summary: 'replace every signing key after GATEHOUSE_SECRET was lost',
+    usage:
+      'Usage: gatehouse keys reset --yes [--json]\n' +
+      '  For a lost GATEHOUSE_SECRET (or development master.key): deletes every stored signing key, which\n' +
+      '  nothing can open any more, and creates new ones sealed with the current secret. Every access and ID\n' +
+      '  token signed so far stops verifying (clients refresh); accounts, sessions, refresh tokens and clients\n' +
+      '  are kept. Browsers lose their trusted-device cookies. Restart every running node afterwards.',
+    async run(argv) {
+      const values = parse(argv, { yes: { type: 'boolean' }, json: { type: 'boolean' } }, this.usage);
+      if (!values.yes) throw new CliError(`every token signed so far will stop verifying: add --yes to confirm\n${this.usage}`, 2);
+      const { discarded, keys } = await withGatehouse(async (g) => {
+        const count = await g.services.keys.discardAll();
+        // With no sealed key left, a development master key may be generated again.
+        await g.loadKeys();
+        return { discarded: count, keys: g.services.keys.list() };
+      });
+      print(
+        values.json,
+        { discarded, keys: keys.map((k) => ({ kid: k.kid, alg: k.alg, state: k.state })) },
+        `deleted ${discarded} signing key${discarded === 1 ? '' : 's'}; new: ${keys.map((k) => `${k.alg} ${k.kid}`).join(', ')}`,
       );
     },
   },

@@ -6,6 +6,7 @@ import { stopOnSignals } from '../shutdown.js';
 
 export const serverCommands: Record<string, Command> = {
   start: {
+    summary: 'start the server',
     usage: 'Usage: gatehouse start\n  Starts the server (settings from GATEHOUSE_* environment variables; see README).',
     async run(argv) {
       parse(argv, {}, this.usage);
@@ -49,6 +50,7 @@ export const serverCommands: Record<string, Command> = {
   },
 
   migrate: {
+    summary: 'bring the database schema up to date',
     usage:
       'Usage: gatehouse migrate [--json]\n  Brings the database schema up to date and applies the declared clients of the configuration (both also done at every start).',
     async run(argv) {

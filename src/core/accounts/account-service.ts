@@ -24,9 +24,11 @@ export interface AccountDeps {
   clock: Clock;
   /** Told when an account is disabled, so every token it holds can be revoked. */
   onUserDisabled?(userId: string): Promise<void>;
+  /** Told when an account was deleted (its tokens are on the denylist already), so this node learns of them. */
+  onUserDeleted?(userId: string): Promise<void>;
 }
 
-/** Accounts: registration, password changes, disabling. */
+/** Accounts: registration, password changes, disabling, enabling and deleting. */
 export class AccountService {
   readonly #deps: AccountDeps;
   readonly #options: AccountOptions;
@@ -118,6 +120,46 @@ export class AccountService {
     if (!done) throw new AuthError('not_found', { description: 'No such account.' });
     await this.#deps.sessions.revokeAll(userId);
     await this.#deps.onUserDisabled?.(userId);
+  }
+
+  /**
+   * An administrator's recovery for a forgotten password: sets a new one without the current one
+   * (the password policy applies), clears the account's lockout and signs out every session.
+   * @throws AuthError `invalid_password`, `not_found`.
+   */
+  async setPassword(userId: string, password: string): Promise<void> {
+    const user = await this.#getById(userId);
+    assertAcceptablePassword(password, this.#options.passwordPolicy, { email: user.email });
+    const passwordHash = await this.#deps.hasher.hash(normalizePassword(password));
+    await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
+    await this.#deps.throttle.resetAccount(user.emailKey);
+    await this.#deps.sessions.revokeAll(user.id);
+  }
+
+  /** Lets a disabled account sign in again (its ended sessions stay ended). @throws AuthError `not_found`. */
+  async enable(userId: string): Promise<void> {
+    const done = await this.#deps.users.enable(userId, this.#deps.clock.now());
+    if (!done) throw new AuthError('not_found', { description: 'No such account.' });
+  }
+
+  /**
+   * Deletes the account and everything of it: sessions, refresh families, access tokens (denylisted
+   * until they expire), authorization codes, consents and linked identities.
+   * @throws AuthError `not_found`.
+   */
+  async delete(userId: string): Promise<void> {
+    // Disabling first is a fence: once it has committed no new token is minted for the account, and
+    // a token minted meanwhile is revoked when it is recorded. The deletion is then one transaction.
+    await this.disable(userId);
+    const done = await this.#deps.users.delete(userId, this.#deps.clock.now());
+    if (!done) throw new AuthError('not_found', { description: 'No such account.' });
+    await this.#deps.onUserDeleted?.(userId);
+  }
+
+  async #getById(userId: string): Promise<User> {
+    const user = await this.#deps.users.findById(userId);
+    if (!user) throw new AuthError('not_found', { description: 'No such account.' });
+    return user;
   }
 
   list(options: { limit: number; offset: number }): Promise<User[]> {

@@ -130,6 +130,20 @@ export class KeyService {
   }
 
   /**
+   * For a lost master key: deletes every stored key without opening it (they can no longer be
+   * opened), so {@link load} then creates new ones sealed with the current master key. Every token
+   * the old keys signed stops verifying. Returns how many keys were deleted.
+   */
+  async discardAll(): Promise<number> {
+    const now = this.#clock.now();
+    const records = await this.#store.list();
+    for (const record of records) await this.#store.retire(record.kid, now - 1, now - 1);
+    await this.#store.deleteRemoved(now);
+    this.#keys = [];
+    return records.length;
+  }
+
+  /**
    * Rolls in a new key for every algorithm: published now, signing after the publish lead; each
    * current key retires when its successor starts and stays published until its tokens expire. With
    * `immediate` (a suspected compromise) the new keys sign at once and the old ones are unpublished

@@ -80,6 +80,11 @@ export class LoginThrottle {
     await this.#store.forgive(ipKey(keys.ip));
   }
 
+  /** Clears the account's untrusted bucket (an administrator set a new password or let the account in again). */
+  async resetAccount(account: string): Promise<void> {
+    await this.#store.reset(accountKey(account));
+  }
+
   /** Forgets entries that can no longer lock anything. */
   async cleanup(): Promise<number> {
     const now = this.#clock.now();

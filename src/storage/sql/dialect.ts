@@ -260,9 +260,15 @@ export const REVOCATION_SEQUENCE_LOCK = 7_165_012_874_001;
  * Runs `write` so rows that take sequence values (the revocation feed's cursor) commit in
  * sequence order, and a reader following the cursor can never skip one that commits late: on
  * PostgreSQL under a transaction-scoped advisory lock; SQLite has a single writer already.
+ * `transaction` makes a write of several statements one transaction on SQLite too.
  */
-export async function inSequenceOrder<T>(engine: Engine, db: Kysely<Database>, write: (db: Kysely<Database>) => Promise<T>): Promise<T> {
-  if (engine === 'sqlite') return write(db);
+export async function inSequenceOrder<T>(
+  engine: Engine,
+  db: Kysely<Database>,
+  write: (db: Kysely<Database>) => Promise<T>,
+  options: { transaction?: boolean } = {},
+): Promise<T> {
+  if (engine === 'sqlite') return options.transaction ? db.transaction().execute(write) : write(db);
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(${REVOCATION_SEQUENCE_LOCK})`.execute(trx);
     return write(trx);

@@ -39,33 +39,7 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
       if (revokedAt !== undefined && revokedAt !== null) await durably(() => revokeJti(token.jti, token.expiresAt, revokedAt));
     },
     revokeJti,
-    // INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token issued concurrently is either
-    // in the selection or recorded after it (and then checked against its session and user in recordIssued).
-    async revokeIssued(scope: RevocationScope, now) {
-      const result = await inSequenceOrder(engine, db, (w) => w
-        .insertInto('revocations')
-        .columns(['jti', 'expires_at', 'revoked_at'])
-        .expression((eb) => {
-          let query = eb
-            .selectFrom('issued_tokens')
-            .select((s) => ['issued_tokens.jti', 'issued_tokens.expires_at', s.val(now).as('revoked_at')])
-            .where('issued_tokens.expires_at', '>', now);
-          if ('sessionId' in scope) query = query.where('issued_tokens.session_id', '=', scope.sessionId);
-          else if ('clientId' in scope) query = query.where('issued_tokens.client_id', '=', scope.clientId);
-          else if ('familyId' in scope) query = query.where('issued_tokens.family_id', '=', scope.familyId);
-          else {
-            query = query.where('issued_tokens.subject', '=', scope.subject);
-            if ('sessionsOnly' in scope) {
-              query = query.where('issued_tokens.session_id', 'is not', null);
-              if (scope.exceptSessionId) query = query.where('issued_tokens.session_id', '!=', scope.exceptSessionId);
-            }
-          }
-          return query;
-        })
-        .onConflict((oc) => oc.column('jti').doNothing())
-        .executeTakeFirst());
-      return Number(result.numInsertedOrUpdatedRows ?? 0n);
-    },
+    revokeIssued: (scope, now) => inSequenceOrder(engine, db, (w) => insertRevocations(w, scope, now)),
     async listSince(cursor, now, limit) {
       const rows = await db
         .selectFrom('revocations')
@@ -83,4 +57,36 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
       return Number(issued.numDeletedRows) + Number(revoked.numDeletedRows);
     },
   };
+}
+
+/**
+ * Adds every unexpired issued token in `scope` to the denylist; returns how many were added. Call it
+ * inside {@link inSequenceOrder}. INSERT … SELECT … ON CONFLICT DO NOTHING: one statement, so a token
+ * issued concurrently is either in the selection or recorded after it (and then checked against its
+ * session and user in recordIssued).
+ */
+export async function insertRevocations(db: Kysely<Database>, scope: RevocationScope, now: number): Promise<number> {
+  const result = await db
+    .insertInto('revocations')
+    .columns(['jti', 'expires_at', 'revoked_at'])
+    .expression((eb) => {
+      let query = eb
+        .selectFrom('issued_tokens')
+        .select((s) => ['issued_tokens.jti', 'issued_tokens.expires_at', s.val(now).as('revoked_at')])
+        .where('issued_tokens.expires_at', '>', now);
+      if ('sessionId' in scope) query = query.where('issued_tokens.session_id', '=', scope.sessionId);
+      else if ('clientId' in scope) query = query.where('issued_tokens.client_id', '=', scope.clientId);
+      else if ('familyId' in scope) query = query.where('issued_tokens.family_id', '=', scope.familyId);
+      else {
+        query = query.where('issued_tokens.subject', '=', scope.subject);
+        if ('sessionsOnly' in scope) {
+          query = query.where('issued_tokens.session_id', 'is not', null);
+          if (scope.exceptSessionId) query = query.where('issued_tokens.session_id', '!=', scope.exceptSessionId);
+        }
+      }
+      return query;
+    })
+    .onConflict((oc) => oc.column('jti').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n);
 }

@@ -1,8 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
 import { AuthError } from '../../core/errors.js';
 import type { NewUser, User, UserRepository } from '../../core/ports.js';
-import { isUniqueViolation } from './dialect.js';
+import { inSequenceOrder, isUniqueViolation, type Engine } from './dialect.js';
 import type { Database, UsersTable } from './schema.js';
+import { insertRevocations } from './sql-revocation-repository.js';
 
 export function toUser(row: Selectable<UsersTable>): User {
   return {
@@ -32,7 +33,7 @@ export function userRow(user: NewUser): Selectable<UsersTable> {
   };
 }
 
-export function createSqlUserRepository(db: Kysely<Database>): UserRepository {
+export function createSqlUserRepository(db: Kysely<Database>, engine: Engine): UserRepository {
   return {
     async insert(user: NewUser) {
       const row = userRow(user);
@@ -69,6 +70,24 @@ export function createSqlUserRepository(db: Kysely<Database>): UserRepository {
         .where('id', '=', id)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
+    },
+    async enable(id, now) {
+      const result = await db.updateTable('users').set({ disabled_at: null, updated_at: now }).where('id', '=', id).executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async delete(id, now) {
+      // The schema deletes the user's sessions, refresh families (and their tokens), codes,
+      // consents and identities with the row (ON DELETE CASCADE).
+      return inSequenceOrder(
+        engine,
+        db,
+        async (trx) => {
+          await insertRevocations(trx, { subject: id }, now);
+          const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+          return result.numDeletedRows > 0n;
+        },
+        { transaction: true },
+      );
     },
   };
 }

@@ -73,7 +73,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const { config } = options;
   const clock = options.clock ?? systemClock;
   // Checked before anything opens: a wrong provider entry stops the start with every problem named.
-  const providers = resolveProviders(config.providers);
+  const providers = resolveProviders(config.providers, { loopbackHttp: config.mode === 'development' });
   const storage = openSqlStorage(config.databaseUrl, {
     queryTimeoutMs: config.databaseQueryTimeout * 1000,
     poolSize: config.databasePoolSize,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { describeProviderProblems } from './provider-problems.js';
 import { configSchema, envNames, settingMeta, type GatehouseConfig, type SettingName } from './schema.js';
 
 /** The configuration is invalid; `problems` has one line per setting at fault. */
@@ -125,7 +126,9 @@ export function loadConfig(env: Env): LoadedConfig {
     if (values[name] === undefined && settingMeta(name).optional) continue;
     if (!Value.Check(configSchema.properties[name], values[name])) {
       invalid.add(name);
-      problems.push(`${label(name, sources[name])}: ${describeProblem(name, values[name])}`);
+      // Each mistake in the providers list gets its own line.
+      const lines = name === 'providers' ? describeProviderProblems(values[name]) : [];
+      for (const line of lines.length > 0 ? lines : [describeProblem(name, values[name])]) problems.push(`${label(name, sources[name])}: ${line}`);
     }
   }
 

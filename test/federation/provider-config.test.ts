@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
+import { ConfigError, loadConfig } from '../../src/config/load-config.js';
 import { ProviderConfigError } from '../../src/main.js';
 import { TestAgent } from '../support/agent.js';
 import { startTestGatehouse } from '../support/gatehouse.js';
@@ -42,7 +42,7 @@ describe('the providers setting', () => {
       'providers[1] (id "apple"): privateKey is required (the PEM of the Sign in with Apple key, AuthKey_KEYID.p8)',
       'providers[2] (id "apple2"): privateKey must be an EC P-256 key: Apple client secrets are signed ES256',
       'providers[3] (id "github"): clientSecret is required',
-      'providers[4] (id "plain"): issuer must be an https URL (plain http needs dangerouslyAllowInsecureHttp: test networks only)',
+      'providers[4] (id "plain"): issuer must be an https URL (plain http works in development for a provider on localhost, 127.0.0.1 or [::1]; elsewhere it needs dangerouslyAllowInsecureHttp: test networks only)',
       'providers[5] (id "api"): tokenEndpoint is required',
       'providers[5] (id "api"): userinfoEndpoint is required',
       'providers[5] (id "api"): profile.subject is required (the profile field with the stable user id, e.g. "id")',
@@ -55,6 +55,42 @@ describe('the providers setting', () => {
     expect(await startupProblems([{ id: 'corp', preset: 'oidc', clientId: 'gatehouse', issuer: 'https://sso.example.com?tenant=1' }])).toEqual([
       'providers[0] (id "corp"): issuer must not have a query',
     ]);
+  });
+
+  it('names each mistake in the shape of an entry on its own line (unknown preset, uppercase id, unknown key), never a secret', () => {
+    const entries = [
+      { id: 'google', preset: 'gogle', clientId: 'g', clientSecret: SECRET },
+      { id: 'GitHub', preset: 'github', clientId: 'Ov23li', clientSecret: SECRET },
+      { id: 'corp', preset: 'oidc', clientId: 'gatehouse', issuer: 'https://sso.example.com', colour: 'red' },
+      { id: 'bare', preset: 'github', clientSecret: 42 },
+      'github',
+    ];
+    let error: unknown;
+    try {
+      loadConfig({ GATEHOUSE_PROVIDERS: JSON.stringify(entries), GATEHOUSE_LOG_LEVEL: 'silent' });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toEqual([
+      'GATEHOUSE_PROVIDERS: providers[0] (id "google"): unknown preset (got "gogle"): use one of google, github, microsoft, gitlab, apple, discord, oidc, oauth2',
+      'GATEHOUSE_PROVIDERS: providers[1] (id "GitHub"): id must be 1 to 32 lowercase letters, digits or dashes, starting with a letter or digit (got "GitHub")',
+      expect.stringMatching(/^GATEHOUSE_PROVIDERS: providers\[2\] \(id "corp"\): unknown key "colour" \(known: id, preset, name, clientId, /),
+      'GATEHOUSE_PROVIDERS: providers[3] (id "bare"): clientId is required',
+      'GATEHOUSE_PROVIDERS: providers[3] (id "bare"): clientSecret: expected string',
+      'GATEHOUSE_PROVIDERS: providers[4]: must be a JSON object',
+    ]);
+    expect(problems.join('\n')).not.toContain(SECRET);
+  });
+
+  it('in development, a provider on localhost may use plain http without the escape hatch', async () => {
+    const t = await startTestGatehouse({ GATEHOUSE_PROVIDERS: JSON.stringify([{ id: 'local', preset: 'oidc', name: 'Local IdP', clientId: 'gatehouse', issuer: 'http://localhost:9' }]) });
+    try {
+      expect((await new TestAgent(t.app).get('/login')).body).toContain('href="/login/local">Log in with Local IdP</a>');
+    } finally {
+      await t.close();
+    }
   });
 
   it('refuses dangerouslyAllowInsecureHttp in production mode', () => {

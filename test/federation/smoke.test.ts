@@ -18,8 +18,9 @@ describe('federation smoke', () => {
       clients: [{ client_id: 'gatehouse', client_secret: 'upstream-secret-0123456789', redirect_uris: ['http://localhost:8080/login/corp/callback'] }],
       accounts: { alice: { email: 'alice@example.com', email_verified: true, name: 'Alice Upstream' } },
     });
+    // A provider on this machine over plain http needs no escape hatch in development.
     t = await startTestGatehouse({
-      GATEHOUSE_PROVIDERS: JSON.stringify([{ id: 'corp', preset: 'oidc', name: 'Corp SSO', issuer: upstream.issuer, clientId: 'gatehouse', clientSecret: 'upstream-secret-0123456789', dangerouslyAllowInsecureHttp: true }]),
+      GATEHOUSE_PROVIDERS: JSON.stringify([{ id: 'corp', preset: 'oidc', name: 'Corp SSO', issuer: upstream.issuer, clientId: 'gatehouse', clientSecret: 'upstream-secret-0123456789' }]),
     });
     const agent = new TestAgent(t.app);
     const login = await agent.get('/login');

@@ -157,6 +157,31 @@ describe('presets', () => {
     expect(plain.allowInsecureHttp).toBe(true);
   });
 
+  it('in development (loopbackHttp), a provider on this machine may use plain http without the escape hatch', () => {
+    const dev = { loopbackHttp: true };
+    const refused = (entry: ProviderEntry, options = {}): string[] => {
+      try {
+        resolveProvider(entry, options);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ProviderConfigError);
+        return [...(error as ProviderConfigError).problems];
+      }
+      throw new Error('the entry was accepted');
+    };
+    for (const issuer of ['http://localhost:9000', 'http://127.0.0.1:9000/realms/dev', 'http://[::1]:9000']) {
+      expect(resolveProvider({ id: 'dev', preset: 'oidc', clientId: 'c', issuer }, dev)).toMatchObject({ issuer, allowInsecureHttp: true });
+    }
+    const local = { ...oauth2Entry, authorizationEndpoint: 'http://localhost:9000/authorize', tokenEndpoint: 'http://localhost:9000/token', userinfoEndpoint: 'http://127.0.0.1:9000/me' };
+    expect(resolveProvider(local, dev).allowInsecureHttp).toBe(true);
+    // Not in production, not for another host, and not when one endpoint leaves the machine.
+    expect(refused({ id: 'dev', preset: 'oidc', clientId: 'c', issuer: 'http://localhost:9000' })).toEqual([expect.stringContaining('issuer must be an https URL')]);
+    expect(refused({ id: 'o', preset: 'oidc', clientId: 'c', issuer: 'http://sso.corp.test' }, dev)).toEqual([expect.stringContaining('issuer must be an https URL')]);
+    expect(refused({ id: 'o', preset: 'oidc', clientId: 'c', issuer: 'http://localhost.corp.test' }, dev)).toEqual([expect.stringContaining('issuer must be an https URL')]);
+    expect(refused({ ...local, userinfoEndpoint: 'http://id.acme.test/me' }, dev)).toEqual(expect.arrayContaining([expect.stringContaining('must be an https URL')]));
+    // Presets with fixed https endpoints are unaffected.
+    expect(resolveProvider({ id: 'g', preset: 'google', clientId: 'c', clientSecret: 's' }, dev).allowInsecureHttp).toBe(false);
+  });
+
   it('resolveProviders keeps the order of the setting', () => {
     const definitions = resolveProviders([
       { id: 'github', preset: 'github', clientId: 'c', clientSecret: 's' },
@@ -180,7 +205,7 @@ describe('problems', () => {
     ['an unknown preset', { id: 'x', preset: 'myspace' as never, clientId: 'c' }, 'preset must be one of google, microsoft'],
     ['oidc without an issuer', { id: 'o', preset: 'oidc', clientId: 'c' }, 'issuer is required'],
     ['a relative issuer', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'sso.corp.test' }, 'issuer must be an absolute URL'],
-    ['an http issuer', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'http://sso.corp.test' }, 'issuer must be an https URL (plain http needs dangerouslyAllowInsecureHttp: test networks only)'],
+    ['an http issuer', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'http://sso.corp.test' }, 'issuer must be an https URL (plain http works in development for a provider on localhost, 127.0.0.1 or [::1]; elsewhere it needs dangerouslyAllowInsecureHttp: test networks only)'],
     ['an ftp issuer even with the escape hatch', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'ftp://sso.corp.test', dangerouslyAllowInsecureHttp: true }, 'issuer must be an http or https URL'],
     ['an issuer with a query', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'https://sso.corp.test/?tenant=a' }, 'issuer must not have a query'],
     ['an issuer with a fragment', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'https://sso.corp.test/#x' }, 'issuer must not have a fragment'],
@@ -229,7 +254,7 @@ describe('problems', () => {
     ]);
     expect(problems).toEqual([
       'providers[1] (id "corp"): clientId is required',
-      'providers[1] (id "corp"): issuer must be an https URL (plain http needs dangerouslyAllowInsecureHttp: test networks only)',
+      'providers[1] (id "corp"): issuer must be an https URL (plain http works in development for a provider on localhost, 127.0.0.1 or [::1]; elsewhere it needs dangerouslyAllowInsecureHttp: test networks only)',
       'providers[2] (id "google"): clientSecret is required',
       'providers[2] (id "google"): duplicate id (also providers[0])',
       'providers[3] (id "apple"): teamId is required (the 10-character Apple Developer team id)',

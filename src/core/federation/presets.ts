@@ -85,8 +85,8 @@ const PROFILE_PATH = /^[^.\s]+(?:\.[^.\s]+)*$/;
  * Resolves one configuration entry into the definition the protocol code uses.
  * @throws ProviderConfigError listing every problem of the entry.
  */
-export function resolveProvider(entry: ProviderEntry): ProviderDefinition {
-  const { definition, problems } = inspect(entry);
+export function resolveProvider(entry: ProviderEntry, options: ResolveOptions = {}): ProviderDefinition {
+  const { definition, problems } = inspect(entry, options);
   if (!definition) throw new ProviderConfigError(problems.map((problem) => `provider (id ${JSON.stringify(entry.id)}): ${problem}`));
   return definition;
 }
@@ -95,12 +95,12 @@ export function resolveProvider(entry: ProviderEntry): ProviderDefinition {
  * Resolves the whole `providers` setting: every entry is checked, and ids must be unique.
  * @throws ProviderConfigError listing every problem, one per line: `providers[i] (id "x"): problem`.
  */
-export function resolveProviders(entries: readonly ProviderEntry[]): ProviderDefinition[] {
+export function resolveProviders(entries: readonly ProviderEntry[], options: ResolveOptions = {}): ProviderDefinition[] {
   const problems: string[] = [];
   const definitions: ProviderDefinition[] = [];
   const firstIndex = new Map<string, number>();
   entries.forEach((entry, index) => {
-    const { definition, problems: own } = inspect(entry);
+    const { definition, problems: own } = inspect(entry, options);
     const first = firstIndex.get(entry.id);
     if (first === undefined) firstIndex.set(entry.id, index);
     else own.push(`duplicate id (also providers[${first}])`);
@@ -137,7 +137,34 @@ interface Inspection {
   problems: string[];
 }
 
-function inspect(entry: ProviderEntry): Inspection {
+export interface ResolveOptions {
+  /**
+   * Plain http to a provider on this machine (`localhost`, `127.0.0.1`, `[::1]`) without
+   * dangerouslyAllowInsecureHttp: development mode, as for redirect URIs (the traffic never leaves
+   * the machine).
+   */
+  loopbackHttp?: boolean;
+}
+
+const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** Whether every URL the entry configures is http on a loopback host (so plain http stays on this machine). */
+function isLoopbackHttpEntry(entry: ProviderEntry): boolean {
+  const urls = [entry.issuer, entry.authorizationEndpoint, entry.tokenEndpoint, entry.userinfoEndpoint, entry.emailsEndpoint].filter((v) => v !== undefined);
+  return (
+    urls.length > 0 &&
+    urls.every((value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === 'http:' && LOOPBACK_HOSTNAMES.has(url.hostname);
+      } catch {
+        return false;
+      }
+    })
+  );
+}
+
+function inspect(entry: ProviderEntry, options: ResolveOptions): Inspection {
   const problems: string[] = [];
   const preset = entry.preset;
   if (!Object.hasOwn(PRESET_FIELDS, preset)) {
@@ -151,7 +178,8 @@ function inspect(entry: ProviderEntry): Inspection {
   for (const field of ALL_PRESET_FIELDS) {
     if (entry[field] !== undefined && !PRESET_FIELDS[preset].includes(field)) problems.push(`${field} does not apply to the ${preset} preset`);
   }
-  const allowInsecureHttp = entry.dangerouslyAllowInsecureHttp === true && PRESET_FIELDS[preset].includes('dangerouslyAllowInsecureHttp');
+  const mayUseHttp = PRESET_FIELDS[preset].includes('dangerouslyAllowInsecureHttp');
+  const allowInsecureHttp = mayUseHttp && (entry.dangerouslyAllowInsecureHttp === true || (options.loopbackHttp === true && isLoopbackHttpEntry(entry)));
   const scopes = checkScopes(entry, preset, problems);
   const part = presetPart(entry, allowInsecureHttp, problems);
   if (problems.length > 0 || !part) return { problems };
@@ -380,7 +408,7 @@ function checkUrl(value: string | undefined, field: string, options: { allowHttp
   }
   const before = problems.length;
   if (options.allowHttp ? url.protocol !== 'https:' && url.protocol !== 'http:' : url.protocol !== 'https:') {
-    const hint = url.protocol === 'http:' ? ' (plain http needs dangerouslyAllowInsecureHttp: test networks only)' : '';
+    const hint = url.protocol === 'http:' ? ' (plain http works in development for a provider on localhost, 127.0.0.1 or [::1]; elsewhere it needs dangerouslyAllowInsecureHttp: test networks only)' : '';
     problems.push(`${field} must be an ${options.allowHttp ? 'http or https' : 'https'} URL${hint}`);
   }
   if (url.username !== '' || url.password !== '') problems.push(`${field} must not contain user information`);

@@ -74,6 +74,7 @@ function describeProblem(name: SettingName, value: unknown): string {
   if (name === 'scopeDescriptions') return `must be a JSON object mapping scope names to descriptions${shown}`;
   if (name === 'providers') return 'must be a JSON array of providers ({ "id", "preset", "clientId", "clientSecret", … }; see the configuration reference)';
   if (name === 'clients') return 'must be a JSON array of client registrations (client_id, client_name, redirect_uris, …; see the configuration reference)';
+  if (name === 'cookieName') return `must be 1 to 32 lowercase letters, digits, dashes or underscores, starting with a letter or digit${shown}`;
   if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;

@@ -32,13 +32,15 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
 }
 
-/** `__Host-` cookies need Secure, which browsers grant on https and on http://localhost. */
-export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerouslyAllowInsecureHttp'>): CookiePolicy {
+/**
+ * `__Host-` cookies need Secure, which browsers grant on https and on http://localhost. Every name
+ * derives from `cookieName`, so two Gatehouses on one host (cookies ignore the port) keep apart.
+ */
+export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerouslyAllowInsecureHttp' | 'cookieName'>): CookiePolicy {
   const url = new URL(config.issuer);
   const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
-  return secure
-    ? { session: '__Host-gatehouse', csrf: '__Host-gatehouse-csrf', device: '__Host-gatehouse-device', secure: true }
-    : { session: 'gatehouse', csrf: 'gatehouse-csrf', device: 'gatehouse-device', secure: false };
+  const base = secure ? `__Host-${config.cookieName}` : config.cookieName;
+  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, secure };
 }
 
 /**

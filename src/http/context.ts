@@ -52,6 +52,8 @@ export interface CookiePolicy {
   csrf: string;
   /** The device cookie: this browser signed in to these accounts before (OWASP device cookies). */
   device: string;
+  /** Binds an upstream sign-in (state, nonce, PKCE) to the browser that started it. */
+  federation: string;
   secure: boolean;
 }
 

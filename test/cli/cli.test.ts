@@ -343,6 +343,12 @@ describe('gatehouse CLI', { timeout: 90_000 }, () => {
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);
       expect(await page.text()).toContain('name="password"');
       expect(first.output()).toContain(`Gatehouse is running at ${origin}`);
+      // The banner names the account page and the next step.
+      expect(first.output()).toContain(`account:   ${origin}/account`);
+      expect(first.output()).toContain('next: let an application sign users in: npx gatehouse client create --name');
+      // GATEHOUSE_HOST=localhost (the default) listens on both loopback addresses, whatever /etc/hosts says.
+      expect((await fetch(`http://[::1]:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
 
       // The password given on stdin is the one that was stored.
       const signedIn = await login(origin, 'b@example.com', 'stdin passphrase here');

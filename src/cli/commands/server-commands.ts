@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createLogger, ensureDataDir, type Gatehouse } from '../../main.js';
 import { CliError, config, describeDatabase, loadedConfig, open, parse, print, type Command } from '../cli-support.js';
+import { listen } from '../listen.js';
 import { LogDestination } from '../log-destination.js';
 import { stopOnSignals } from '../shutdown.js';
 
@@ -28,7 +29,7 @@ export const serverCommands: Record<string, Command> = {
         stopOnSignals({ close: () => opened.close(), logger, logs, timeoutMs: cfg.shutdownTimeout * 1000 });
         logger.info(`database: ${embedded ? `SQLite ${cfg.databaseUrl}` : describeDatabase(cfg.databaseUrl)}`);
         try {
-          await gatehouse.app!.listen({ port: cfg.port, host: cfg.host });
+          await listen(gatehouse.app!, { port: cfg.port, host: cfg.host, logger });
         } catch (error) {
           await gatehouse.close();
           const code = (error as { code?: string }).code;
@@ -42,9 +43,11 @@ export const serverCommands: Record<string, Command> = {
       gatehouse.startBackgroundJobs();
       logger.info(`Gatehouse is running at ${cfg.issuer}`);
       logger.info(`  sign in:   ${cfg.issuer}/login`);
-      logger.info(`  sign up:   ${cfg.issuer}/signup${cfg.signupEnabled ? '' : ' (closed)'}`);
+      logger.info(`  sign up:   ${cfg.issuer}/signup${cfg.signupEnabled ? '' : ' (closed: npx gatehouse user create --email …)'}`);
+      logger.info(`  account:   ${cfg.issuer}/account`);
       logger.info(`  health:    ${cfg.issuer}/healthz, ${cfg.issuer}/readyz`);
       logger.info(`  OpenID:    ${cfg.issuer}/.well-known/openid-configuration`);
+      logger.info(`next: let an application sign users in: npx gatehouse client create --name "My app" --redirect-uri http://localhost:3000/callback`);
       logger.info('press Ctrl-C to stop');
     },
   },

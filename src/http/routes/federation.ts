@@ -26,7 +26,7 @@ const ProviderForm = Type.Object({
 export function registerFederation(app: FastifyInstance, ctx: HttpContext): void {
   const { federation } = ctx.services;
   const page = { page: true };
-  const cookieName = ctx.cookies.secure ? '__Host-gatehouse-federation' : 'gatehouse-federation';
+  const cookieName = ctx.cookies.federation;
 
   /** The browser-binding cookie: the callback must come back to the browser that started. */
   const bindBrowser = (reply: FastifyReply, providerId: string): string => {

@@ -147,3 +147,39 @@ describe('cookie attributes', () => {
     expect(unprefixed.json()).toMatchObject({ error: 'unauthenticated' });
   });
 });
+
+describe('GATEHOUSE_COOKIE_NAME', () => {
+  const started: TestGatehouse[] = [];
+  afterEach(async () => {
+    for (const t of started.splice(0)) await t.close();
+  });
+
+  it('renames every cookie, so two Gatehouses on one host (cookies ignore ports) do not sign each other out', async () => {
+    const first = await startTestGatehouse();
+    const second = await startTestGatehouse({ GATEHOUSE_COOKIE_NAME: 'second' });
+    started.push(first, second);
+    const ann = new TestAgent(first.app);
+    const bob = new TestAgent(second.app);
+    await ann.signUp('ann@example.com', PASSWORD);
+    const signup = await bob.signUp('bob@example.com', PASSWORD);
+    expectHardened(cookieNamed(signup, '__Host-second'), { secure: true });
+    await bob.logIn('bob@example.com', PASSWORD);
+    await ann.logIn('ann@example.com', PASSWORD);
+    expect([...bob.cookies.keys()].sort()).toEqual(['__Host-second', '__Host-second-csrf', '__Host-second-device']);
+    expect([...ann.cookies.keys()].sort()).toEqual(['__Host-gatehouse', '__Host-gatehouse-csrf', '__Host-gatehouse-device']);
+
+    // One browser holds both sets; each server reads only its own.
+    const jar = `${ann.cookieHeader()}; ${bob.cookieHeader()}`;
+    for (const [t, email] of [[first, 'ann@example.com'], [second, 'bob@example.com']] as const) {
+      const session = await t.app.inject({ method: 'GET', url: '/api/session', headers: { cookie: jar } });
+      expect(session.statusCode).toBe(200);
+      expect((session.json() as { user: { email: string } }).user.email).toBe(email);
+    }
+  });
+
+  it('refuses a name a cookie cannot carry, in one line', async () => {
+    await expect(startTestGatehouse({ GATEHOUSE_COOKIE_NAME: 'Bad Name;' })).rejects.toThrow(
+      'GATEHOUSE_COOKIE_NAME: must be 1 to 32 lowercase letters, digits, dashes or underscores, starting with a letter or digit (got "Bad Name;")',
+    );
+  });
+});

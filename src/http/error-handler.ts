@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AuthError, errorStatus, isAuthError } from '../core/errors.js';
 import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { errorPage } from '../ui/pages/error-page.js';
+import { throttledMessage } from './form-failure.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -56,7 +57,7 @@ function challenge(error: AuthError): string | undefined {
 /** Sends an AuthError as the route's kind of response: an error page or `{ error, error_description }`. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AuthError): FastifyReply {
   const status = errorStatus[error.code];
-  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  const message = throttledMessage(reply, error);
   const wwwAuthenticate = challenge(error);
   // A route may have set its own challenge (userinfo without any token: RFC 6750 §3.1).
   if (wwwAuthenticate !== undefined && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', wwwAuthenticate);
@@ -64,7 +65,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   if (wantsHtml(request)) {
     return reply
       .type('text/html; charset=utf-8')
-      .send(errorPage({ status, title: PAGE_TITLES[error.code] ?? 'Request refused', message: error.description }));
+      .send(errorPage({ status, title: PAGE_TITLES[error.code] ?? 'Request refused', message }));
   }
   return reply.type('application/json; charset=utf-8').send(errorJson(error));
 }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AuthError, errorStatus, isAuthError } from '../core/errors.js';
 import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { errorPage } from '../ui/pages/error-page.js';
+import { renderWithTheme, type Theme } from '../ui/theme.js';
 import { throttledMessage } from './form-failure.js';
 
 declare module 'fastify' {
@@ -76,8 +77,8 @@ export function errorJson(error: AuthError): string {
 }
 
 /** The one error handler: 5xx are logged with their stack and masked; 4xx are logged briefly. */
-export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => {
+export function registerErrorHandler(app: FastifyInstance, theme: Theme): void {
+  app.setErrorHandler((error, request, reply) => renderWithTheme(theme, () => {
     const authError = toAuthError(error);
     if (authError.code === 'server_error') {
       request.log.error({ err: error }, 'unhandled error');
@@ -87,6 +88,6 @@ export function registerErrorHandler(app: FastifyInstance): void {
       request.log.info({ code: authError.code, detail: authError.detail }, 'request refused');
     }
     return sendError(request, reply, authError);
-  });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AuthError('not_found')));
+  }));
+  app.setNotFoundHandler((request, reply) => renderWithTheme(theme, () => sendError(request, reply, new AuthError('not_found'))));
 }

@@ -8,6 +8,14 @@ import { searchFields } from './params.js';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * The policy with `img-src` widened to the given origins (a configured logo's), and nothing else:
+ * every other directive stays as strict.
+ */
+export function withImageSources(policy: string, origins: readonly string[]): string {
+  return origins.length === 0 ? policy : policy.replace("img-src 'self' data:", `img-src 'self' data: ${origins.join(' ')}`);
+}
+
 /** A URI's origin, or its scheme for a native app's private-use scheme (the CSP source, and what the consent page shows). */
 export function sourceOf(uri: string): string | undefined {
   if (!URL.canParse(uri)) return undefined;

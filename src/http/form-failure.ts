@@ -16,17 +16,17 @@ const FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /**
- * Re-renders a form with the error's public description and the error's status (and `Retry-After`
- * when throttled). Anything else is rethrown for the error handler.
+ * Re-renders a form with the error's public description (and the error, for its `fields`) and the
+ * error's status (and `Retry-After` when throttled). Anything else is rethrown for the error handler.
  */
 export async function sendFormFailure(
   reply: FastifyReply,
   error: unknown,
-  render: (message: string) => string | Promise<string>,
+  render: (message: string, error: AuthError) => string | Promise<string>,
 ): Promise<FastifyReply> {
   if (!isAuthError(error) || !FORM_ERRORS.has(error.code)) throw error;
   reply.log.info({ code: error.code, detail: error.detail }, 'form refused');
-  const page = await render(throttledMessage(reply, error));
+  const page = await render(throttledMessage(reply, error), error);
   return reply.code(errorStatus[error.code]).type('text/html; charset=utf-8').send(page);
 }
 

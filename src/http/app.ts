@@ -63,11 +63,14 @@ function logoOrigins(logoUrl: string | undefined, origin: string): string[] {
 }
 
 /**
- * Every route registered after this renders its pages in the configured brand: its handler runs
- * inside {@link renderWithTheme} (and so does everything it awaits).
+ * Every page route registered after this renders in the configured brand: its handler runs inside
+ * {@link renderWithTheme} (and so does everything it awaits), so page functions, the account page's
+ * included, need no theme in their models. Other routes (the token endpoint, the session check) are
+ * left as they are; their error pages are themed by the error handler.
  */
 function renderPagesWithTheme(app: FastifyInstance, theme: Theme): void {
   app.addHook('onRoute', (route) => {
+    if (route.config?.page !== true) return;
     const handler = route.handler;
     route.handler = function themed(this: FastifyInstance, request, reply) {
       return renderWithTheme(theme, () => handler.call(this, request, reply));

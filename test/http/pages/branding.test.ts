@@ -68,6 +68,10 @@ describe('branding', () => {
     );
     expect(consent.statusCode).toBe(200);
     expectBranded(consent, 'Allow Orders web?');
+    const logout = await agent.get('/oauth2/logout');
+    expect(logout.statusCode).toBe(200);
+    expectBranded(logout, 'Sign out?');
+    expect(logout.body).toContain('<h1>Sign out of Orders?</h1>');
     // A page that widens form-action for its client keeps the logo's origin in img-src.
     expect(directive(consent.headers['content-security-policy'], 'form-action')).toBe("'self' https://app.example.com");
   });

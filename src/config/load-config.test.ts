@@ -371,6 +371,64 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('branding', () => {
+    const PROD = { GATEHOUSE_MODE: 'production', GATEHOUSE_SECRET: 'a'.repeat(43), GATEHOUSE_ISSUER: 'https://auth.example.com' };
+
+    it('defaults to the name Gatehouse with no logo and no colour', () => {
+      const { config } = loadConfig({});
+      expect([config.brandName, config.brandLogoUrl, config.brandColor]).toEqual(['Gatehouse', undefined, undefined]);
+    });
+
+    it('reads a name, an https logo and a colour from the environment or a file', () => {
+      const { config } = loadConfig({ GATEHOUSE_BRAND_NAME: 'Orders', GATEHOUSE_BRAND_LOGO_URL: 'https://cdn.example.com/logo.svg', GATEHOUSE_BRAND_COLOR: '#7A1FA2' });
+      expect([config.brandName, config.brandLogoUrl, config.brandColor]).toEqual(['Orders', 'https://cdn.example.com/logo.svg', '#7A1FA2']);
+      const file = configFile({ brandName: 'Orders', brandLogoUrl: '/brand/logo.svg', brandColor: '#0b5cad' });
+      expect(loadConfig({ GATEHOUSE_CONFIG: file }).config.brandLogoUrl).toBe('/brand/logo.svg');
+    });
+
+    it('accepts a colour only as #rrggbb, with a clear line', () => {
+      for (const color of ['red', '#fff', '#12345', '#1234567', 'rgb(0,0,0)', '#gggggg', '#00000080', '#000000; }', ' #000000']) {
+        expect(problemsOf({ GATEHOUSE_BRAND_COLOR: color })).toEqual([`GATEHOUSE_BRAND_COLOR: must be a colour written #rrggbb, such as #0b5cad (got ${JSON.stringify(color)})`]);
+      }
+    });
+
+    it('refuses an empty, blank, overlong or control-character name', () => {
+      for (const name of ['', '   ', 'x'.repeat(61), 'Orders\nweb']) {
+        expect(problemsOf({ GATEHOUSE_BRAND_NAME: name })).toHaveLength(1);
+        expect(problemsOf({ GATEHOUSE_BRAND_NAME: name })[0]).toMatch(/^GATEHOUSE_BRAND_NAME: must be 1 to 60 characters/);
+      }
+    });
+
+    it('accepts an https logo or a path on this server; http only on localhost in development', () => {
+      expect(loadConfig({ GATEHOUSE_BRAND_LOGO_URL: 'http://localhost:9000/logo.png' }).config.brandLogoUrl).toBe('http://localhost:9000/logo.png');
+      expect(loadConfig({ ...PROD, GATEHOUSE_BRAND_LOGO_URL: 'https://cdn.example.com/logo.png' }).config.brandLogoUrl).toBe('https://cdn.example.com/logo.png');
+      expect(problemsOf({ ...PROD, GATEHOUSE_BRAND_LOGO_URL: 'http://localhost:9000/logo.png' })).toEqual([
+        'GATEHOUSE_BRAND_LOGO_URL: plain http is refused in production mode; use https (got "http://localhost:9000/logo.png")',
+      ]);
+      expect(problemsOf({ GATEHOUSE_BRAND_LOGO_URL: 'http://cdn.example.com/logo.png' })).toEqual([
+        'GATEHOUSE_BRAND_LOGO_URL: plain http is only allowed for localhost in development; use https (got "http://cdn.example.com/logo.png")',
+      ]);
+    });
+
+    it('refuses other schemes, scheme-relative URLs, credentials and non-URLs', () => {
+      const cases: Array<[string, string]> = [
+        ['javascript:alert(1)', 'must use https (got javascript:)'],
+        ['data:image/svg+xml,<svg/>', 'must use https (got data:)'],
+        ['//cdn.example.com/logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
+        ['/\\cdn.example.com/logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
+        ['logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
+        ['https://user:pw@cdn.example.com/logo.png', 'must not contain credentials'],
+      ];
+      for (const [logo, problem] of cases) {
+        expect(problemsOf({ GATEHOUSE_BRAND_LOGO_URL: logo })).toEqual([`GATEHOUSE_BRAND_LOGO_URL: ${problem} (got ${JSON.stringify(logo)})`]);
+      }
+    });
+
+    it('lists every branding problem at once', () => {
+      expect(problemsOf({ GATEHOUSE_BRAND_NAME: '', GATEHOUSE_BRAND_LOGO_URL: 'ftp://x/logo.png', GATEHOUSE_BRAND_COLOR: 'blue' })).toHaveLength(3);
+    });
+  });
+
   it('returns a frozen configuration', () => {
     const { config } = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

@@ -76,6 +76,9 @@ function describeProblem(name: SettingName, value: unknown): string {
   if (name === 'clients') return 'must be a JSON array of client registrations (client_id, client_name, redirect_uris, …; see the configuration reference)';
   if (name === 'cookieName') return `must be 1 to 32 lowercase letters, digits, dashes or underscores, starting with a letter or digit${shown}`;
   if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
+  if (name === 'brandColor') return `must be a colour written #rrggbb, such as #0b5cad${shown}`;
+  if (name === 'brandName') return `must be 1 to 60 characters, not only spaces, without control characters${shown}`;
+  if (name === 'brandLogoUrl') return `must be an https URL or a path on this server such as /brand/logo.svg, at most 2048 characters${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;
 }
@@ -176,6 +179,10 @@ export function loadConfig(env: Env): LoadedConfig {
       }
     }
   }
+  if (valid('brandLogoUrl', 'mode') && config.brandLogoUrl !== undefined) {
+    const problem = brandLogoProblem(config.brandLogoUrl, config.mode);
+    if (problem) problems.push(`${label('brandLogoUrl', sources.brandLogoUrl)}: ${problem} (got ${JSON.stringify(config.brandLogoUrl)})`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };
 }
@@ -203,6 +210,23 @@ function checkIssuer(config: GatehouseConfig, sources: Partial<Record<SettingNam
   if (config.dangerouslyAllowInsecureHttp && config.mode === 'production') {
     problems.push(`${label('dangerouslyAllowInsecureHttp', sources.dangerouslyAllowInsecureHttp)}: is refused in production mode`);
   }
+}
+
+/** Why a logo URL is refused, or undefined: https, a path on this server, or http on localhost in development. */
+function brandLogoProblem(logo: string, mode: GatehouseConfig['mode']): string | undefined {
+  if (logo.startsWith('/')) {
+    // A path, not a scheme-relative URL (//host) or a backslash one that browsers read the same way.
+    return logo.startsWith('//') || logo.includes('\\') ? 'must be an https URL or a path on this server such as /brand/logo.svg' : undefined;
+  }
+  if (!URL.canParse(logo)) return 'must be an https URL or a path on this server such as /brand/logo.svg';
+  const url = new URL(logo);
+  if (url.username || url.password) return 'must not contain credentials';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname)) {
+    return mode === 'development' ? undefined : 'plain http is refused in production mode; use https';
+  }
+  if (url.protocol === 'http:') return 'plain http is only allowed for localhost in development; use https';
+  return `must use https (got ${url.protocol})`;
 }
 
 /** The issuer's origin (scheme://host[:port]), what Origin headers are compared with. */

@@ -225,6 +225,29 @@ export const configSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
       { description: 'Log level.', default: 'info' },
     ),
+    brandName: Type.String({
+      description: 'Product name shown by every page: in the header, in page titles ("Sign in · Orders") and as the logo\'s alt text.',
+      default: 'Gatehouse',
+      minLength: 1,
+      maxLength: 60,
+      pattern: '^[^\\u0000-\\u001f\\u007f]*\\S[^\\u0000-\\u001f\\u007f]*$',
+    }),
+    brandLogoUrl: setting(
+      Type.Optional(Type.String({
+        description:
+          'Logo in the page header: an https URL (its origin joins the pages\' CSP `img-src`), or a path on this server such as `/brand/logo.svg`; plain http only for localhost in development. Unset: the name alone.',
+        maxLength: 2048,
+      })),
+      { optional: true },
+    ),
+    brandColor: setting(
+      Type.Optional(Type.String({
+        description:
+          'Primary colour as `#rrggbb`: the background of the pages\' primary buttons, whose text is then black or white, whichever reads better (never refused). Links use it too where it reaches 4.5:1 on the page, else the nearest darker (lighter in dark mode) shade that does. Unset: the default palette.',
+        pattern: '^#[0-9a-fA-F]{6}$',
+      })),
+      { optional: true },
+    ),
     dangerouslyAllowInsecureHttp: Type.Boolean({
       description: 'Allow a plain-http issuer that is not localhost: cookies lose `Secure` and `__Host-`. Logged at start; refused in production.',
       default: false,

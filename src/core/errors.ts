@@ -97,7 +97,16 @@ export interface AuthErrorOptions {
   detail?: string;
   /** Seconds the caller should wait (sent as `Retry-After`). */
   retryAfter?: number;
+  /** A form refused for several fields at once: each field's problem, in the form's order. */
+  fields?: readonly FieldProblem[];
   cause?: unknown;
+}
+
+/** One field's problem in a refused form (`field` is the form field's wire name). */
+export interface FieldProblem {
+  field: string;
+  code: ErrorCode;
+  description: string;
 }
 
 export class AuthError extends Error {
@@ -105,6 +114,7 @@ export class AuthError extends Error {
   readonly description: string;
   readonly detail: string | undefined;
   readonly retryAfter: number | undefined;
+  readonly fields: readonly FieldProblem[];
 
   constructor(code: ErrorCode, options: AuthErrorOptions = {}) {
     const description = options.description ?? defaultDescriptions[code];
@@ -114,6 +124,7 @@ export class AuthError extends Error {
     this.description = description;
     this.detail = options.detail;
     this.retryAfter = options.retryAfter;
+    this.fields = options.fields ?? [];
   }
 
   get status(): number {

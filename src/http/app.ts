@@ -24,6 +24,7 @@ import { registerSessionApi } from './routes/session-api.js';
 import { registerTokenApi } from './routes/token-api.js';
 import { registerWellKnown } from './routes/well-known.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
+import { createTheme, renderWithTheme, type Theme } from '../ui/theme.js';
 
 export interface BuildAppOptions {
   config: GatehouseConfig;
@@ -56,15 +57,40 @@ function parseTrustProxy(value: string): false | string[] | ((address: string, h
   return value.split(',').map((part) => part.trim()).filter(Boolean);
 }
 
+/** The origin a logo from elsewhere is loaded from, for the CSP's img-src (none for a path on this server). */
+function logoOrigins(logoUrl: string | undefined, origin: string): string[] {
+  if (logoUrl === undefined || logoUrl.startsWith('/')) return [];
+  const logoOrigin = new URL(logoUrl).origin;
+  return logoOrigin === origin ? [] : [logoOrigin];
+}
+
+/**
+ * Every page route registered after this renders in the configured brand: its handler runs inside
+ * {@link renderWithTheme} (and so does everything it awaits), so page functions, the account page's
+ * included, need no theme in their models. Other routes (the token endpoint, the session check) are
+ * left as they are; their error pages are themed by the error handler.
+ */
+function renderPagesWithTheme(app: FastifyInstance, theme: Theme): void {
+  app.addHook('onRoute', (route) => {
+    if (route.config?.page !== true) return;
+    const handler = route.handler;
+    route.handler = function themed(this: FastifyInstance, request, reply) {
+      return renderWithTheme(theme, () => handler.call(this, request, reply));
+    };
+  });
+}
+
 /** Builds the Fastify application; never listens (tests use `inject()`). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config, services } = options;
   const origin = new URL(config.issuer).origin;
-  const headers = securityHeaders({ https: origin.startsWith('https:') });
+  const theme = createTheme({ name: config.brandName, logoUrl: config.brandLogoUrl, color: config.brandColor });
+  const imageOrigins = logoOrigins(config.brandLogoUrl, origin);
+  const headers = securityHeaders({ https: origin.startsWith('https:'), imageOrigins });
   const app = Fastify({
     loggerInstance: options.logger,
     // Errors raised before routing answer in Gatehouse's format too (framework-errors.ts).
-    frameworkErrors: frameworkErrorHandler(headers),
+    frameworkErrors: frameworkErrorHandler(headers, theme),
     clientErrorHandler: clientErrorHandler(headers),
     // Requests arriving while the app closes are answered by graceful-close.ts, not with Fastify's own 503.
     return503OnClosing: false,
@@ -135,12 +161,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // One line per request; the path only, never the query (it may carry codes or tokens).
     request.log.info(`${request.method} ${request.url.split('?')[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
   });
-  registerSecurityHeaders(app, headers);
+  registerSecurityHeaders(app, headers, { imageOrigins });
   registerClientAddressCheck(app, { trustProxy: config.trustProxy.trim() !== '' });
   registerGracefulClose(app);
-  registerErrorHandler(app);
+  registerErrorHandler(app, theme);
+  renderPagesWithTheme(app, theme);
   registerHealth(app, ctx);
-  registerAssets(app);
+  registerAssets(app, theme);
   registerAuthPages(app, ctx);
   registerAccountPages(app, ctx);
   registerSessionApi(app, ctx);

@@ -2,6 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { AuthError, errorStatus, isAuthError } from '../core/errors.js';
 import { OAUTH_PATHS } from '../core/oauth/discovery.js';
 import { errorPage } from '../ui/pages/error-page.js';
+import { renderWithTheme, type Theme } from '../ui/theme.js';
+import { throttledMessage } from './form-failure.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -56,7 +58,7 @@ function challenge(error: AuthError): string | undefined {
 /** Sends an AuthError as the route's kind of response: an error page or `{ error, error_description }`. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AuthError): FastifyReply {
   const status = errorStatus[error.code];
-  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  const message = throttledMessage(reply, error);
   const wwwAuthenticate = challenge(error);
   // A route may have set its own challenge (userinfo without any token: RFC 6750 §3.1).
   if (wwwAuthenticate !== undefined && !reply.hasHeader('www-authenticate')) reply.header('www-authenticate', wwwAuthenticate);
@@ -64,7 +66,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   if (wantsHtml(request)) {
     return reply
       .type('text/html; charset=utf-8')
-      .send(errorPage({ status, title: PAGE_TITLES[error.code] ?? 'Request refused', message: error.description }));
+      .send(errorPage({ status, title: PAGE_TITLES[error.code] ?? 'Request refused', message }));
   }
   return reply.type('application/json; charset=utf-8').send(errorJson(error));
 }
@@ -75,8 +77,8 @@ export function errorJson(error: AuthError): string {
 }
 
 /** The one error handler: 5xx are logged with their stack and masked; 4xx are logged briefly. */
-export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => {
+export function registerErrorHandler(app: FastifyInstance, theme: Theme): void {
+  app.setErrorHandler((error, request, reply) => renderWithTheme(theme, () => {
     const authError = toAuthError(error);
     if (authError.code === 'server_error') {
       request.log.error({ err: error }, 'unhandled error');
@@ -86,6 +88,6 @@ export function registerErrorHandler(app: FastifyInstance): void {
       request.log.info({ code: authError.code, detail: authError.detail }, 'request refused');
     }
     return sendError(request, reply, authError);
-  });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AuthError('not_found')));
+  }));
+  app.setNotFoundHandler((request, reply) => renderWithTheme(theme, () => sendError(request, reply, new AuthError('not_found'))));
 }

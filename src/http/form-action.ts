@@ -8,6 +8,14 @@ import { searchFields } from './params.js';
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/**
+ * The policy with `img-src` widened to the given origins (a configured logo's), and nothing else:
+ * every other directive stays as strict.
+ */
+export function withImageSources(policy: string, origins: readonly string[]): string {
+  return origins.length === 0 ? policy : policy.replace("img-src 'self' data:", `img-src 'self' data: ${origins.join(' ')}`);
+}
+
 /** A URI's origin, or its scheme for a native app's private-use scheme (the CSP source, and what the consent page shows). */
 export function sourceOf(uri: string): string | undefined {
   if (!URL.canParse(uri)) return undefined;
@@ -26,18 +34,28 @@ export function allowFormTargets(reply: FastifyReply, uris: ReadonlyArray<string
   reply.header('content-security-policy', CONTENT_SECURITY_POLICY.replace("form-action 'self'", `form-action 'self' ${sources.join(' ')}`));
 }
 
+/** The authorization request a sign-in page's `return_to` continues, as far as it checks out. */
+export interface PendingAuthorization {
+  /** Where the answer will go: the client's registered redirect URI. */
+  redirectUri: string;
+  /** The registered client's name, when the whole request is valid (from the registry, never from the request). */
+  clientName?: string;
+}
+
 /**
- * The redirect URI an authorization request in a sign-in page's `return_to` will answer at, when
- * the client and redirect URI check out (an unregistered one gets nothing).
+ * The authorization request in a sign-in page's `return_to`, when its client and redirect URI check
+ * out against the registry (an unknown client or unregistered redirect URI gets nothing). Only a
+ * request that passes every check names its client: what the page then says is where the user goes.
  */
-export async function authorizationTarget(authorization: AuthorizationService, returnTo: string | undefined, origin: string): Promise<string | undefined> {
+export async function pendingAuthorization(authorization: AuthorizationService, returnTo: string | undefined, origin: string): Promise<PendingAuthorization | undefined> {
   if (returnTo === undefined) return undefined;
   const url = new URL(returnTo, origin);
   if (url.pathname !== '/oauth2/authorize') return undefined;
   try {
-    return (await authorization.validate(searchFields(url.searchParams))).redirectUri;
+    const request = await authorization.validate(searchFields(url.searchParams));
+    return { redirectUri: request.redirectUri, clientName: request.client.name };
   } catch (error) {
-    if (error instanceof RedirectedAuthorizeError) return error.target.redirectUri;
+    if (error instanceof RedirectedAuthorizeError) return { redirectUri: error.target.redirectUri };
     if (isAuthError(error)) return undefined;
     throw error;
   }

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, errorStatus } from '../core/errors.js';
+import { renderWithTheme, type Theme } from '../ui/theme.js';
 import { errorJson, sendError } from './error-handler.js';
 
 /**
@@ -13,7 +14,7 @@ import { errorJson, sendError } from './error-handler.js';
  */
 
 /** Fastify's `frameworkErrors`: the request has a reply, but no route and none of the app's hooks ran. */
-export function frameworkErrorHandler(headers: Readonly<Record<string, string>>): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+export function frameworkErrorHandler(headers: Readonly<Record<string, string>>, theme: Theme): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     // A parameter over the limit cannot name anything that exists (a provider id is at most 32 characters).
     const authError =
@@ -21,7 +22,7 @@ export function frameworkErrorHandler(headers: Readonly<Record<string, string>>)
         ? new AuthError('not_found', { detail: error.code })
         : new AuthError('invalid_request', { description: 'The request URL is malformed.', detail: error.code });
     reply.headers(headers).header('cache-control', 'no-store');
-    sendError(request, reply, authError);
+    renderWithTheme(theme, () => sendError(request, reply, authError));
     // The path only, never the query (it may carry codes or tokens), as for every request.
     request.log.info({ code: authError.code, detail: authError.detail }, `${request.method} ${request.url.split('?')[0]} ${errorStatus[authError.code]} request refused`);
   };

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { CONTENT_SECURITY_POLICY } from './form-action.js';
+import { CONTENT_SECURITY_POLICY, withImageSources } from './form-action.js';
 
 /**
  * Headers on every response: a strict CSP (no inline script or style, no framing), no referrer,
  * no sniffing, and HSTS when the issuer is https. Nothing is cacheable unless a route says so.
  */
-export function securityHeaders(options: { https: boolean }): Readonly<Record<string, string>> {
+export function securityHeaders(options: { https: boolean; imageOrigins?: readonly string[] }): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {
-    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'content-security-policy': withImageSources(CONTENT_SECURITY_POLICY, options.imageOrigins ?? []),
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
@@ -19,12 +19,13 @@ export function securityHeaders(options: { https: boolean }): Readonly<Record<st
 }
 
 /** Sets {@link securityHeaders} on every response that goes through Fastify's hooks. */
-export function registerSecurityHeaders(app: FastifyInstance, headers: Readonly<Record<string, string>>): void {
+export function registerSecurityHeaders(app: FastifyInstance, headers: Readonly<Record<string, string>>, options: { imageOrigins?: readonly string[] } = {}): void {
+  const imageOrigins = options.imageOrigins ?? [];
   app.addHook('onSend', async (_request, reply, payload) => {
     // A route may narrow or widen the CSP for its own response (the form_post page's form-action).
     const routePolicy = reply.getHeader('content-security-policy');
     reply.headers(headers);
-    if (routePolicy !== undefined) reply.header('content-security-policy', routePolicy);
+    if (typeof routePolicy === 'string') reply.header('content-security-policy', withImageSources(routePolicy, imageOrigins));
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });

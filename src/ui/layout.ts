@@ -1,5 +1,5 @@
-import { stylesheetVersion } from './assets/stylesheet.js';
 import { html, type SafeHtml } from './html.js';
+import { currentTheme } from './theme.js';
 
 export interface LayoutOptions {
   title: string;
@@ -9,8 +9,16 @@ export interface LayoutOptions {
   wide?: boolean;
 }
 
-/** The page shell: language, viewport, stylesheet, skip link, header, one main landmark. */
+/**
+ * The page shell: language, viewport, stylesheet, skip link, header, one main landmark, all in the
+ * configured brand (the name in the title and header, the logo, the stylesheet with its colour).
+ */
 export function layout(options: LayoutOptions): string {
+  const theme = currentTheme();
+  // With a logo its alt text names the brand for assistive technology; the visible name beside it is not read twice.
+  const brand = theme.logoUrl
+    ? html`<img class="logo" src="${theme.logoUrl}" alt="${theme.name}"><span aria-hidden="true">${theme.name}</span>`
+    : theme.name;
   const account = options.signedInAs
     ? html`<nav aria-label="Account"><a href="/account">${options.signedInAs.email}</a>
         <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${options.signedInAs.csrfToken}">
@@ -21,12 +29,12 @@ export function layout(options: LayoutOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${options.title} · Gatehouse</title>
-<link rel="stylesheet" href="/assets/gatehouse.css?v=${stylesheetVersion}">
+<title>${options.title} · ${theme.name}</title>
+<link rel="stylesheet" href="${theme.stylesheetHref}">
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="site"><a class="brand" href="/">Gatehouse</a>${account}</header>
+<header class="site"><a class="brand" href="/">${brand}</a>${account}</header>
 <main id="main" class="${options.wide ? 'wide' : ''}">
 ${options.body}
 </main>

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { AuthError } from '../errors.js';
+import { AuthError, isAuthError, type FieldProblem } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { User, UserRepository, NewUser } from '../ports.js';
@@ -45,20 +45,46 @@ export class AccountService {
   /**
    * Creates an account with a password. `by: 'self'` is public sign-up (refused when closed);
    * `by: 'admin'` is the CLI.
-   * @throws AuthError `signup_closed`, `too_many_attempts`, `invalid_email`, `invalid_password`, `email_taken`.
+   * @throws AuthError `signup_closed`, `too_many_attempts`, `invalid_email`, `invalid_password`,
+   * `invalid_request` (the name), `email_taken`; a refusal for the fields carries every field's
+   * problem in `fields` (the code and description are the first one's).
    */
   async register(input: { email: string; password: string; name?: string; ip?: string }, options: { by: 'self' | 'admin' }): Promise<User> {
     if (options.by === 'self' && !this.#options.signupEnabled) throw new AuthError('signup_closed');
     // Public sign-up is throttled per IP: it reveals whether an email has an account, and hashes.
     if (options.by === 'self') await this.#deps.throttle.attemptSignup(input.ip ?? 'unknown');
+    const problems = this.registrationProblems(input);
+    const [first] = problems;
+    if (first) throw new AuthError(first.code, { description: first.description, fields: problems });
     const { email, emailKey } = normalizeEmail(input.email);
     const name = normalizeName(input.name);
-    assertAcceptablePassword(input.password, this.#options.passwordPolicy, { email });
     // Hash first, so a taken email answers no faster than a free one.
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.password));
     const existing = await this.#deps.users.findByEmailKey(emailKey);
     if (existing) throw new AuthError('email_taken');
     return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash, name, createdAt: this.#deps.clock.now() });
+  }
+
+  /**
+   * Every problem of a new account's fields at once, in the sign-up form's order (email, password,
+   * name), so a form can show them all; empty when the fields are acceptable. Says nothing about
+   * whether the email is taken (that needs the hash first, see {@link register}).
+   */
+  registrationProblems(input: { email: string; password: string; name?: string | undefined }): FieldProblem[] {
+    const problems: FieldProblem[] = [];
+    const check = <T>(field: string, run: () => T): T | undefined => {
+      try {
+        return run();
+      } catch (error) {
+        if (!isAuthError(error)) throw error;
+        problems.push({ field, code: error.code, description: error.description });
+        return undefined;
+      }
+    };
+    const email = check('email', () => normalizeEmail(input.email).email);
+    check('password', () => assertAcceptablePassword(input.password, this.#options.passwordPolicy, email === undefined ? {} : { email }));
+    check('name', () => normalizeName(input.name));
+    return problems;
   }
 
   /**

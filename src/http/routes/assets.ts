@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { stylesheet } from '../../ui/assets/stylesheet.js';
+import type { Theme } from '../../ui/theme.js';
 
-/** The stylesheet; its URL carries a content hash, so it may be cached for long. */
-export function registerAssets(app: FastifyInstance): void {
+/** The stylesheet, with the configured brand's colour; its URL carries a content hash, so it may be cached for long. */
+export function registerAssets(app: FastifyInstance, theme: Theme): void {
   app.get('/assets/gatehouse.css', async (_request, reply) =>
-    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=86400').send(stylesheet),
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=86400').send(theme.stylesheet),
   );
 }

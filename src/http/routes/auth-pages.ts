@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
-import { errorStatus } from '../../core/errors.js';
+import { errorStatus, type AuthError } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';
-import { signupPage } from '../../ui/pages/signup-page.js';
+import { signupPage, type SignupField } from '../../ui/pages/signup-page.js';
 import type { HttpContext } from '../context.js';
-import { allowFormTargets, authorizationTarget } from '../form-action.js';
+import { allowFormTargets, pendingAuthorization } from '../form-action.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
 
@@ -30,6 +30,17 @@ type CredentialsForm = Static<typeof CredentialsForm>;
 
 const CsrfOnlyForm = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 128 })) });
 
+/** The sign-up form's problems by field: every field's from a refusal for the fields, the email's when it is taken. */
+function signupFieldErrors(error: AuthError): Partial<Record<SignupField, string>> | undefined {
+  if (error.code === 'email_taken') return { email: error.description };
+  if (error.fields.length === 0) return undefined;
+  const errors: Partial<Record<SignupField, string>> = {};
+  for (const { field, description } of error.fields) {
+    if (field === 'email' || field === 'password' || field === 'name') errors[field] ??= description;
+  }
+  return errors;
+}
+
 /** GET/POST /login, GET/POST /signup, POST /logout: the HTML sign-in pages. */
 export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
@@ -37,9 +48,15 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
 
   app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
 
-  /** A sign-in that continues an authorization request ends at the client: let the form lead there. */
-  const allowReturnTarget = async (reply: FastifyReply, returnTo: string | undefined): Promise<void> =>
-    allowFormTargets(reply, [await authorizationTarget(services.oauth.authorization, returnTo, ctx.origin)]);
+  /**
+   * A sign-in that continues an authorization request ends at the client: let the form lead there,
+   * and name the client (as registered) on the page.
+   */
+  const allowReturnTarget = async (reply: FastifyReply, returnTo: string | undefined): Promise<{ clientName?: string }> => {
+    const pending = await pendingAuthorization(services.oauth.authorization, returnTo, ctx.origin);
+    allowFormTargets(reply, [pending?.redirectUri]);
+    return pending?.clientName === undefined ? {} : { clientName: pending.clientName };
+  };
 
   app.get<{ Querystring: Static<typeof LoginQuery> }>(
     '/login',
@@ -49,8 +66,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       const auth = await ctx.authenticate(request, reply);
       if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
       const email = auth?.user.email ?? request.query.login_hint;
-      await allowReturnTarget(reply, returnTo);
-      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers }));
+      const continueTo = await allowReturnTarget(reply, returnTo);
+      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, ...continueTo }));
     },
   );
 
@@ -73,9 +90,9 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       ctx.setDeviceCookie(reply, deviceCookie);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
-      await allowReturnTarget(reply, returnTo);
+      const continueTo = await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message) =>
-        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers }),
+        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, ...continueTo }),
       );
     }
   });
@@ -86,9 +103,9 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     async (request, reply) => {
       const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
       if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
-      await allowReturnTarget(reply, returnTo);
+      const continueTo = await allowReturnTarget(reply, returnTo);
       const signupEnabled = services.accounts.signupEnabled;
-      const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength });
+      const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength, ...continueTo });
       return sendPage(reply, html, signupEnabled ? 200 : errorStatus.signup_closed);
     },
   );
@@ -103,18 +120,21 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       await startSession(ctx, request, reply, user.id);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
-      await allowReturnTarget(reply, returnTo);
-      return sendFormFailure(reply, error, (message) =>
-        signupPage({
+      const continueTo = await allowReturnTarget(reply, returnTo);
+      return sendFormFailure(reply, error, (message, refusal) => {
+        // A refusal for the fields is shown field by field, all at once; anything else above the form.
+        const fieldErrors = signupFieldErrors(refusal);
+        return signupPage({
           csrfToken: csrf.token(request, reply),
           email: form.email,
           name: form.name,
           returnTo,
-          error: message,
+          ...(fieldErrors ? { fieldErrors } : { error: message }),
           signupEnabled: services.accounts.signupEnabled,
           passwordMinLength: ctx.config.passwordMinLength,
-        }),
-      );
+          ...continueTo,
+        });
+      });
     }
   });
 

@@ -7,6 +7,8 @@ export interface LoginPageModel {
   returnTo?: string;
   error?: string;
   signupEnabled: boolean;
+  /** The registered name of the OAuth client this sign-in continues to ("Sign in to continue to Orders web"). */
+  clientName?: string;
   /** Upstream providers, shown as "Log in with …" buttons in configuration order. */
   providers?: Array<{ id: string; name: string }>;
 }
@@ -17,6 +19,7 @@ export function loginPage(model: LoginPageModel): string {
     title: 'Sign in',
     body: html`<div class="card">
 <h1>Sign in</h1>
+${model.clientName ? html`<p class="continue-to">Sign in to continue to <strong>${model.clientName}</strong></p>` : ''}
 ${alert(model.error)}
 <form method="post" action="/login" novalidate>
   <input type="hidden" name="_csrf" value="${model.csrfToken}">

@@ -50,7 +50,7 @@ describe('GET /login and GET /signup', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(response.body).toContain('<form method="post" action="/signup"');
-    expect(expectLabelledInputs(response.body)).toEqual(['name', 'email', 'password']);
+    expect(expectLabelledInputs(response.body)).toEqual(['email', 'password', 'name']);
     expect(response.body).toMatch(/<input id="password" name="password" type="password" autocomplete="new-password" required minlength="8"/);
     expect(response.body).toContain('id="password-hint"');
     expect(hiddenValue(response.body, '_csrf')).toBe(agent.cookies.get('__Host-gatehouse-csrf'));

@@ -3,14 +3,41 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 
-/** A refused sign-up: the form again, with the message, the email kept, no session and no password echoed. */
-function expectSignupForm(response: LightMyRequestResponse, status: number, message: string, password: string): void {
+type Field = 'email' | 'password' | 'name';
+
+/** The problem shown next to each field, in page order. */
+function fieldErrors(body: string): Array<[string, string]> {
+  return [...body.matchAll(/<p class="field-error" id="(\w+)-error">([^<]*)<\/p>/g)].map((m) => [m[1]!, m[2]!]);
+}
+
+/** The opening tag of the input named `field`. */
+function inputTag(body: string, field: Field): string {
+  return new RegExp(`<input id="${field}" [^>]*>`).exec(body)?.[0] ?? '';
+}
+
+/**
+ * A refused sign-up: the form again with every field's problem next to it (tied to its input by
+ * aria-describedby and aria-invalid), focus in the first one, the email kept, no session and no
+ * password echoed.
+ */
+function expectSignupForm(response: LightMyRequestResponse, status: number, problems: Partial<Record<Field, string>>, password: string): void {
   expect(response.statusCode).toBe(status);
   expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
   expect(response.headers['set-cookie'] ?? '').not.toMatch(/__Host-gatehouse=/);
   expect(response.body).toContain('<form method="post" action="/signup"');
-  expect(response.body).toContain(`<div class="alert" role="alert" id="form-error">${message}</div>`);
-  expect(response.body).toContain('aria-describedby="password-hint form-error"');
+  expect(fieldErrors(response.body)).toEqual(Object.entries(problems));
+  const count = Object.keys(problems).length;
+  expect(response.body).toContain(`<div class="alert" role="alert" id="form-error">${count === 1 ? 'Check the field marked below.' : `Check the ${count} fields marked below.`}</div>`);
+  for (const field of ['email', 'password', 'name'] as const) {
+    const tag = inputTag(response.body, field);
+    if (problems[field] !== undefined) {
+      expect(tag).toContain('aria-invalid="true"');
+      expect(tag).toMatch(new RegExp(`aria-describedby="[^"]*\\b${field}-error\\b`));
+    } else {
+      expect(tag).not.toContain('aria-invalid');
+    }
+    expect(tag.includes(' autofocus'), `autofocus on ${field}`).toBe(field === Object.keys(problems)[0]);
+  }
   expect(response.body).toMatch(/<input type="hidden" name="_csrf" value="[A-Za-z0-9_-]{43}">/);
   expect(response.body).not.toContain(password);
 }
@@ -31,20 +58,20 @@ describe('POST /signup validation', () => {
 
   it('refuses an invalid email with 400', async () => {
     const response = await agent.postForm('/signup', { email: 'ann.example.com', password: 'correct horse battery' });
-    expectSignupForm(response, 400, 'Enter a valid email address.', 'correct horse battery');
+    expectSignupForm(response, 400, { email: 'Enter a valid email address.' }, 'correct horse battery');
     expect(response.body).toContain('value="ann.example.com"');
     expect(await accountCount()).toBe(0);
   });
 
   it('refuses a missing email with 400', async () => {
     const response = await agent.postForm('/signup', { password: 'correct horse battery' });
-    expectSignupForm(response, 400, 'Enter a valid email address.', 'correct horse battery');
+    expectSignupForm(response, 400, { email: 'Enter a valid email address.' }, 'correct horse battery');
     expect(await accountCount()).toBe(0);
   });
 
   it('refuses a password shorter than the minimum with 400', async () => {
     const response = await agent.postForm('/signup', { email: 'ann@example.com', password: 'Zq9#xk!' });
-    expectSignupForm(response, 400, 'Use at least 8 characters.', 'Zq9#xk!');
+    expectSignupForm(response, 400, { password: 'Use at least 8 characters.' }, 'Zq9#xk!');
     expect(response.body).toContain('value="ann@example.com"');
     expect(await accountCount()).toBe(0);
   });
@@ -52,17 +79,47 @@ describe('POST /signup validation', () => {
   it('refuses a common password with 400, whatever its case', async () => {
     for (const password of ['password123', 'PassWord123']) {
       const response = await agent.postForm('/signup', { email: 'ann@example.com', password });
-      expectSignupForm(response, 400, 'That password is too common. Choose one that is harder to guess.', password);
+      expectSignupForm(response, 400, { password: 'That password is too common. Choose one that is harder to guess.' }, password);
     }
     expect(await accountCount()).toBe(0);
+  });
+
+  it('reports every invalid field at once, each next to its field, focus in the first', async () => {
+    const response = await agent.postForm('/signup', { email: 'ann.example.com', password: 'short', name: 'Ann' });
+    expectSignupForm(response, 400, { email: 'Enter a valid email address.', password: 'Use at least 8 characters.' }, 'short');
+    expect(inputTag(response.body, 'password')).toContain('aria-describedby="password-hint password-error"');
+    expect(inputTag(response.body, 'email')).toContain('aria-describedby="email-error"');
+    expect(response.body).toContain('value="ann.example.com"');
+    expect(response.body).toContain('value="Ann"');
+    expect(await accountCount()).toBe(0);
+
+    // With the email right, focus goes to the password, the first field with a problem.
+    const second = await agent.postForm('/signup', { email: 'ann@example.com', password: 'password123' });
+    expectSignupForm(second, 400, { password: 'That password is too common. Choose one that is harder to guess.' }, 'password123');
+  });
+
+  it('the account service lists every field\'s problem in form order, and register carries them all', async () => {
+    const input = { email: 'ann.example.com', password: 'short', name: 'Ann\u0007' };
+    const problems = t.gatehouse.services.accounts.registrationProblems(input);
+    expect(problems.map((p) => [p.field, p.code])).toEqual([['email', 'invalid_email'], ['password', 'invalid_password'], ['name', 'invalid_request']]);
+    const error = await t.gatehouse.services.accounts.register(input, { by: 'admin' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'invalid_email', description: 'Enter a valid email address.', fields: problems });
+    expect(t.gatehouse.services.accounts.registrationProblems({ email: 'ann@example.com', password: 'correct horse battery' })).toEqual([]);
+  });
+
+  it('a fresh form starts in the first field, with no problem shown', async () => {
+    const response = await agent.get('/signup');
+    expect(fieldErrors(response.body)).toEqual([]);
+    expect(response.body).not.toContain('role="alert"');
+    expect(inputTag(response.body, 'email')).toContain(' autofocus');
+    expect(response.body.match(/ autofocus/g)).toHaveLength(1);
+    expect(response.body).not.toContain('aria-invalid');
   });
 
   it('refuses the email address (or its local part) as the password with 400', async () => {
     for (const password of ['ann.lovelace@example.com', 'ANN.LOVELACE@EXAMPLE.COM', 'ann.lovelace']) {
       const response = await agent.postForm('/signup', { email: 'ann.lovelace@example.com', password });
-      expect(response.statusCode).toBe(400);
-      expect(response.body).toContain('Do not use your email address as your password.');
-      expect(response.headers['set-cookie'] ?? '').not.toMatch(/__Host-gatehouse=/);
+      expectSignupForm(response, 400, { password: 'Do not use your email address as your password.' }, 'never shown');
     }
     expect(await accountCount()).toBe(0);
   });
@@ -74,7 +131,7 @@ describe('POST /signup validation', () => {
     const other = new TestAgent(t.app);
     await other.get('/signup');
     const response = await other.postForm('/signup', { email: 'ANN@example.com', password: 'another good passphrase' });
-    expectSignupForm(response, 409, 'An account with this email already exists.', 'another good passphrase');
+    expectSignupForm(response, 409, { email: 'An account with this email already exists.' }, 'another good passphrase');
     expect(await accountCount()).toBe(1);
 
     // The original password still signs in; the second one does not.

@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
+import { tryAgainIn } from '../../../src/ui/try-again-in.js';
 
 const SESSION_COOKIE = '__Host-gatehouse';
 const PASSWORD = 'correct horse battery';
@@ -17,9 +18,11 @@ function retryAfter(response: LightMyRequestResponse): number {
 function expectTooManyPage(response: LightMyRequestResponse): number {
   expect(response.statusCode).toBe(429);
   expect(response.headers['content-type']).toMatch(/^text\/html/);
-  expect(response.body).toContain('Too many attempts. Wait a moment and try again.');
   expect(response.cookies.find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
-  return retryAfter(response);
+  // The page says the wait Retry-After gives, from the same number.
+  const wait = retryAfter(response);
+  expect(response.body).toContain(`Too many attempts. ${tryAgainIn(wait)}`);
+  return wait;
 }
 
 describe('login throttling per account', () => {
@@ -44,6 +47,7 @@ describe('login throttling per account', () => {
     const locked = await agent.logIn('ann@example.com', PASSWORD);
     const wait = expectTooManyPage(locked);
     expect(wait).toBe(30);
+    expect(locked.body).toContain('Too many attempts. Try again in 30 seconds.');
     expect(locked.body).not.toContain(PASSWORD);
 
     const json = await agent.postJson('/api/login', { email: 'ann@example.com', password: PASSWORD });

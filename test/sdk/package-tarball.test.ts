@@ -13,7 +13,8 @@ import { assertSdkBuilt, sdkDir } from './support/built-sdk.js';
  * The published package as a stranger gets it: `npm pack` of packages/sdk, installed with Express,
  * Fastify and Hono from the registry into an empty project under the system's temporary folder
  * (outside the repository, so Node cannot find the repository's node_modules), then a script run
- * there verifies a real Gatehouse token with each middleware and refuses a tampered one.
+ * there verifies a real Gatehouse token with each middleware and refuses a tampered one, and a
+ * strict TypeScript file there compiles against the packed declarations.
  */
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -64,10 +65,14 @@ describe('@gatehouse-auth/sdk from its tarball', () => {
     tarballFiles = (await run('tar', ['-tzf', tarball], { env })).stdout.split('\n').filter(Boolean);
 
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }, null, 2));
-    const frameworks = ['express', 'fastify', 'hono'].map((name) => `${name}@${installedVersion(name)}`);
-    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...frameworks], { cwd: project, env, timeout: 170_000 });
+    // The frameworks, and what a TypeScript application adds to check the declarations.
+    const packages = ['express', 'fastify', 'hono', 'typescript', '@types/express', '@types/node'].map((name) => `${name}@${installedVersion(name)}`);
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...packages], { cwd: project, env, timeout: 170_000 });
     packed = JSON.parse(readFileSync(join(project, 'node_modules/@gatehouse-auth/sdk/package.json'), 'utf8'));
     copyFileSync(fileURLToPath(new URL('./fixtures/tarball-consumer.mjs', import.meta.url)), join(project, 'check.mjs'));
+    copyFileSync(fileURLToPath(new URL('./fixtures/tarball-consumer-types.ts', import.meta.url)), join(project, 'app.ts'));
+    const compilerOptions = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'] };
+    writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['app.ts'] }, null, 2));
 
     t = await startListeningGatehouse();
     const agent = new TestAgent(t.app, t.issuer);
@@ -96,6 +101,15 @@ describe('@gatehouse-auth/sdk from its tarball', () => {
   it('is installed as a copy inside the project, not a link into the repository', () => {
     expect(lstatSync(join(project, 'node_modules/@gatehouse-auth/sdk')).isSymbolicLink()).toBe(false);
   });
+
+  it('ships declarations a strict TypeScript application compiles against, without skipLibCheck', async () => {
+    const tsc = join(project, 'node_modules/typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project, env: cleanEnv(), timeout: 110_000 }).then(
+      () => '',
+      (error: { stdout?: string }) => error.stdout ?? String(error),
+    );
+    expect(result).toBe('');
+  }, 120_000);
 
   it('verifies a real Gatehouse token with each middleware, and refuses a tampered one', async () => {
     const { stdout } = await run(process.execPath, ['check.mjs'], { cwd: project, env: { ...cleanEnv(), ISSUER: t.issuer, TOKEN: token }, timeout: 60_000 });

@@ -1,4 +1,5 @@
-// npm's `prepare` (run by `npm install` and `npm ci`): compiles src/ to dist/. A production install
+// npm's `prepare` (run by `npm install` and `npm ci`): compiles src/ to dist/ and the SDK package,
+// packages/sdk/src/, to packages/sdk/dist/ (what `@gatehouse-auth/sdk` points to). A production install
 // (`npm ci --omit=dev`) has no TypeScript: it keeps the dist/ built before, and fails clearly when
 // there is none, rather than leaving a server that cannot start.
 import { spawnSync } from 'node:child_process';
@@ -21,5 +22,7 @@ if (tsc === undefined) {
   console.error('gatehouse: dist/ is missing and TypeScript is not installed: run `npm ci && npm run build` first, then `npm ci --omit=dev`');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+for (const project of ['tsconfig.build.json', 'packages/sdk/tsconfig.build.json']) {
+  const result = spawnSync(process.execPath, [tsc, '-p', project], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}

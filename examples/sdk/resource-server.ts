@@ -1,17 +1,14 @@
 /**
- * A resource server that trusts Gatehouse access tokens, using nothing of Gatehouse but its SDK.
- *
- *   npm run build                        # once, builds dist/ (the published package)
- *   npm start                            # Gatehouse on http://localhost:8080
- *   npx tsx examples/sdk/resource-server.ts
+ * A resource server that trusts Gatehouse access tokens, using nothing of Gatehouse but its SDK,
+ * `@gatehouse-auth/sdk` (README.md says how to run it, in this repository or on its own).
  *
  * Environment: GATEHOUSE_ISSUER (default http://localhost:8080), API_AUDIENCE (default: the issuer,
  * which is the audience of tokens from POST /api/token), PORT (default 3000), REVOCATIONS
  * ('off' | 'poll' | 'subscribe', default 'off').
  */
 import express from 'express';
-import { createVerifier, type RevocationMode } from 'gatehouse/sdk';
-import { gatehouseExpress, requireScope } from 'gatehouse/sdk/express';
+import { createVerifier, type RevocationMode } from '@gatehouse-auth/sdk';
+import { gatehouseExpress, requireScope } from '@gatehouse-auth/sdk/express';
 
 const issuer = process.env.GATEHOUSE_ISSUER ?? 'http://localhost:8080';
 const verifier = createVerifier({

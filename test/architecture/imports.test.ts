@@ -1,14 +1,17 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * Keeps the layering of shared/DESIGN.md honest: reads every import line under src/ and fails on
- * an edge the design does not allow.
+ * Keeps the layering of shared/DESIGN.md honest: reads every import line under src/ and under
+ * packages/sdk/src/ (the `sdk` layer, published as `@gatehouse-auth/sdk`) and fails on an edge the
+ * design does not allow.
  */
 const root = resolve(import.meta.dirname, '../../src');
+const sdkRoot = resolve(import.meta.dirname, '../../packages/sdk/src');
 
-type Layer = 'core' | 'storage' | 'config' | 'http' | 'ui' | 'sdk' | 'cli' | 'main';
+/** `outside`: anything not in a layer (a relative import leaving src/ or packages/sdk/src/). */
+type Layer = 'core' | 'storage' | 'config' | 'http' | 'ui' | 'sdk' | 'cli' | 'main' | 'outside';
 
 const allowed: Record<Layer, Layer[]> = {
   core: ['core'],
@@ -19,22 +22,38 @@ const allowed: Record<Layer, Layer[]> = {
   sdk: ['sdk'],
   cli: ['cli', 'core', 'config', 'storage', 'http', 'ui', 'main'],
   main: ['core', 'config', 'storage', 'http', 'ui'],
+  outside: [],
 };
 
 /** Packages only some layers may use: the framework stays in http, SQL drivers in storage. */
 const packageOwners: Record<string, Layer[]> = {
-  fastify: ['http', 'main', 'cli'],
+  // sdk: its Fastify middleware imports Fastify's types only (test/sdk/standalone.test.ts checks that).
+  fastify: ['http', 'main', 'cli', 'sdk'],
   '@fastify/cookie': ['http'],
   '@fastify/formbody': ['http'],
   kysely: ['storage'],
   'better-sqlite3': ['storage'],
   pg: ['storage'],
+  // The server does not use its own SDK; the SDK does not import itself by name.
+  '@gatehouse-auth/sdk': [],
 };
 
+function inside(dir: string, file: string): boolean {
+  const rel = relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
 function layerOf(file: string): Layer {
+  if (inside(sdkRoot, file)) return 'sdk';
+  if (!inside(root, file)) return 'outside';
   const rel = relative(root, file).replace(/\.js$/, '.ts');
   if (rel === 'main.ts') return 'main';
-  return rel.split('/')[0] as Layer;
+  const layer = rel.split('/')[0]!;
+  return layer in allowed && layer !== 'sdk' ? (layer as Layer) : 'outside';
+}
+
+function shown(file: string): string {
+  return relative(resolve(root, '..'), file);
 }
 
 function sourceFiles(dir: string): string[] {
@@ -48,10 +67,12 @@ function sourceFiles(dir: string): string[] {
 const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm;
 
 describe('import layering', () => {
-  const files = sourceFiles(root);
+  const files = [...sourceFiles(root), ...sourceFiles(sdkRoot)];
 
-  it('finds the source tree', () => {
+  it('finds the source tree and the SDK', () => {
     expect(files.length).toBeGreaterThan(20);
+    expect(files.filter((file) => layerOf(file) === 'sdk').length).toBeGreaterThan(5);
+    expect(files.filter((file) => layerOf(file) === 'outside')).toEqual([]);
   });
 
   it('has only the edges shared/DESIGN.md allows', () => {
@@ -62,11 +83,11 @@ describe('import layering', () => {
         const specifier = match[1] ?? match[2] ?? '';
         if (specifier.startsWith('.')) {
           const to = layerOf(resolve(dirname(file), specifier));
-          if (!allowed[from].includes(to)) violations.push(`${relative(root, file)} (${from}) imports ${specifier} (${to})`);
+          if (!allowed[from].includes(to)) violations.push(`${shown(file)} (${from}) imports ${specifier} (${to})`);
         } else {
           const pkg = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
           const owners = packageOwners[pkg];
-          if (owners && !owners.includes(from)) violations.push(`${relative(root, file)} (${from}) imports package ${pkg}`);
+          if (owners && !owners.includes(from)) violations.push(`${shown(file)} (${from}) imports package ${pkg}`);
         }
       }
     }

@@ -1,26 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
 import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { freePort } from '../support/services.js';
+import { assertSdkBuilt } from './support/built-sdk.js';
 import { waitFor } from './support/fake-issuer.js';
 
 /**
- * examples/sdk/resource-server.ts runs as its own process, importing `gatehouse/sdk` the way an
- * application does (through the package's "exports", i.e. the built dist/), against a running
- * Gatehouse. `npm ci` builds dist/ (prepare); locally run `npm run build` after changing src/sdk.
+ * examples/sdk/resource-server.ts runs as its own process from its own folder, importing
+ * `@gatehouse-auth/sdk` the way an application does (through the package's "exports", i.e. the built
+ * packages/sdk/dist/, found through the workspace link in node_modules), against a running Gatehouse.
  */
 const root = resolve(import.meta.dirname, '../..');
-const built = join(root, 'dist/sdk/index.js');
-
-function assertBuilt(): void {
-  if (!existsSync(built)) throw new Error('dist/sdk is missing: run `npm run build` first');
-  const builtAt = statSync(built).mtimeMs;
-  const stale = readdirSync(join(root, 'src/sdk')).filter((name) => !name.endsWith('.test.ts') && statSync(join(root, 'src/sdk', name)).mtimeMs > builtAt);
-  if (stale.length > 0) throw new Error(`dist/sdk is older than src/sdk (${stale.join(', ')}): run \`npm run build\``);
-}
+const exampleDir = join(root, 'examples/sdk');
 
 describe('examples/sdk resource server', () => {
   let t: TestGatehouse;
@@ -30,7 +23,7 @@ describe('examples/sdk resource server', () => {
   let output = '';
 
   beforeAll(async () => {
-    assertBuilt();
+    assertSdkBuilt();
     const listening = await startListeningGatehouse();
     t = listening;
     const issuer = listening.issuer;
@@ -40,8 +33,9 @@ describe('examples/sdk resource server', () => {
 
     const apiPort = await freePort();
     base = `http://127.0.0.1:${apiPort}`;
-    child = spawn(process.execPath, ['--import', 'tsx', 'examples/sdk/resource-server.ts'], {
-      cwd: root,
+    // From examples/sdk, tsx reads that folder's tsconfig.json (no "paths" to the SDK's source).
+    child = spawn(process.execPath, ['--import', 'tsx', 'resource-server.ts'], {
+      cwd: exampleDir,
       env: { ...process.env, GATEHOUSE_ISSUER: issuer, PORT: String(apiPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,10 +5,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatehouseExpress, requireScope as requireScopeExpress } from '../../src/sdk/express.js';
-import { gatehouseFastify, requireScope as requireScopeFastify } from '../../src/sdk/fastify.js';
-import { gatehouseHono, requireScope as requireScopeHono, type GatehouseEnv } from '../../src/sdk/hono.js';
-import { createVerifier, VerificationError, type Verifier } from '../../src/sdk/index.js';
+import { gatehouseExpress, requireScope as requireScopeExpress } from '@gatehouse-auth/sdk/express';
+import { gatehouseFastify, requireScope as requireScopeFastify } from '@gatehouse-auth/sdk/fastify';
+import { gatehouseHono, requireScope as requireScopeHono, type GatehouseEnv } from '@gatehouse-auth/sdk/hono';
+import { createVerifier, VerificationError, type Verifier } from '@gatehouse-auth/sdk';
 import { createSigningKey, FakeIssuer, signToken, type SignedKey } from './support/fake-issuer.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, VerificationError, type Verifier } from '../../src/sdk/index.js';
+import { createVerifier, VerificationError, type Verifier } from '@gatehouse-auth/sdk';
 import { TestAgent } from '../support/agent.js';
 import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { waitFor } from './support/fake-issuer.js';

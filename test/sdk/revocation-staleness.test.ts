@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, VerificationError, type Verifier, type VerifierOptions } from '../../src/sdk/index.js';
+import { createVerifier, VerificationError, type Verifier, type VerifierOptions } from '@gatehouse-auth/sdk';
 import { createSigningKey, FakeIssuer, rejectionOf, signToken, waitFor, type SignedKey } from './support/fake-issuer.js';
 
 /**

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { JWTPayload } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, VerificationError, type Verifier, type VerifierOptions } from '../../src/sdk/index.js';
+import { createVerifier, VerificationError, type Verifier, type VerifierOptions } from '@gatehouse-auth/sdk';
 import { createSigningKey, FakeIssuer, rejectionOf, signToken, waitFor, type SignedKey } from './support/fake-issuer.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { decodeProtectedHeader, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, VerificationError, type Verifier } from '../../src/sdk/index.js';
+import { createVerifier, VerificationError, type Verifier } from '@gatehouse-auth/sdk';
 import { TestAgent } from '../support/agent.js';
 import { startListeningGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { createSigningKey, rejectionOf, signToken } from './support/fake-issuer.js';

@@ -1,8 +1,11 @@
+// Types only, erased at run time: the augmentation below needs Fastify's declarations in the build
+// (TS2664 when the package's own build has no other reference to them).
+import type {} from 'fastify';
 import { assertScopes, authenticateRequest, bearerErrorResponse, parseRequiredScopes } from './bearer-auth.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 import { VerificationError } from './verification-error.js';
 
-// Typed `request.auth` for applications (module augmentation). The SDK itself does not import
+// Typed `request.auth` for applications (module augmentation). At run time the SDK does not load
 // Fastify: the hooks below are written against the few members they use.
 declare module 'fastify' {
   interface FastifyRequest {

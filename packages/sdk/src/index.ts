@@ -1,6 +1,6 @@
 /**
- * `gatehouse/sdk`: verify Gatehouse access tokens in any Node application. Depends on `jose`
- * only; the framework middleware live in `gatehouse/sdk/express`, `/fastify` and `/hono`.
+ * `@gatehouse-auth/sdk`: verify Gatehouse access tokens in any Node application. Depends on `jose`
+ * only; the framework middleware live in `@gatehouse-auth/sdk/express`, `/fastify` and `/hono`.
  */
 export { createVerifier } from './verifier.js';
 export type { RevocationMode, VerifiedToken, Verifier, VerifierAlgorithm, VerifierOptions } from './verifier.js';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { OPENID_SCOPES } from '../core/oauth/scopes.js';
 import { configSchema, envNames, settingMeta, type GatehouseConfig, type SettingName } from './schema.js';
 
 /** The configuration is invalid; `problems` has one line per setting at fault. */
@@ -23,6 +24,7 @@ export interface LoadedConfig {
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)?$/;
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -74,6 +76,7 @@ function describeProblem(name: SettingName, value: unknown): string {
   if (name === 'providers') return 'must be a JSON array of providers ({ "id", "preset", "clientId", "clientSecret", … }; see the configuration reference)';
   if (name === 'clients') return 'must be a JSON array of client registrations (client_id, client_name, redirect_uris, …; see the configuration reference)';
   if (name === 'trustProxy') return `must be empty, a number of proxy hops, or comma-separated proxy addresses / CIDRs${shown}`;
+  if (name === 'apiTokenScopes') return `must be scopes separated by single spaces (RFC 6749 §3.3 characters)${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;
 }
@@ -169,6 +172,19 @@ export function loadConfig(env: Env): LoadedConfig {
       // RFC 8707 §2: an absolute URI without a fragment.
       if (!URL.canParse(resource) || new URL(resource).hash !== '' || resource.includes('#')) {
         problems.push(`${label('resources', sources.resources)}: ${JSON.stringify(resource)} must be an absolute URI without a fragment`);
+      }
+    }
+  }
+  if (valid('apiTokenScopes')) {
+    // OIDC Core §5.4: the OpenID scopes ask for claims about a user on behalf of a client; a first-party API token has no use for them.
+    const openid = config.apiTokenScopes.split(' ').filter((scope) => Object.hasOwn(OPENID_SCOPES, scope));
+    if (openid.length > 0) problems.push(`${label('apiTokenScopes', sources.apiTokenScopes)}: ${openid.join(', ')} cannot be offered at /api/token (OpenID scopes describe a user to a client)`);
+  }
+  if (valid('apiTokenResources')) {
+    for (const resource of config.apiTokenResources.split(' ').filter((r) => r !== '')) {
+      // RFC 8707 §2: an absolute URI without a fragment.
+      if (!URL.canParse(resource) || resource.includes('#')) {
+        problems.push(`${label('apiTokenResources', sources.apiTokenResources)}: ${JSON.stringify(resource)} must be an absolute URI without a fragment`);
       }
     }
   }

@@ -78,6 +78,10 @@ describe('client authentication at /oauth2/token (RFC 6749 §2.3, §5.2)', () =>
       error: 'invalid_client',
       error_description: 'This client is registered for client_secret_basic: send the credentials in the Authorization header (RFC 6749 §2.3.1).',
     });
+    // The challenge says it too (ASCII only), for clients that read only the challenge of a 401.
+    expect(asPost.headers['www-authenticate']).toBe(
+      'Basic realm="Gatehouse", charset="UTF-8", error="invalid_client", error_description="This client is registered for client_secret_basic: send the credentials in the Authorization header (RFC 6749 section 2.3.1)."',
+    );
 
     const post = await machine(t, 'client_secret_post');
     const asBasic = await token(t, GRANT, { authorization: basicAuth(post.clientId, post.clientSecret!) });
@@ -101,6 +105,7 @@ describe('client authentication at /oauth2/token (RFC 6749 §2.3, §5.2)', () =>
     for (const response of refusals) {
       expectInvalidClient(response, [basic.clientSecret, post.clientSecret, wrong]);
       expect(response.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' });
+      expect(response.headers['www-authenticate']).toBe('Basic realm="Gatehouse", charset="UTF-8", error="invalid_client", error_description="Client authentication failed."');
     }
   });
 

@@ -74,18 +74,22 @@ export class HttpBrowser {
     });
   }
 
-  /** Follows redirects from `page` (any origin) until a page that is not a redirect. */
-  async follow(page: Page): Promise<Page> {
-    for (let hops = 0; page.location && page.status >= 300 && page.status < 400; hops++) {
+  /**
+   * Follows redirects from `page` (any origin) until a page that is not a redirect, or a redirect
+   * to `stopAt` (a callback URL nothing listens on: the test reads the code from it).
+   */
+  async follow(page: Page, options: { stopAt?: string } = {}): Promise<Page> {
+    const stops = (url: URL): boolean => options.stopAt !== undefined && `${url.origin}${url.pathname}` === options.stopAt;
+    for (let hops = 0; page.location && page.status >= 300 && page.status < 400 && !stops(page.location); hops++) {
       if (hops > 15) throw new Error(`redirect loop at ${page.url.href}`);
       page = await this.get(page.location);
     }
     return page;
   }
 
-  /** GETs `url` and follows its redirects. */
-  async navigate(url: string | URL): Promise<Page> {
-    return this.follow(await this.get(url));
+  /** GETs `url` and follows its redirects (see {@link follow}). */
+  async navigate(url: string | URL, options: { stopAt?: string } = {}): Promise<Page> {
+    return this.follow(await this.get(url), options);
   }
 }
 
@@ -102,9 +106,10 @@ export async function signUpOverHttp(issuer: string, email: string, browser = ne
 /**
  * The browser's part of a code flow that an application started: `page` is Gatehouse's login
  * page (reached by following the application's redirect). Signs in, allows on the consent page,
- * and follows the redirect back into the application; returns the application's last page.
+ * and follows the redirect back into the application; returns the application's last page (or
+ * the redirect to `stopAt`).
  */
-export async function logInAndConsent(browser: HttpBrowser, page: Page, email: string): Promise<Page> {
+export async function logInAndConsent(browser: HttpBrowser, page: Page, email: string, options: { stopAt?: string } = {}): Promise<Page> {
   expect(page.url.pathname, page.body.slice(0, 300)).toBe('/login');
   const { return_to } = hiddenFields(page.body);
   expect(return_to).toMatch(/^\/oauth2\/authorize\?/);
@@ -112,5 +117,5 @@ export async function logInAndConsent(browser: HttpBrowser, page: Page, email: s
   expect(consent.body, consent.body.slice(0, 300)).toContain('action="/oauth2/authorize/consent"');
   const fields = hiddenFields(consent.body);
   delete fields._csrf;
-  return browser.follow(await browser.postForm(new URL('/oauth2/authorize/consent', consent.url), { ...fields, decision: 'allow' }));
+  return browser.follow(await browser.postForm(new URL('/oauth2/authorize/consent', consent.url), { ...fields, decision: 'allow' }), options);
 }

@@ -74,6 +74,16 @@ export class HttpBrowser {
     });
   }
 
+  /** Posts JSON as a script on the page's own origin does (a same-origin `fetch`). */
+  postJson(url: string | URL, json: unknown): Promise<Page> {
+    const target = new URL(url);
+    return this.#send(target, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', origin: target.origin, 'sec-fetch-site': 'same-origin' },
+      body: JSON.stringify(json),
+    });
+  }
+
   /**
    * Follows redirects from `page` (any origin) until a page that is not a redirect, or a redirect
    * to `stopAt` (a callback URL nothing listens on: the test reads the code from it).

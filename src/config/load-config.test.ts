@@ -438,3 +438,20 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080);
   });
 });
+
+describe('the scopes and resources offered at POST /api/token', () => {
+  it('offers none by default and reads space-separated lists', () => {
+    expect(loadConfig({}).config).toMatchObject({ apiTokenScopes: '', apiTokenResources: '' });
+    const { config } = loadConfig({ GATEHOUSE_API_TOKEN_SCOPES: 'notes:read notes:write', GATEHOUSE_API_TOKEN_RESOURCES: 'https://api.example.com/notes' });
+    expect(config).toMatchObject({ apiTokenScopes: 'notes:read notes:write', apiTokenResources: 'https://api.example.com/notes' });
+  });
+
+  it('lists every problem at start: a malformed scope list, OpenID scopes, a resource that is not an absolute URI (RFC 8707 §2)', () => {
+    expect(problemsOf({ GATEHOUSE_API_TOKEN_SCOPES: 'notes:read  "x"' })).toEqual([expect.stringMatching(/^GATEHOUSE_API_TOKEN_SCOPES: must be scopes separated by single spaces/)]);
+    expect(problemsOf({ GATEHOUSE_API_TOKEN_SCOPES: 'openid notes:read offline_access', GATEHOUSE_API_TOKEN_RESOURCES: 'https://api.example.com /relative https://a.example.com/#frag' })).toEqual([
+      'GATEHOUSE_API_TOKEN_SCOPES: openid, offline_access cannot be offered at /api/token (OpenID scopes describe a user to a client)',
+      'GATEHOUSE_API_TOKEN_RESOURCES: "/relative" must be an absolute URI without a fragment',
+      'GATEHOUSE_API_TOKEN_RESOURCES: "https://a.example.com/#frag" must be an absolute URI without a fragment',
+    ]);
+  });
+});

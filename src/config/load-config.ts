@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { describeProviderProblems } from './provider-problems.js';
+import { OPENID_SCOPES } from '../core/oauth/scopes.js';
 import { configSchema, envNames, settingMeta, type GatehouseConfig, type SettingName } from './schema.js';
 
 /** The configuration is invalid; `problems` has one line per setting at fault. */
@@ -24,6 +25,7 @@ export interface LoadedConfig {
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)?$/;
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -79,6 +81,7 @@ function describeProblem(name: SettingName, value: unknown): string {
   if (name === 'brandColor') return `must be a colour written #rrggbb, such as #0b5cad${shown}`;
   if (name === 'brandName') return `must be 1 to 60 characters, not only spaces, without control characters${shown}`;
   if (name === 'brandLogoUrl') return `must be an https URL or a path on this server such as /brand/logo.svg, at most 2048 characters${shown}`;
+  if (name === 'apiTokenScopes') return `must be scopes separated by single spaces (RFC 6749 §3.3 characters)${shown}`;
   if (name === 'secret') return 'must be one or more comma-separated keys of 32 random bytes in base64url (43 characters each)';
   return `must be a non-empty string${shown}`;
 }
@@ -182,6 +185,19 @@ export function loadConfig(env: Env): LoadedConfig {
   if (valid('brandLogoUrl', 'mode') && config.brandLogoUrl !== undefined) {
     const problem = brandLogoProblem(config.brandLogoUrl, config.mode);
     if (problem) problems.push(`${label('brandLogoUrl', sources.brandLogoUrl)}: ${problem} (got ${JSON.stringify(config.brandLogoUrl)})`);
+  }
+  if (valid('apiTokenScopes')) {
+    // OIDC Core §5.4: the OpenID scopes ask for claims about a user on behalf of a client; a first-party API token has no use for them.
+    const openid = config.apiTokenScopes.split(' ').filter((scope) => Object.hasOwn(OPENID_SCOPES, scope));
+    if (openid.length > 0) problems.push(`${label('apiTokenScopes', sources.apiTokenScopes)}: ${openid.join(', ')} cannot be offered at /api/token (OpenID scopes describe a user to a client)`);
+  }
+  if (valid('apiTokenResources')) {
+    for (const resource of config.apiTokenResources.split(' ').filter((r) => r !== '')) {
+      // RFC 8707 §2: an absolute URI without a fragment.
+      if (!URL.canParse(resource) || resource.includes('#')) {
+        problems.push(`${label('apiTokenResources', sources.apiTokenResources)}: ${JSON.stringify(resource)} must be an absolute URI without a fragment`);
+      }
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };

@@ -102,6 +102,17 @@ export const configSchema = Type.Object(
     apiAudience: setting(Type.String({ description: 'The `aud` of access tokens minted from a session at /api/token: the API they are for.', minLength: 1 }), {
       defaultText: 'the issuer',
     }),
+    apiTokenScopes: setting(Type.String({
+      description:
+        'Scopes a signed-in first-party caller may ask for at POST /api/token with `scope`, space-separated (e.g. `notes:read notes:write`); any other scope is refused with invalid_scope. Empty: none (OpenID scopes never: they describe a user to a client).',
+      default: '',
+      pattern: '^[\\x21\\x23-\\x5B\\x5D-\\x7E]*( [\\x21\\x23-\\x5B\\x5D-\\x7E]+)*$',
+    }), { defaultText: 'none' }),
+    apiTokenResources: setting(Type.String({
+      description:
+        'Resources (RFC 8707 absolute URIs, space-separated) a caller may name at POST /api/token with `resource`, each becoming the token\'s `aud`; the API audience is always allowed, anything else is refused with invalid_target. Empty: only the API audience.',
+      default: '',
+    }), { defaultText: 'none' }),
     refreshTokenIdleLifetime: seconds('A refresh token unused for this long is dead; each use rotates it and starts the time again.', 30 * 24 * 3600, 60),
     refreshTokenAbsoluteLifetime: seconds('No refresh token outlives this, counted from the sign-in or consent that started its family.', 90 * 24 * 3600, 60),
     jwksCacheMaxAge: seconds('How long verifiers may cache /.well-known/jwks.json. A new signing key is published twice this long before it signs.', 5 * 60, 30, 24 * 3600),

@@ -45,12 +45,19 @@ export function wantsHtml(request: FastifyRequest): boolean {
   return accept.includes('text/html') && !BACK_CHANNEL.some((prefix) => request.url.startsWith(prefix));
 }
 
+/** An RFC 9110 §5.6.4 quoted-string of printable ASCII (a header is no place for other characters). */
+function quotedAscii(text: string): string {
+  return `"${text.replace(/§/g, 'section ').replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')}"`;
+}
+
 /**
  * RFC 6749 §5.2: a failed client authentication answers 401 with a challenge; RFC 6750 §3: so does
- * a bad bearer token, with its error code.
+ * a bad bearer token, with its error code. The Basic challenge repeats the error and its public
+ * description as auth-params (RFC 9110 §11.2), because clients such as openid-client and
+ * oauth4webapi report a 401 with a challenge from the challenge alone, not from the body.
  */
 function challenge(error: AuthError): string | undefined {
-  if (error.code === 'invalid_client') return 'Basic realm="Gatehouse", charset="UTF-8"';
+  if (error.code === 'invalid_client') return `Basic realm="Gatehouse", charset="UTF-8", error="invalid_client", error_description=${quotedAscii(error.description)}`;
   if (error.code === 'invalid_token' || error.code === 'insufficient_scope') return `Bearer realm="Gatehouse", error="${error.code}"`;
   return undefined;
 }

@@ -170,6 +170,27 @@ describe('gatehouse client', { timeout: 90_000 }, () => {
       expect(Object.keys(JSON.parse(result.stdout) as object)).toEqual(['client_id']);
     });
 
+    it('client create --grant-types client_credentials without --scopes gives it no scopes and says so in one line', async () => {
+      // A data folder of its own, so the listing tests below see only their clients.
+      const own = { GATEHOUSE_DATA_DIR: join(dir, 'worker-data') };
+      const result = await run(['client', 'create', '--name', 'Worker', '--grant-types', 'client_credentials'], own);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^ {2}scopes: +\(none\)$/m);
+      const notes = result.stdout.split('\n').filter((line) => line.startsWith('note: '));
+      expect(notes).toHaveLength(1);
+      expect(notes[0]).toMatch(/client_credentials refuses them.*--scopes/);
+      const id = /client_id: +(\S+)/.exec(result.stdout)?.[1];
+      expect((await list(own)).find((c) => c.client_id === id)).toMatchObject({ grant_types: ['client_credentials'], scope: '' });
+
+      // Given API scopes, it keeps them and there is nothing to say.
+      const withResources = { ...own, GATEHOUSE_RESOURCES: JSON.stringify([{ resource: 'https://api.example.com', scopes: ['orders:read'] }]) };
+      const scoped = await run(['client', 'create', '--name', 'Scoped worker', '--grant-types', 'client_credentials', '--scopes', 'orders:read'], withResources);
+      expect(scoped.code).toBe(0);
+      expect(scoped.stdout).toMatch(/^ {2}scopes: +orders:read$/m);
+      expect(scoped.stdout).not.toMatch(/^note: /m);
+    });
+
     it('without --json prints a readable summary and says the secret is shown once', async () => {
       const result = await run(['client', 'create', '--name', 'Readable', '--redirect-uri', 'https://r.example.com/cb'], env);
       expect(result.code).toBe(0);

@@ -20,16 +20,19 @@ describe('examples/sdk resource server', () => {
   let child: ChildProcess;
   let base: string;
   let token: string;
+  let notesToken: string;
   let output = '';
 
   beforeAll(async () => {
     assertSdkBuilt();
-    const listening = await startListeningGatehouse();
+    // As examples/sdk/README.md starts it: /api/token offers the scope of the example's /api/notes.
+    const listening = await startListeningGatehouse({ env: { GATEHOUSE_API_TOKEN_SCOPES: 'notes:read' } });
     t = listening;
     const issuer = listening.issuer;
     const agent = new TestAgent(t.app, issuer);
     await agent.signUp('example-user@example.com', 'violet lantern crosses 9 rivers');
     token = (await agent.postJson('/api/token', {})).json().access_token;
+    notesToken = (await agent.postJson('/api/token', { scope: 'notes:read' })).json().access_token;
 
     const apiPort = await freePort();
     base = `http://127.0.0.1:${apiPort}`;
@@ -66,6 +69,12 @@ describe('examples/sdk resource server', () => {
     const notes = await fetch(`${base}/api/notes`, { headers: { authorization: `Bearer ${token}` } });
     expect(notes.status).toBe(403);
     expect(notes.headers.get('www-authenticate')).toBe('Bearer error="insufficient_scope", error_description="requires scope notes:read", scope="notes:read"');
+  });
+
+  it('lets a token minted with scope notes:read (POST /api/token {"scope":"notes:read"}) reach the scoped route', async () => {
+    const notes = await fetch(`${base}/api/notes`, { headers: { authorization: `Bearer ${notesToken}` } });
+    expect(notes.status).toBe(200);
+    expect(await notes.json()).toEqual({ owner: expect.any(String), notes: [] });
   });
 
   it('stops cleanly on SIGTERM', async () => {

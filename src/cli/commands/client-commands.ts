@@ -34,6 +34,10 @@ function readJwks(file: string): unknown {
   }
 }
 
+/** Said when a client without authorization_code got no default scopes (a client_credentials client). */
+const CLIENT_CREDENTIALS_SCOPES_NOTE =
+  'note: no scopes given, so none (OpenID scopes describe a user, client_credentials refuses them): it gets tokens without a scope; for API scopes, create it with --scopes "…" naming scopes of GATEHOUSE_RESOURCES';
+
 export const clientCommands: Record<string, Command> = {
   'client create': {
     summary: 'register an OAuth client',
@@ -48,7 +52,8 @@ export const clientCommands: Record<string, Command> = {
       '  --post-logout-redirect-uri URI  where to return after sign-out (repeat for more)\n' +
       '  --public                        a client that cannot keep a secret (SPA, native app): auth method none, PKCE\n' +
       '  --grant-types a,b               authorization_code, refresh_token, client_credentials (default: the first two)\n' +
-      '  --scopes "s1 s2"                scopes it may request (default: openid profile email offline_access)\n' +
+      '  --scopes "s1 s2"                scopes it may request (default: openid profile email offline_access; none\n' +
+      '                                  for client_credentials alone: OpenID scopes describe a user)\n' +
       '  --auth-method METHOD            client_secret_basic (default), client_secret_post, private_key_jwt; none if --public\n' +
       '  --jwks FILE                     a JWK Set of the client\'s public keys, for private_key_jwt\n' +
       '  --first-party                   skips the consent page\n' +
@@ -99,9 +104,10 @@ export const clientCommands: Record<string, Command> = {
         `  client_id:     ${client.id}`,
         `  auth method:   ${client.tokenEndpointAuthMethod}`,
         `  grant types:   ${client.grantTypes.join(', ')}`,
-        `  scopes:        ${client.scopes.join(' ')}`,
+        `  scopes:        ${client.scopes.length === 0 ? '(none)' : client.scopes.join(' ')}`,
         ...client.redirectUris.map((uri) => `  redirect URI:  ${uri}`),
         ...(clientSecret === undefined ? [] : [`  client_secret: ${clientSecret}`, 'The client secret is shown once and cannot be recovered: store it now.']),
+        ...(client.scopes.length === 0 && values.scopes === undefined ? [CLIENT_CREDENTIALS_SCOPES_NOTE] : []),
       ];
       print(values.json, clientSecret === undefined ? { client_id: client.id } : { client_id: client.id, client_secret: clientSecret }, lines.join('\n'));
     },

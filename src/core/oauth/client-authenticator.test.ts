@@ -132,12 +132,16 @@ beforeEach(() => {
 const authenticate = (input: ClientAuthInput, endpointUrl = TOKEN_ENDPOINT): ReturnType<ClientAuthenticator['authenticate']> =>
   authenticator.authenticate(input, { endpointUrl });
 
-/** Expects an AuthError with this code whose detail matches, and whose texts hold none of `secrets`. */
+/**
+ * Expects an AuthError with this code whose detail matches, and whose texts hold none of `secrets`;
+ * an `invalid_client` has the generic description unless another is given.
+ */
 async function expectRejected(
   promise: Promise<unknown>,
   code: ErrorCode,
   detail: RegExp,
   secrets: readonly string[] = [],
+  description = 'Client authentication failed.',
 ): Promise<AuthError> {
   const error = await promise.then(
     () => undefined,
@@ -147,7 +151,7 @@ async function expectRejected(
   const authError = error as AuthError;
   expect(authError.code).toBe(code);
   expect(authError.detail).toMatch(detail);
-  if (code === 'invalid_client') expect(authError.description).toBe('Client authentication failed.');
+  if (code === 'invalid_client') expect(authError.description).toBe(description);
   for (const secret of secrets) {
     for (const text of [authError.description, authError.detail ?? '', authError.message]) {
       expect(text).not.toContain(secret);
@@ -187,6 +191,10 @@ const assertionBody = (jwt: string, extra: Record<string, unknown> = {}): Record
   client_assertion: jwt,
   ...extra,
 });
+
+/** What a client that used the other secret method is told (RFC 6749 §2.3.1); never a secret or a client id. */
+const BASIC_HINT = 'This client is registered for client_secret_basic: send the credentials in the Authorization header (RFC 6749 §2.3.1).';
+const POST_HINT = 'This client is registered for client_secret_post: send client_id and client_secret in the request body (RFC 6749 §2.3.1).';
 
 describe('client_secret_basic (RFC 6749 §2.3.1)', () => {
   it('authenticates a client with the right secret', async () => {
@@ -276,12 +284,23 @@ describe('client_secret_basic (RFC 6749 §2.3.1)', () => {
     await expectRejected(authenticate({ authorization: basic('nobody', SECRET), body: {} }), 'invalid_client', /unknown client/, [SECRET]);
   });
 
-  it('refuses a client registered for client_secret_post', async () => {
-    await expectRejected(
+  it('refuses a client registered for client_secret_post, and with the right secret says how to send it', async () => {
+    const error = await expectRejected(
       authenticate({ authorization: basic('post-app', SECRET), body: {} }),
       'invalid_client',
-      /registered for client_secret_post, request used client_secret_basic/,
+      /registered for client_secret_post, request used client_secret_basic$/,
       [SECRET],
+      POST_HINT,
+    );
+    expect(error.description).not.toContain('post-app');
+  });
+
+  it('keeps the generic description for a method mismatch with a wrong secret (the caller proved nothing)', async () => {
+    await expectRejected(
+      authenticate({ authorization: basic('post-app', 'guess-123'), body: {} }),
+      'invalid_client',
+      /registered for client_secret_post, request used client_secret_basic, with a wrong client secret/,
+      ['guess-123', SECRET],
     );
   });
 
@@ -309,10 +328,24 @@ describe('client_secret_post', () => {
     await expectRejected(authenticate({ body: { client_secret: SECRET } }), 'invalid_client', /without client_id/, [SECRET]);
   });
 
-  it('refuses a client registered for client_secret_basic', async () => {
-    await expectRejected(authenticate({ body: { client_id: 'basic-app', client_secret: SECRET } }), 'invalid_client', /registered for client_secret_basic/, [
-      SECRET,
-    ]);
+  it('refuses a client registered for client_secret_basic, and with the right secret says how to send it', async () => {
+    await expectRejected(
+      authenticate({ body: { client_id: 'basic-app', client_secret: SECRET } }),
+      'invalid_client',
+      /registered for client_secret_basic, request used client_secret_post$/,
+      [SECRET],
+      BASIC_HINT,
+    );
+  });
+
+  it('keeps the generic description for a method mismatch with a wrong secret, and for an unknown client', async () => {
+    await expectRejected(
+      authenticate({ body: { client_id: 'basic-app', client_secret: 'guess-123' } }),
+      'invalid_client',
+      /registered for client_secret_basic, request used client_secret_post, with a wrong client secret/,
+      ['guess-123', SECRET],
+    );
+    await expectRejected(authenticate({ body: { client_id: 'nobody', client_secret: SECRET } }), 'invalid_client', /^unknown client$/, [SECRET]);
   });
 
   it('refuses a repeated parameter (RFC 6749 §3.2)', async () => {

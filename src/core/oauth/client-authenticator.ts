@@ -97,9 +97,7 @@ export class ClientAuthenticator {
     const credentials = readCredentials(input);
     const client = await this.#deps.findClient(credentials.clientId);
     if (!client) throw failed('unknown client');
-    if (client.tokenEndpointAuthMethod !== credentials.method) {
-      throw failed(`client is registered for ${client.tokenEndpointAuthMethod}, request used ${credentials.method}`);
-    }
+    if (client.tokenEndpointAuthMethod !== credentials.method) throw methodMismatch(client, credentials);
     switch (credentials.method) {
       case 'client_secret_basic':
       case 'client_secret_post':
@@ -264,6 +262,29 @@ function unverifiedClientIdOf(assertion: string): string {
     throw failed('client assertion iss and sub missing or different');
   }
   return claims.sub;
+}
+
+/** How to send the credentials of each secret method (RFC 6749 §2.3.1), for a client that used the other. */
+const SECRET_METHOD_HINTS: Readonly<Record<'client_secret_basic' | 'client_secret_post', string>> = {
+  client_secret_basic: 'send the credentials in the Authorization header (RFC 6749 §2.3.1).',
+  client_secret_post: 'send client_id and client_secret in the request body (RFC 6749 §2.3.1).',
+};
+
+/**
+ * A client that used another method than the one it registered. The description names the
+ * registered method only when the request proved it comes from the client: a secret method used
+ * in place of the other, with the right secret. Otherwise (wrong secret, no secret, an assertion)
+ * it stays generic, so a guessed client_id learns nothing about which clients exist or how they
+ * authenticate.
+ */
+function methodMismatch(client: OAuthClient, credentials: Credentials): AuthError {
+  const registered = client.tokenEndpointAuthMethod;
+  const detail = `client is registered for ${registered}, request used ${credentials.method}`;
+  if ((registered === 'client_secret_basic' || registered === 'client_secret_post') && (credentials.method === 'client_secret_basic' || credentials.method === 'client_secret_post')) {
+    if (!clientSecretMatches(client, credentials.secret)) return failed(`${detail}, with a wrong client secret`);
+    return new AuthError('invalid_client', { description: `This client is registered for ${registered}: ${SECRET_METHOD_HINTS[registered]}`, detail });
+  }
+  return failed(detail);
 }
 
 function checkSecret(client: OAuthClient, presented: string): void {

@@ -140,6 +140,13 @@ describe('ClientService', () => {
       expect(client.scopes).toEqual(['openid', 'email']);
     });
 
+    it('gives a client without authorization_code no default scopes: the OpenID ones describe a user and client_credentials refuses them', async () => {
+      const { client } = await clients.create({ name: 'worker', grantTypes: ['client_credentials'] });
+      expect(client.scopes).toEqual([]);
+      const both = await clients.create({ name: 'both', grantTypes: ['authorization_code', 'client_credentials'], redirectUris: [WEB] });
+      expect(both.client.scopes).toEqual(['openid', 'profile', 'email', 'offline_access']);
+    });
+
     it('a client_credentials-only client needs no redirect URI', async () => {
       const { client, clientSecret } = await clients.create({ name: 'worker', grantTypes: ['client_credentials'], scopes: ['orders:read'] });
       expect(client.redirectUris).toEqual([]);

@@ -15,7 +15,10 @@ export interface ClientRegistration {
   postLogoutRedirectUris?: readonly string[];
   /** Default: authorization_code and refresh_token. */
   grantTypes?: readonly GrantType[] | readonly string[];
-  /** Default: openid, profile, email, offline_access (those that are known). */
+  /**
+   * Default: openid, profile, email, offline_access (those that are known); none for a client
+   * without authorization_code (client_credentials only), since OpenID scopes describe a user.
+   */
   scopes?: readonly string[];
   /** Default: client_secret_basic for a confidential client, none for a public one. */
   tokenEndpointAuthMethod?: string;
@@ -340,7 +343,10 @@ export class ClientService {
     }
 
     const { knownScopes, idTokenAlgorithms } = this.#options;
-    const scopes = [...new Set(registration.scopes ?? DEFAULT_SCOPES.filter((s) => knownScopes.has(s)))];
+    // The default scopes are all OpenID ones, which describe a user: a client that only acts for
+    // itself (client_credentials, RFC 6749 §4.4) would be given scopes its grant refuses, so it gets none.
+    const defaultScopes = grantTypes.includes('authorization_code') ? DEFAULT_SCOPES.filter((s) => knownScopes.has(s)) : [];
+    const scopes = [...new Set(registration.scopes ?? defaultScopes)];
     const unknownScopes = scopes.filter((s) => !knownScopes.has(s));
     if (unknownScopes.length > 0) add(`unknown scope ${quoted(unknownScopes)} (known: ${[...knownScopes].join(' ')})`);
 

@@ -68,6 +68,47 @@ describe('client authentication at /oauth2/token (RFC 6749 §2.3, §5.2)', () =>
     expectInvalidClient(await token(t, { ...GRANT, client_id: basic.clientId, client_secret: basic.clientSecret! }), [basic.clientSecret]);
   });
 
+  it('tells a client that used the other secret method, with its right secret, which one it is registered for', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_RESOURCES: RESOURCES });
+    const basic = await machine(t);
+    // client_secret_post is the default of openid-client's Passport strategy and Better Auth's genericOAuth.
+    const asPost = await token(t, { ...GRANT, client_id: basic.clientId, client_secret: basic.clientSecret! });
+    expectInvalidClient(asPost, [basic.clientSecret]);
+    expect(asPost.json()).toEqual({
+      error: 'invalid_client',
+      error_description: 'This client is registered for client_secret_basic: send the credentials in the Authorization header (RFC 6749 §2.3.1).',
+    });
+    // The challenge says it too (ASCII only), for clients that read only the challenge of a 401.
+    expect(asPost.headers['www-authenticate']).toBe(
+      'Basic realm="Gatehouse", charset="UTF-8", error="invalid_client", error_description="This client is registered for client_secret_basic: send the credentials in the Authorization header (RFC 6749 section 2.3.1)."',
+    );
+
+    const post = await machine(t, 'client_secret_post');
+    const asBasic = await token(t, GRANT, { authorization: basicAuth(post.clientId, post.clientSecret!) });
+    expectInvalidClient(asBasic, [post.clientSecret]);
+    expect(asBasic.json().error_description).toBe('This client is registered for client_secret_post: send client_id and client_secret in the request body (RFC 6749 §2.3.1).');
+  });
+
+  it('keeps the generic description for a wrong secret, an unknown client and a method mismatch without the right secret', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_RESOURCES: RESOURCES });
+    const basic = await machine(t);
+    const post = await machine(t, 'client_secret_post');
+    const wrong = 'gthcs_not-the-secret';
+    const refusals = [
+      await token(t, { ...GRANT, client_id: basic.clientId, client_secret: wrong }),
+      await token(t, GRANT, { authorization: basicAuth(post.clientId, wrong) }),
+      await token(t, GRANT, { authorization: basicAuth(basic.clientId, wrong) }),
+      await token(t, { ...GRANT, client_id: 'no-such-client', client_secret: basic.clientSecret! }),
+      await token(t, GRANT, { authorization: basicAuth('no-such-client', post.clientSecret!) }),
+      await token(t, { ...GRANT, client_id: basic.clientId }),
+    ];
+    for (const response of refusals) {
+      expectInvalidClient(response, [basic.clientSecret, post.clientSecret, wrong]);
+      expect(response.json()).toEqual({ error: 'invalid_client', error_description: 'Client authentication failed.' });
+      expect(response.headers['www-authenticate']).toBe('Basic realm="Gatehouse", charset="UTF-8", error="invalid_client", error_description="Client authentication failed."');
+    }
+  });
+
   it('refuses a confidential client that sends only its client_id', async () => {
     t = await startTestGatehouse({ GATEHOUSE_RESOURCES: RESOURCES });
     const client = await machine(t);

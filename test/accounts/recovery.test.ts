@@ -72,7 +72,7 @@ describe('account recovery (the CLI user commands)', () => {
     for (let i = 0; i < 10 && !locked; i++) locked = (await guesser.logIn('ann@example.com', `wrong guess ${i}`)).statusCode === 429;
     expect(locked).toBe(true);
 
-    await t.gatehouse.services.accounts.setPassword(userId, NEW_PASSWORD);
+    await t.gatehouse.services.accounts.resetPassword(userId, NEW_PASSWORD);
 
     expect(await sessionStatus(agent)).toBe(401);
     // A forgotten password is not a compromise: what the user granted applications stays granted.
@@ -88,11 +88,11 @@ describe('account recovery (the CLI user commands)', () => {
     t = await startTestGatehouse();
     const { agent, userId } = await signedInAgent(t);
     for (const weak of ['short', 'password123', 'ann@example.com']) {
-      expect((await authErrorOf(t.gatehouse.services.accounts.setPassword(userId, weak))).code).toBe('invalid_password');
+      expect((await authErrorOf(t.gatehouse.services.accounts.resetPassword(userId, weak))).code).toBe('invalid_password');
     }
     expect(await sessionStatus(agent)).toBe(200);
     expect((await new TestAgent(t.app).logIn('ann@example.com', PASSWORD)).statusCode).toBe(303);
-    expect((await authErrorOf(t.gatehouse.services.accounts.setPassword('no-such-user', NEW_PASSWORD))).code).toBe('not_found');
+    expect((await authErrorOf(t.gatehouse.services.accounts.resetPassword('no-such-user', NEW_PASSWORD))).code).toBe('not_found');
   });
 
   it('enable lets a disabled account sign in again; its ended sessions stay ended', async () => {

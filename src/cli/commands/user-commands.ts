@@ -109,7 +109,7 @@ export const userCommands: Record<string, Command> = {
       await withAccount(email, async () => undefined);
       const password = await readNewPassword(values);
       const user = await withAccount(email, async (g, found) => {
-        await g.services.accounts.setPassword(found.id, password);
+        await g.services.accounts.resetPassword(found.id, password);
         return found;
       });
       print(values.json, { id: user.id, email: user.email, password_set: true }, `set a new password for ${user.email}; its sessions are signed out`);

@@ -153,7 +153,7 @@ export class AccountService {
    * (the password policy applies), clears the account's lockout and signs out every session.
    * @throws AuthError `invalid_password`, `not_found`.
    */
-  async setPassword(userId: string, password: string): Promise<void> {
+  async resetPassword(userId: string, password: string): Promise<void> {
     const user = await this.#getById(userId);
     assertAcceptablePassword(password, this.#options.passwordPolicy, { email: user.email });
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(password));

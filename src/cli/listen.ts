@@ -13,9 +13,14 @@ export async function listen(app: FastifyInstance, options: { host: string; port
     await app.listen({ port: options.port, host: options.host });
     return;
   }
+  const ipv6 = net.createServer((socket) => app.server.emit('connection', socket));
+  // Stops taking connections on [::1] when closing starts, as the main listener does.
+  app.addHook('preClose', (done) => {
+    if (ipv6.listening) ipv6.close();
+    done();
+  });
   await app.listen({ port: options.port, host: '127.0.0.1' });
   const port = (app.server.address() as net.AddressInfo).port;
-  const ipv6 = net.createServer({ pauseOnConnect: false }, (socket) => app.server.emit('connection', socket));
   try {
     await new Promise<void>((resolve, reject) => {
       ipv6.once('error', reject);
@@ -31,7 +36,5 @@ export async function listen(app: FastifyInstance, options: { host: string; port
     return;
   }
   options.logger.info(`Server listening at http://[::1]:${port}`);
-  // The HTTP server stops taking connections when Gatehouse closes; so does this listener.
-  app.server.once('close', () => ipv6.close());
   ipv6.on('error', (error) => options.logger.error({ err: error }, 'the [::1] listener failed'));
 }

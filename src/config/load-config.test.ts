@@ -386,6 +386,15 @@ describe('loadConfig', () => {
       expect(loadConfig({ GATEHOUSE_CONFIG: file }).config.brandLogoUrl).toBe('/brand/logo.svg');
     });
 
+    it('refuses a cookie name that would name another Gatehouse\'s other cookies', () => {
+      for (const name of ['app-csrf', 'app-device', 'app-federation', 'app-reauth']) {
+        expect(problemsOf({ GATEHOUSE_COOKIE_NAME: name })).toEqual([
+          `GATEHOUSE_COOKIE_NAME: must not end in -csrf, -device, -federation or -reauth, which name the other cookies (got ${JSON.stringify(name)})`,
+        ]);
+      }
+      expect(loadConfig({ GATEHOUSE_COOKIE_NAME: 'orders-auth' }).config.cookieName).toBe('orders-auth');
+    });
+
     it('accepts a colour only as #rrggbb, with a clear line', () => {
       for (const color of ['red', '#fff', '#12345', '#1234567', 'rgb(0,0,0)', '#gggggg', '#00000080', '#000000; }', ' #000000']) {
         expect(problemsOf({ GATEHOUSE_BRAND_COLOR: color })).toEqual([`GATEHOUSE_BRAND_COLOR: must be a colour written #rrggbb, such as #0b5cad (got ${JSON.stringify(color)})`]);
@@ -416,6 +425,10 @@ describe('loadConfig', () => {
         ['data:image/svg+xml,<svg/>', 'must use https (got data:)'],
         ['//cdn.example.com/logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
         ['/\\cdn.example.com/logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
+        // Browsers drop tabs and newlines from a URL: "/\t/host" is "//host" to them.
+        ['/\t/cdn.example.com/logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
+        ['/\n/cdn.example.com/logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
+        ['/brand/my logo.svg', 'must be an https URL or a path on this server such as /brand/logo.svg'],
         ['logo.png', 'must be an https URL or a path on this server such as /brand/logo.svg'],
         ['https://user:pw@cdn.example.com/logo.png', 'must not contain credentials'],
       ];

@@ -186,6 +186,10 @@ export function loadConfig(env: Env): LoadedConfig {
     const problem = brandLogoProblem(config.brandLogoUrl, config.mode);
     if (problem) problems.push(`${label('brandLogoUrl', sources.brandLogoUrl)}: ${problem} (got ${JSON.stringify(config.brandLogoUrl)})`);
   }
+  if (valid('cookieName') && /-(csrf|device|federation|reauth)$/.test(config.cookieName)) {
+    // NAME-csrf is another Gatehouse's CSRF cookie when that one is called NAME.
+    problems.push(`${label('cookieName', sources.cookieName)}: must not end in -csrf, -device, -federation or -reauth, which name the other cookies (got ${JSON.stringify(config.cookieName)})`);
+  }
   if (valid('apiTokenScopes')) {
     // OIDC Core §5.4: the OpenID scopes ask for claims about a user on behalf of a client; a first-party API token has no use for them.
     const openid = config.apiTokenScopes.split(' ').filter((scope) => Object.hasOwn(OPENID_SCOPES, scope));
@@ -232,7 +236,9 @@ function checkIssuer(config: GatehouseConfig, sources: Partial<Record<SettingNam
 function brandLogoProblem(logo: string, mode: GatehouseConfig['mode']): string | undefined {
   if (logo.startsWith('/')) {
     // A path, not a scheme-relative URL (//host) or a backslash one that browsers read the same way.
-    return logo.startsWith('//') || logo.includes('\\') ? 'must be an https URL or a path on this server such as /brand/logo.svg' : undefined;
+    // Browsers drop tabs and newlines from URLs, so "/\t/host" would become "//host": no whitespace or control characters.
+    // eslint-disable-next-line no-control-regex
+    return logo.startsWith('//') || logo.includes('\\') || /[\u0000-\u0020\u007f]/.test(logo) ? 'must be an https URL or a path on this server such as /brand/logo.svg' : undefined;
   }
   if (!URL.canParse(logo)) return 'must be an https URL or a path on this server such as /brand/logo.svg';
   const url = new URL(logo);

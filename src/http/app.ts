@@ -37,8 +37,8 @@ export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerous
   const url = new URL(config.issuer);
   const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
   return secure
-    ? { session: '__Host-gatehouse', csrf: '__Host-gatehouse-csrf', device: '__Host-gatehouse-device', secure: true }
-    : { session: 'gatehouse', csrf: 'gatehouse-csrf', device: 'gatehouse-device', secure: false };
+    ? { session: '__Host-gatehouse', csrf: '__Host-gatehouse-csrf', device: '__Host-gatehouse-device', reauth: '__Host-gatehouse-reauth', secure: true }
+    : { session: 'gatehouse', csrf: 'gatehouse-csrf', device: 'gatehouse-device', reauth: 'gatehouse-reauth', secure: false };
 }
 
 /**

@@ -52,6 +52,8 @@ export interface CookiePolicy {
   csrf: string;
   /** The device cookie: this browser signed in to these accounts before (OWASP device cookies). */
   device: string;
+  /** A fresh re-authentication with a provider (short-lived; lets a passwordless account set a password). */
+  reauth: string;
   secure: boolean;
 }
 

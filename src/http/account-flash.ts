@@ -33,7 +33,7 @@ const MESSAGES: Partial<Record<AccountForm, Partial<Record<ErrorCode, string>>>>
     reauthentication_required: 'Sign in again with your provider first, then set your password within five minutes.',
     access_denied: 'The sign-in with your provider was cancelled.',
   },
-  sessions: { not_found: 'That session is already signed out.' },
+  sessions: { not_found: 'That session no longer exists.' },
   consents: { not_found: 'That application has no access to revoke.' },
   providers: { not_found: 'That provider is not linked to your account.' },
   profile: { invalid_request: 'Enter a name of at most 200 characters, without control characters.' },

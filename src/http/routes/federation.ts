@@ -6,7 +6,6 @@ import { generateSecret } from '../../core/secrets.js';
 import { existingAccountPage } from '../../ui/pages/existing-account-page.js';
 import type { HttpContext } from '../context.js';
 import { accountErrorLocation, handleAccountForm } from '../account-flash.js';
-import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields } from '../params.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';

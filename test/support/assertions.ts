@@ -18,13 +18,15 @@ export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' 
 /**
  * A refused /account form (post/redirect/get): 303 to `/account?error=CODE&form=FORM#FORM-error`,
  * and that URL (reloaded twice: no 404, nothing re-submitted) shows one message, inside the
- * section of that form, focusable and autofocused. Returns the page.
+ * section of that form (or `options.section`: a password form posted for the other kind of
+ * account answers in the section the page has), focusable and autofocused. Returns the page.
  */
 export async function expectAccountFormError(
   agent: { get(url: string): Promise<LightMyRequestResponse> },
   response: LightMyRequestResponse,
   form: AccountFormName,
   code: string,
+  options: { section?: AccountFormName } = {},
 ): Promise<LightMyRequestResponse> {
   expect(response.statusCode, response.body.slice(0, 300)).toBe(303);
   const url = new URL(String(response.headers.location), 'http://localhost:8080');
@@ -39,7 +41,7 @@ export async function expectAccountFormError(
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.body.match(/class="alert form-error"/g)).toHaveLength(1);
     expect(page.body).toMatch(new RegExp(`<div class="alert form-error" role="alert" id="${form}-error" tabindex="-1" autofocus>[^<]+</div>`));
-    expect(sectionOf(page.body, form)).toContain(`id="${form}-error"`);
+    expect(sectionOf(page.body, options.section ?? form)).toContain(`id="${form}-error"`);
   }
   return page!;
 }

@@ -48,9 +48,10 @@ export interface AccountPageModel {
  * A refused form's message, next to the form. Focus moves to it without script: `autofocus` on a
  * focusable (tabindex -1) element, and the redirect's `#id` fragment scrolls it into view.
  */
-function formError(model: AccountPageModel, form: NonNullable<AccountPageModel['error']>['form']): SafeHtml | '' {
-  if (model.error?.form !== form) return '';
-  return html`<div class="alert form-error" role="alert" id="${form}-error" tabindex="-1" autofocus>${model.error.message}</div>`;
+function formError(model: AccountPageModel, ...forms: Array<NonNullable<AccountPageModel['error']>['form']>): SafeHtml | '' {
+  const error = model.error;
+  if (error === undefined || !forms.includes(error.form)) return '';
+  return html`<div class="alert form-error" role="alert" id="${error.form}-error" tabindex="-1" autofocus>${error.message}</div>`;
 }
 
 function when(ms: number): string {
@@ -149,7 +150,7 @@ ${model.hasPassword ? changePassword(model) : setPassword(model)}`,
 function changePassword(model: AccountPageModel): SafeHtml {
   return html`<section class="card" aria-labelledby="password-heading">
   <h2 id="password-heading">Change password</h2>
-  ${formError(model, 'password')}
+  ${formError(model, 'password', 'set-password')}
   <form method="post" action="/account/password" novalidate>
     <input type="hidden" name="_csrf" value="${model.csrfToken}">
     <input type="text" name="username" autocomplete="username" value="${model.email}" hidden>
@@ -171,14 +172,14 @@ function setPassword(model: AccountPageModel): SafeHtml {
   const linked = model.providers.filter((p) => p.identities.length > 0);
   return html`<section class="card" aria-labelledby="set-password-heading" id="set-password">
   <h2 id="set-password-heading">Set a password</h2>
-  ${formError(model, 'set-password')}
+  ${formError(model, 'set-password', 'password')}
   ${model.reauthenticatedWith !== undefined
     ? html`<p>You signed in again with ${model.reauthenticatedWith}. Choose a password within five minutes.</p>
   <form method="post" action="/account/password/set" novalidate>
     <input type="hidden" name="_csrf" value="${model.csrfToken}">
     <input type="text" name="username" autocomplete="username" value="${model.email}" hidden>
     <label for="set_new_password">New password</label>
-    <input id="set_new_password" name="new_password" type="password" autocomplete="new-password" required aria-describedby="set-password-hint"${model.error?.form === 'set-password' ? '' : html` autofocus`}>
+    <input id="set_new_password" name="new_password" type="password" autocomplete="new-password" required aria-describedby="set-password-hint"${model.error === undefined ? html` autofocus` : ''}>
     <p class="hint" id="set-password-hint">Setting a password signs out all your other sessions.</p>
     <button type="submit">Set password</button>
   </form>`

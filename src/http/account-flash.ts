@@ -5,8 +5,8 @@ import type { HttpContext } from './context.js';
 
 /**
  * Post/redirect/get for the forms of /account: a refused form answers 303 to
- * `/account?error=CODE&form=FORM#FORM-error`, and the page shows a fixed message for that code next
- * to that form (and moves focus to it). Only a known form name and error code travel in the URL,
+ * `/account?error=CODE&form=FORM`, and the page shows a fixed message for that code next to that
+ * form, with id `FORM-error`, and moves focus to it (autofocus; see account-page.ts). Only a known form name and error code travel in the URL,
  * never user input or a secret, so a reload shows the same page and submits nothing.
  */
 export const ACCOUNT_FORMS = ['profile', 'providers', 'consents', 'sessions', 'password', 'set-password'] as const;
@@ -39,14 +39,9 @@ const MESSAGES: Partial<Record<AccountForm, Partial<Record<ErrorCode, string>>>>
   profile: { invalid_request: 'Enter a name of at most 200 characters, without control characters.' },
 };
 
-/** The id of the message element next to `form` (the redirect's fragment). */
-export function accountErrorId(form: AccountForm): string {
-  return `${form}-error`;
-}
-
 /** Where a refusal of `form` with `code` is shown. */
 export function accountErrorLocation(form: AccountForm, code: ErrorCode): string {
-  return `/account?${new URLSearchParams({ error: code, form }).toString()}#${accountErrorId(form)}`;
+  return `/account?${new URLSearchParams({ error: code, form }).toString()}`;
 }
 
 /**

@@ -16,7 +16,8 @@ export function expectJsonError(response: LightMyRequestResponse, status: number
 export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password';
 
 /**
- * A refused /account form (post/redirect/get): 303 to `/account?error=CODE&form=FORM#FORM-error`,
+ * A refused /account form (post/redirect/get): 303 to `/account?error=CODE&form=FORM` (no fragment:
+ * it would stop the autofocus),
  * and that URL (reloaded twice: no 404, nothing re-submitted) shows one message, inside the
  * section of that form (or `options.section`: a password form posted for the other kind of
  * account answers in the section the page has), focusable and autofocused. Returns the page.
@@ -33,7 +34,7 @@ export async function expectAccountFormError(
   expect(url.origin).toBe('http://localhost:8080');
   expect(url.pathname).toBe('/account');
   expect(Object.fromEntries(url.searchParams)).toEqual({ error: code, form });
-  expect(url.hash).toBe(`#${form}-error`);
+  expect(url.hash).toBe('');
   let page: LightMyRequestResponse | undefined;
   for (let load = 0; load < 2; load += 1) {
     page = await agent.get(`${url.pathname}${url.search}`);

@@ -45,8 +45,10 @@ export interface AccountPageModel {
 }
 
 /**
- * A refused form's message, next to the form. Focus moves to it without script: `autofocus` on a
- * focusable (tabindex -1) element, and the redirect's `#id` fragment scrolls it into view.
+ * A refused form's message, next to the form. Focus moves to it (and so scrolls it into view)
+ * without script: `autofocus` on a focusable (tabindex -1) element. The redirect carries no `#id`
+ * fragment: a document with a fragment target runs no autofocus (HTML, "flush autofocus
+ * candidates"), and Chromium focuses a fragment target on the first load only, not on a reload.
  */
 function formError(model: AccountPageModel, ...forms: Array<NonNullable<AccountPageModel['error']>['form']>): SafeHtml | '' {
   const error = model.error;

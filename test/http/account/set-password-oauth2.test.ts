@@ -75,7 +75,7 @@ describe('setting a first password after a round trip through a GitHub-style OAu
     // No OIDC parameters go to a plain OAuth 2.0 provider.
     expect(github.lastAuthorizeRequest()).not.toHaveProperty('prompt');
     expect(github.lastAuthorizeRequest()).not.toHaveProperty('max_age');
-    expect(back.headers.location).toBe('/account?notice=reauthenticated#set-password');
+    expect(back.headers.location).toBe('/account?notice=reauthenticated');
     expect(back.cookies.find((c) => c.name === REAUTH_COOKIE)?.value).toMatch(/^gh\./);
     const done = await agent.postForm('/account/password/set', { new_password: NEW_PASSWORD });
     expect(done.headers.location).toBe('/account?notice=password-set');

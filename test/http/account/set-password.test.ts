@@ -95,7 +95,7 @@ describe('setting a first password on an account that signed up through a provid
 
     const back = await reauthenticate(agent, upstream);
     expect(back.statusCode, back.body.slice(0, 300)).toBe(303);
-    expect(back.headers.location).toBe('/account?notice=reauthenticated#set-password');
+    expect(back.headers.location).toBe('/account?notice=reauthenticated');
     const mark = back.cookies.find((c) => c.name === REAUTH_COOKIE);
     expect(mark).toMatchObject({ httpOnly: true, secure: true, path: '/', sameSite: 'Strict', maxAge: 300 });
     // Re-authenticating is not a new sign-in: the same session.
@@ -232,7 +232,7 @@ describe('setting a first password on an account that signed up through a provid
     for (let i = 0; i < 6; i++) {
       const response = await agent.postForm('/account/password', { current_password: `guess ${i}`, new_password: NEW_PASSWORD });
       expect(response.statusCode).toBe(303);
-      expect(response.headers.location).toBe('/account?error=reauthentication_required&form=password#password-error');
+      expect(response.headers.location).toBe('/account?error=reauthentication_required&form=password');
     }
     const page = await agent.get('/account?error=reauthentication_required&form=password');
     expect(sectionOf(page.body, 'set-password')).toContain('id="password-error"');

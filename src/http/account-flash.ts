@@ -24,6 +24,10 @@ const ACCOUNT_FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'reauthentication_required',
   'password_already_set',
   'last_sign_in_method',
+  // A link or re-authentication that failed at the provider.
+  'identity_taken',
+  'upstream_error',
+  'temporarily_unavailable',
 ]);
 
 /** Messages that say more than the code's default description on a given form. */
@@ -35,7 +39,11 @@ const MESSAGES: Partial<Record<AccountForm, Partial<Record<ErrorCode, string>>>>
   },
   sessions: { not_found: 'That session no longer exists.' },
   consents: { not_found: 'That application has no access to revoke.' },
-  providers: { not_found: 'That provider is not linked to your account.' },
+  providers: {
+    not_found: 'That provider is not linked to your account.',
+    access_denied: 'The sign-in with the provider was cancelled: nothing was linked.',
+    upstream_error: 'The provider answered with an error: nothing was linked. Try again.',
+  },
   profile: { invalid_request: 'Enter a name of at most 200 characters, without control characters.' },
 };
 

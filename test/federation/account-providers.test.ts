@@ -96,14 +96,14 @@ describe('/account linked sign-in providers', () => {
     expect(await allUsers(t)).toHaveLength(1);
   });
 
-  it('refuses an identity already linked to another user (409 identity_taken) and writes nothing', async () => {
+  it('refuses an identity already linked to another user (identity_taken, next to the providers) and writes nothing', async () => {
     const { t, upstream } = await start();
     expect((await signInThrough(new TestAgent(t.app), upstream, 'alice')).statusCode).toBe(303);
     const owner = (await allUsers(t))[0]!;
     const { agent, userId } = await signedInAgent(t, 'ann@example.com');
 
     const done = await link(agent, upstream, 'alice');
-    expectPage(done, 409, 'That sign-in is already linked to another account.');
+    await expectAccountFormError(agent, done, 'providers', 'identity_taken');
     expect(await identitiesOf(t, userId)).toEqual([]);
     expect(await t.gatehouse.storage.identities.find('corp', 'alice')).toMatchObject({ userId: owner.id });
     // Ann is still signed in as Ann.
@@ -180,6 +180,23 @@ describe('/account linked sign-in providers', () => {
     expect(await identitiesOf(t, userId)).toHaveLength(1);
     // No sign-in was started.
     expect(await t.gatehouse.storage.federationStates.deleteExpired(Number.MAX_SAFE_INTEGER)).toBe(0);
+  });
+
+  it('a link refused at the provider answers next to the providers (access_denied) and links nothing', async () => {
+    const { t, upstream } = await start();
+    const { agent, userId } = await signedInAgent(t, 'ann@example.com');
+    await agent.get('/account');
+    const started = await agent.postForm('/account/providers/link', { provider: 'corp' });
+    const back = await agent.get(pathOf(await upstream.signIn(started.headers.location as string, { account: 'alice', deny: true })));
+    await expectAccountFormError(agent, back, 'providers', 'access_denied');
+    expect(await identitiesOf(t, userId)).toEqual([]);
+  });
+
+  it('a link with a provider that is not configured answers next to the providers (not_found)', async () => {
+    const { t } = await start();
+    const { agent } = await signedInAgent(t, 'ann@example.com');
+    await agent.get('/account');
+    await expectAccountFormError(agent, await agent.postForm('/account/providers/link', { provider: 'nope' }), 'providers', 'not_found');
   });
 
   it('sends a browser that is not signed in to the sign-in page instead of linking', async () => {

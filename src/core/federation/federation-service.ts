@@ -19,8 +19,11 @@ export type FederationOutcome =
   | { kind: 'existing-account'; email: string; providerName: string }
   /** The signed-in user signed in again with a provider linked to them: `mark` proves it ({@link ReauthMarks}). */
   | { kind: 'reauthenticated'; userId: string; provider: string; mark: string }
-  /** A re-authentication that does not count (another identity, not fresh, refused upstream). */
-  | { kind: 'reauth-refused'; code: ErrorCode };
+  /**
+   * A link or re-authentication started from the account page that did not succeed (another
+   * user's identity, not fresh, refused or failed upstream): the page shows `code` next to its form.
+   */
+  | { kind: 'refused'; purpose: 'link' | 'reauth'; code: ErrorCode };
 
 export interface FederationOptions {
   /** Gatehouse's issuer: callbacks are ISSUER/login/ID/callback. */
@@ -135,10 +138,11 @@ export class FederationService {
   }
 
   /**
-   * Finishes a sign-in from the provider's answer.
-   * @throws AuthError `invalid_request` (unknown, reused, expired state or another browser),
-   * `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
-   * `signup_closed`, `identity_taken`.
+   * Finishes a sign-in from the provider's answer. A link or re-authentication started from the
+   * account page answers its refusals as a `refused` outcome instead of throwing them.
+   * @throws AuthError `invalid_request` (unknown, reused, expired state, another browser or
+   * session), `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
+   * `signup_closed`.
    */
   async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string; currentSessionId?: string } = {}): Promise<FederationOutcome> {
     const provider = this.getProvider(providerId);
@@ -150,6 +154,7 @@ export class FederationService {
     if (browserSecret === undefined || !safeEqual(hashSecret(browserSecret), state.browserHash)) throw staleSignIn('state bound to another browser');
     if (this.#clock.now() >= state.expiresAt) throw staleSignIn('state expired');
     if (state.purpose === 'reauth') return this.#finishReauthentication(provider, response, state, stateValue!, options);
+    if (state.purpose === 'link') return this.#finishLink(provider, response, state, stateValue!, options);
 
     const profile = await this.#upstream.signIn(provider, response, {
       state: stateValue!,
@@ -161,16 +166,6 @@ export class FederationService {
     const identity: FederatedIdentity = { provider: providerId, subject: profile.subject, userId: '', email: profile.email, createdAt: now, lastUsedAt: now };
     const existing = await this.#identities.find(providerId, profile.subject);
 
-    if (state.linkUserId !== null) {
-      // A link finishes only in the session that asked for it (not after a sign-out on a shared
-      // computer), and only for an active account.
-      if (options.currentUserId !== state.linkUserId) throw staleSignIn('link finished outside the session that started it');
-      await this.#activeUser(state.linkUserId);
-      if (existing && existing.userId !== state.linkUserId) throw new AuthError('identity_taken');
-      if (existing) await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
-      else await this.#identities.insert({ ...identity, userId: state.linkUserId });
-      return { kind: 'linked', userId: state.linkUserId, returnTo: state.returnTo };
-    }
     if (existing) {
       const user = await this.#activeUser(existing.userId);
       await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
@@ -196,6 +191,44 @@ export class FederationService {
   }
 
   /**
+   * A link finishes only in the session that asked for it (not after a sign-out on a shared
+   * computer), and only for an active account; refusals come back as an outcome for /account.
+   */
+  async #finishLink(
+    provider: ProviderDefinition,
+    response: UpstreamResponse,
+    state: FederationState,
+    stateValue: string,
+    options: { currentUserId?: string },
+  ): Promise<FederationOutcome> {
+    const userId = state.linkUserId;
+    if (userId === null || options.currentUserId !== userId) throw staleSignIn('link finished outside the session that started it');
+    await this.#activeUser(userId);
+    const profile = await this.#refusable('link', () =>
+      this.#upstream.signIn(provider, response, { state: stateValue, nonce: state.nonce, codeVerifier: state.codeVerifier, redirectUri: this.redirectUri(provider.id) }),
+    );
+    if ('kind' in profile) return profile;
+    const now = this.#clock.now();
+    const existing = await this.#identities.find(provider.id, profile.subject);
+    if (existing && existing.userId !== userId) return { kind: 'refused', purpose: 'link', code: 'identity_taken' };
+    if (existing) await this.#identities.touch(provider.id, profile.subject, { lastUsedAt: now, email: profile.email });
+    else await this.#identities.insert({ provider: provider.id, subject: profile.subject, userId, email: profile.email, createdAt: now, lastUsedAt: now });
+    return { kind: 'linked', userId, returnTo: state.returnTo };
+  }
+
+  /** Runs the upstream sign-in of a link or re-authentication; its refusal becomes an outcome. */
+  async #refusable<T>(purpose: 'link' | 'reauth', signIn: () => Promise<T>): Promise<T | Extract<FederationOutcome, { kind: 'refused' }>> {
+    try {
+      return await signIn();
+    } catch (error) {
+      if (!isAuthError(error)) throw error;
+      // Not fresh enough (auth_time) and every other rejected answer read the same for a re-authentication.
+      const code = purpose === 'reauth' && error.code === 'upstream_error' ? 'reauthentication_required' : error.code;
+      return { kind: 'refused', purpose, code };
+    }
+  }
+
+  /**
    * A re-authentication counts only in the session of the user who started it, for an identity
    * linked to that user, and (OIDC) with a fresh `auth_time`. Refusals come back as an outcome, so
    * the account page can show them next to the form they were for.
@@ -211,22 +244,20 @@ export class FederationService {
       throw staleSignIn('re-authentication finished outside the session that started it');
     }
     const user = await this.#activeUser(state.linkUserId);
-    let subject: string;
-    try {
-      ({ subject } = await this.#upstream.signIn(provider, response, {
+    const profile = await this.#refusable('reauth', () =>
+      this.#upstream.signIn(provider, response, {
         state: stateValue,
         nonce: state.nonce,
         codeVerifier: state.codeVerifier,
         redirectUri: this.redirectUri(provider.id),
         maxAgeSeconds: REAUTH_MAX_AGE_SECONDS,
-      }));
-    } catch (error) {
-      if (!isAuthError(error) || error.code === 'temporarily_unavailable') throw error;
-      return { kind: 'reauth-refused', code: error.code === 'access_denied' ? 'access_denied' : 'reauthentication_required' };
-    }
+      }),
+    );
+    if ('kind' in profile) return profile;
+    const subject = profile.subject;
     const existing = await this.#identities.find(provider.id, subject);
     // Another account at the provider proves nothing about this user.
-    if (existing?.userId !== user.id) return { kind: 'reauth-refused', code: 'reauthentication_required' };
+    if (existing?.userId !== user.id) return { kind: 'refused', purpose: 'reauth', code: 'reauthentication_required' };
     const now = this.#clock.now();
     await this.#identities.touch(provider.id, subject, { lastUsedAt: now, email: existing.email });
     return { kind: 'reauthenticated', userId: user.id, provider: provider.id, mark: this.#reauth.issue({ userId: user.id, sessionId: options.currentSessionId }, provider.id) };

@@ -67,8 +67,8 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
         // SameSite=Strict: only this site's own form posts (the "Set a password" form) carry it.
         reply.setCookie(ctx.cookies.reauth, outcome.mark, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: 'strict', maxAge: ctx.services.accounts.reauthLifetimeSeconds });
         return reply.redirect('/account?notice=reauthenticated', 303);
-      case 'reauth-refused':
-        return reply.redirect(accountErrorLocation('set-password', outcome.code), 303);
+      case 'refused':
+        return reply.redirect(accountErrorLocation(outcome.purpose === 'link' ? 'providers' : 'set-password', outcome.code), 303);
     }
   };
 

@@ -259,7 +259,7 @@ export class FederationService {
     // Another account at the provider proves nothing about this user.
     if (existing?.userId !== user.id) return { kind: 'refused', purpose: 'reauth', code: 'reauthentication_required' };
     const now = this.#clock.now();
-    await this.#identities.touch(provider.id, subject, { lastUsedAt: now, email: existing.email });
+    await this.#identities.touch(provider.id, subject, { lastUsedAt: now, email: profile.email });
     return { kind: 'reauthenticated', userId: user.id, provider: provider.id, mark: this.#reauth.issue({ userId: user.id, sessionId: options.currentSessionId }, provider.id) };
   }
 

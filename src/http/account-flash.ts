@@ -47,9 +47,11 @@ const MESSAGES: Partial<Record<AccountForm, Partial<Record<ErrorCode, string>>>>
   profile: { invalid_request: 'Enter a name of at most 200 characters, without control characters.' },
 };
 
-/** Where a refusal of `form` with `code` is shown. */
-export function accountErrorLocation(form: AccountForm, code: ErrorCode): string {
-  return `/account?${new URLSearchParams({ error: code, form }).toString()}`;
+/** Where a refusal of `form` with `code` is shown; a throttled one also says how long to wait (seconds). */
+export function accountErrorLocation(form: AccountForm, code: ErrorCode, options: { retryAfter?: number | undefined } = {}): string {
+  const params = new URLSearchParams({ error: code, form });
+  if (options.retryAfter !== undefined) params.set('wait', String(Math.max(1, Math.ceil(options.retryAfter))));
+  return `/account?${params.toString()}`;
 }
 
 /**
@@ -59,23 +61,39 @@ export function accountErrorLocation(form: AccountForm, code: ErrorCode): string
 export function redirectAccountFailure(reply: FastifyReply, form: AccountForm, error: unknown): FastifyReply {
   if (!isAuthError(error) || !ACCOUNT_FORM_ERRORS.has(error.code)) throw error;
   reply.log.info({ code: error.code, detail: error.detail, form }, 'account form refused');
-  return reply.redirect(accountErrorLocation(form, error.code), 303);
+  if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  return reply.redirect(accountErrorLocation(form, error.code, { retryAfter: error.retryAfter }), 303);
 }
 
 /** The flash a GET /account carries, when its form and code are ones we send; else undefined. */
 export function parseAccountFlash(
-  query: { error?: string | undefined; form?: string | undefined },
+  query: { error?: string | undefined; form?: string | undefined; wait?: string | undefined },
   options: { passwordPolicy: { minLength: number; maxLength: number } },
 ): { form: AccountForm; code: ErrorCode; message: string } | undefined {
   const form = ACCOUNT_FORMS.find((f) => f === query.form);
   const code = [...ACCOUNT_FORM_ERRORS].find((c) => c === query.error);
   if (form === undefined || code === undefined) return undefined;
   const { minLength, maxLength } = options.passwordPolicy;
+  const wait = code === 'too_many_attempts' && query.wait !== undefined && /^[1-9][0-9]{0,5}$/.test(query.wait) ? Number(query.wait) : undefined;
   const message =
     code === 'invalid_password'
       ? `That password cannot be used. Use ${minLength} to ${maxLength} characters, not a common password and not your email address.`
-      : (MESSAGES[form]?.[code] ?? new AuthError(code).description);
+      : wait !== undefined
+        ? `Too many attempts. ${tryAgainIn(wait)}`
+        : (MESSAGES[form]?.[code] ?? new AuthError(code).description);
   return { form, code, message };
+}
+
+/**
+ * "Try again in 30 seconds." rounded up to whole minutes and hours, as the sign-in pages say it.
+ * TODO: use src/ui/try-again-in.ts instead once this branch meets main, which has it.
+ */
+function tryAgainIn(seconds: number): string {
+  const count = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (seconds < 60) return `Try again in ${count(seconds, 'second')}.`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return `Try again in ${count(minutes, 'minute')}.`;
+  return `Try again in ${count(Math.ceil(seconds / 3600), 'hour')}.`;
 }
 
 /**

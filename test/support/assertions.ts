@@ -27,13 +27,13 @@ export async function expectAccountFormError(
   response: LightMyRequestResponse,
   form: AccountFormName,
   code: string,
-  options: { section?: AccountFormName } = {},
+  options: { section?: AccountFormName; wait?: number } = {},
 ): Promise<LightMyRequestResponse> {
   expect(response.statusCode, response.body.slice(0, 300)).toBe(303);
   const url = new URL(String(response.headers.location), 'http://localhost:8080');
   expect(url.origin).toBe('http://localhost:8080');
   expect(url.pathname).toBe('/account');
-  expect(Object.fromEntries(url.searchParams)).toEqual({ error: code, form });
+  expect(Object.fromEntries(url.searchParams)).toEqual({ error: code, form, ...(options.wait === undefined ? {} : { wait: String(options.wait) }) });
   expect(url.hash).toBe('');
   let page: LightMyRequestResponse | undefined;
   for (let load = 0; load < 2; load += 1) {

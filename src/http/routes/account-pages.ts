@@ -26,6 +26,7 @@ const AccountQuery = Type.Object({
   notice: Type.Optional(Type.String({ maxLength: 40 })),
   error: Type.Optional(Type.String({ maxLength: 40 })),
   form: Type.Optional(Type.String({ maxLength: 40 })),
+  wait: Type.Optional(Type.String({ maxLength: 12 })),
 });
 const RevokeForm = Type.Object({
   session: Type.String({ maxLength: 64, default: '' }),

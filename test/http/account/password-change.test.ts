@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../../src/core/secrets.js';
 import { TestAgent } from '../../support/agent.js';
-import { expectAccountFormError } from '../../support/assertions.js';
+import { expectAccountFormError, sectionOf } from '../../support/assertions.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 
 const SESSION_COOKIE = '__Host-gatehouse';
@@ -59,7 +59,11 @@ describe('changing the password at /account/password', () => {
     // Default: 5 failures per account in the window, then a 30 s lock.
     for (let i = 0; i < 5; i++) expect((await change(`wrong guess ${i}`, NEW_PASSWORD)).headers.location).toBe('/account?error=invalid_credentials&form=password');
     const locked = await change(OLD_PASSWORD, NEW_PASSWORD);
-    await expectAccountFormError(agent, locked, 'password', 'too_many_attempts');
+    expect(locked.headers['retry-after']).toBe('30');
+    const page = await expectAccountFormError(agent, locked, 'password', 'too_many_attempts', { wait: 30 });
+    expect(sectionOf(page.body, 'password')).toContain('Try again in 30 seconds.');
+    // Only a number travels: anything else in `wait` reads as the plain message.
+    expect((await agent.get('/account?error=too_many_attempts&form=password&wait=%3Cb%3E')).body).not.toContain('<b>');
     // The account's password login is locked too: the counter is the account's.
     expect((await new TestAgent(t.app).logIn('ann@example.com', OLD_PASSWORD)).statusCode).toBe(429);
 

@@ -26,7 +26,8 @@ import { ConsentService } from './core/oauth/consent-service.js';
 import { OAUTH_PATHS, providerMetadata } from './core/oauth/discovery.js';
 import { IdTokenIssuer } from './core/oauth/id-token-issuer.js';
 import { ScopeCatalog } from './core/oauth/scopes.js';
-import { FederationService } from './core/federation/federation-service.js';
+import { FederationService, REAUTH_MAX_AGE_SECONDS } from './core/federation/federation-service.js';
+import { ReauthMarks } from './core/accounts/reauth-marks.js';
 import { createAppleClientSecret, resolveProviders } from './core/federation/presets.js';
 export { ProviderConfigError } from './core/federation/presets.js';
 import { UpstreamClient } from './core/federation/upstream-client.js';
@@ -132,8 +133,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     keys: () => (deviceKeys ??= lazyRing.deriveKeys('device cookie v1')),
     lifetimeMs: config.loginDeviceTrustLifetime * 1000,
   });
+  let reauthKeys: Buffer[] | undefined;
+  const reauth = new ReauthMarks(clock, {
+    keys: () => (reauthKeys ??= lazyRing.deriveKeys('reauth mark v1')),
+    lifetimeMs: REAUTH_MAX_AGE_SECONDS * 1000,
+  });
   const accounts = new AccountService(
-    { users: storage.users, sessions, hasher, throttle, devices, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })), onUserDeleted: () => revocations.sync() },
+    { users: storage.users, sessions, hasher, throttle, devices, reauth, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })), onUserDeleted: () => revocations.sync() },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, devices, clock });
@@ -225,6 +231,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       identities: storage.identities,
       users: storage.users,
       accounts,
+      reauth,
       clock,
     },
     { issuer: config.issuer, stateLifetimeMs: 10 * 60 * 1000 },

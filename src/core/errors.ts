@@ -28,6 +28,8 @@ export const errorStatus = {
   invalid_password: 400,
   invalid_credentials: 401,
   unauthenticated: 401,
+  /** Our own: the action needs a fresh sign-in (with a linked provider) first. */
+  reauthentication_required: 401,
   csrf_failed: 403,
   invalid_origin: 403,
   account_disabled: 403,
@@ -36,6 +38,10 @@ export const errorStatus = {
   request_timeout: 408,
   email_taken: 409,
   identity_taken: 409,
+  /** Our own: unlinking would leave the account without any way to sign in. */
+  last_sign_in_method: 409,
+  /** Our own: the account has a password already (change it instead of setting one). */
+  password_already_set: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
@@ -72,6 +78,7 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   invalid_password: 'That password cannot be used.',
   invalid_credentials: 'Wrong email or password.',
   unauthenticated: 'Sign in to continue.',
+  reauthentication_required: 'Sign in again with your provider first, then try again.',
   csrf_failed: 'The form expired or came from another site. Reload the page and try again.',
   invalid_origin: 'The request came from an origin that is not allowed.',
   account_disabled: 'This account is disabled.',
@@ -80,6 +87,8 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   request_timeout: 'The request took too long to arrive.',
   email_taken: 'An account with this email already exists.',
   identity_taken: 'That sign-in is already linked to another account.',
+  last_sign_in_method: 'This is your only way to sign in: set a password or link another provider first.',
+  password_already_set: 'Your account has a password already: change it instead.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported content type.',
   too_many_attempts: 'Too many attempts. Wait a moment and try again.',

@@ -33,6 +33,8 @@ export interface UserRepository {
   /** Users ordered by creation time. */
   list(options: { limit: number; offset: number }): Promise<User[]>;
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
+  /** Sets the password of a user who has none (one conditional update); false when it had one or no such user. */
+  setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
   /** Sets the user's display name (null clears it). */
   updateName(id: string, name: string | null, now: number): Promise<void>;
   /** Marks the user disabled; false when no such user. */
@@ -407,7 +409,12 @@ export interface FederationState {
   codeVerifier: string;
   /** Local path to return to after sign-in. */
   returnTo: string | null;
-  /** Set when a signed-in user is linking a provider to their account. */
+  /**
+   * What the round trip is for: a sign-in (or sign-up), a signed-in user linking a provider, or a
+   * signed-in user proving a fresh sign-in with a linked provider (before setting a first password).
+   */
+  purpose: 'sign-in' | 'link' | 'reauth';
+  /** The signed-in user who started a link or a re-authentication. */
   linkUserId: string | null;
   createdAt: number;
   expiresAt: number;

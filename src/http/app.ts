@@ -41,7 +41,7 @@ export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerous
   const url = new URL(config.issuer);
   const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
   const base = secure ? `__Host-${config.cookieName}` : config.cookieName;
-  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, secure };
+  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, reauth: `${base}-reauth`, secure };
 }
 
 /**

@@ -54,6 +54,8 @@ export interface CookiePolicy {
   device: string;
   /** Binds an upstream sign-in (state, nonce, PKCE) to the browser that started it. */
   federation: string;
+  /** A fresh re-authentication with a provider (short-lived; lets a passwordless account set a password). */
+  reauth: string;
   secure: boolean;
 }
 

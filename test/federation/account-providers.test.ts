@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
+import { expectAccountFormError, sectionOf } from '../support/assertions.js';
 import { signedInAgent } from '../support/oauth.js';
 import type { UpstreamOidc } from '../support/upstream-oidc.js';
 import {
@@ -19,8 +20,6 @@ import {
  * /account's "Linked sign-in providers": linking a provider to the signed-in account through the
  * upstream, unlinking, and the refusals (identity of another user, last way to sign in, no CSRF).
  */
-
-const CSRF_FAILED = 'The form expired or came from another site. Reload the page and try again.';
 
 describe('/account linked sign-in providers', () => {
   let t: TestGatehouse | undefined;
@@ -97,14 +96,14 @@ describe('/account linked sign-in providers', () => {
     expect(await allUsers(t)).toHaveLength(1);
   });
 
-  it('refuses an identity already linked to another user (409 identity_taken) and writes nothing', async () => {
+  it('refuses an identity already linked to another user (identity_taken, next to the providers) and writes nothing', async () => {
     const { t, upstream } = await start();
     expect((await signInThrough(new TestAgent(t.app), upstream, 'alice')).statusCode).toBe(303);
     const owner = (await allUsers(t))[0]!;
     const { agent, userId } = await signedInAgent(t, 'ann@example.com');
 
     const done = await link(agent, upstream, 'alice');
-    expectPage(done, 409, 'That sign-in is already linked to another account.');
+    await expectAccountFormError(agent, done, 'providers', 'identity_taken');
     expect(await identitiesOf(t, userId)).toEqual([]);
     expect(await t.gatehouse.storage.identities.find('corp', 'alice')).toMatchObject({ userId: owner.id });
     // Ann is still signed in as Ann.
@@ -127,51 +126,77 @@ describe('/account linked sign-in providers', () => {
     expect(page.body).toContain('Link Corp SSO');
   });
 
-  it('refuses to unlink the last way to sign in (400) and keeps the identity', async () => {
+  it('does not offer Unlink on the only way to sign in, explains why, and answers a forced post on /account (last_sign_in_method)', async () => {
     const { t, upstream } = await start();
     const agent = new TestAgent(t.app);
     expect((await signInThrough(agent, upstream, 'alice')).statusCode).toBe(303);
     const user = (await allUsers(t))[0]!;
     expect(user.passwordHash).toBeNull();
-    await agent.get('/account');
+    const page = await agent.get('/account');
+    const providers = sectionOf(page.body, 'providers');
+    expect(providers).not.toContain('action="/account/providers/unlink"');
+    expect(providers).toContain('id="unlink-corp-why"');
 
     const done = await agent.postForm('/account/providers/unlink', { provider: 'corp', subject: 'alice' });
-    expectPage(done, 400, 'This is your only way to sign in: link another provider first.');
+    await expectAccountFormError(agent, done, 'providers', 'last_sign_in_method');
     expect(await identitiesOf(t, user.id)).toMatchObject([{ provider: 'corp', subject: 'alice' }]);
 
     // With a second identity linked, the first one may go.
     expect((await link(agent, upstream, 'work')).headers.location).toBe('/account?notice=provider-linked');
-    await agent.get('/account');
+    const two = await agent.get('/account');
+    expect(sectionOf(two.body, 'providers').match(/action="\/account\/providers\/unlink"/g)).toHaveLength(2);
+    expect(two.body).not.toContain('id="unlink-corp-why"');
     const unlinked = await agent.postForm('/account/providers/unlink', { provider: 'corp', subject: 'alice' });
     expect(unlinked.statusCode, unlinked.body).toBe(303);
     expect(await identitiesOf(t, user.id)).toMatchObject([{ provider: 'corp', subject: 'work' }]);
   });
 
-  it("cannot unlink another user's identity (404)", async () => {
+  it("cannot unlink another user's identity (not_found, next to the providers)", async () => {
     const { t, upstream } = await start();
     expect((await signInThrough(new TestAgent(t.app), upstream, 'alice')).statusCode).toBe(303);
     const { agent } = await signedInAgent(t, 'ann@example.com');
     await agent.get('/account');
     const done = await agent.postForm('/account/providers/unlink', { provider: 'corp', subject: 'alice' });
-    expectPage(done, 404, 'Not found.');
+    await expectAccountFormError(agent, done, 'providers', 'not_found');
     expect(await t.gatehouse.storage.identities.find('corp', 'alice')).toBeDefined();
   });
 
-  it('refuses link and unlink without the CSRF token (403)', async () => {
+  it('refuses link and unlink without the CSRF token (csrf_failed next to the providers; 403 from another site)', async () => {
     const { t, upstream } = await start();
     const { agent, userId } = await signedInAgent(t, 'ann@example.com');
     expect((await link(agent, upstream, 'alice')).statusCode).toBe(303);
     agent.csrfToken = undefined;
 
     const linkWithout = await agent.postForm('/account/providers/link', { provider: 'corp' });
-    expectPage(linkWithout, 403, CSRF_FAILED);
+    await expectAccountFormError(agent, linkWithout, 'providers', 'csrf_failed');
     const linkWrong = await agent.postForm('/account/providers/link', { provider: 'corp', _csrf: 'x'.repeat(43) });
-    expectPage(linkWrong, 403, CSRF_FAILED);
+    await expectAccountFormError(agent, linkWrong, 'providers', 'csrf_failed');
+    agent.csrfToken = undefined;
     const unlinkWithout = await agent.postForm('/account/providers/unlink', { provider: 'corp', subject: 'alice' });
-    expectPage(unlinkWithout, 403, CSRF_FAILED);
+    await expectAccountFormError(agent, unlinkWithout, 'providers', 'csrf_failed');
+    const crossSite = await agent.postForm('/account/providers/unlink', { provider: 'corp', subject: 'alice' }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.statusCode).toBe(403);
+    expect(crossSite.headers.location).toBeUndefined();
     expect(await identitiesOf(t, userId)).toHaveLength(1);
     // No sign-in was started.
     expect(await t.gatehouse.storage.federationStates.deleteExpired(Number.MAX_SAFE_INTEGER)).toBe(0);
+  });
+
+  it('a link refused at the provider answers next to the providers (access_denied) and links nothing', async () => {
+    const { t, upstream } = await start();
+    const { agent, userId } = await signedInAgent(t, 'ann@example.com');
+    await agent.get('/account');
+    const started = await agent.postForm('/account/providers/link', { provider: 'corp' });
+    const back = await agent.get(pathOf(await upstream.signIn(started.headers.location as string, { account: 'alice', deny: true })));
+    await expectAccountFormError(agent, back, 'providers', 'access_denied');
+    expect(await identitiesOf(t, userId)).toEqual([]);
+  });
+
+  it('a link with a provider that is not configured answers next to the providers (not_found)', async () => {
+    const { t } = await start();
+    const { agent } = await signedInAgent(t, 'ann@example.com');
+    await agent.get('/account');
+    await expectAccountFormError(agent, await agent.postForm('/account/providers/link', { provider: 'nope' }), 'providers', 'not_found');
   });
 
   it('sends a browser that is not signed in to the sign-in page instead of linking', async () => {

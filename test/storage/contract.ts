@@ -195,6 +195,21 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await storage.users.findById(other.id)).toStrictEqual(stored(other));
       });
 
+      it('sets a password only on a user who has none, once', async () => {
+        const user = { ...newUser(), passwordHash: null };
+        const other = newUser();
+        await storage.users.insert(user);
+        await storage.users.insert(other);
+        expect(await storage.users.setPasswordHashIfNone(user.id, '$argon2id$v=19$m=19456,t=2,p=1$Zmlyc3Q$Zmlyc3Q', T0 + HOUR)).toBe(true);
+        expect(await storage.users.setPasswordHashIfNone(user.id, '$argon2id$v=19$m=19456,t=2,p=1$c2Vjb25k$c2Vjb25k', T0 + 2 * HOUR)).toBe(false);
+        const updated = await storage.users.findById(user.id);
+        expect(updated?.passwordHash).toBe('$argon2id$v=19$m=19456,t=2,p=1$Zmlyc3Q$Zmlyc3Q');
+        expect(updated?.updatedAt).toBe(T0 + HOUR);
+        expect(await storage.users.setPasswordHashIfNone(other.id, 'x', T0 + HOUR)).toBe(false);
+        expect(await storage.users.findById(other.id)).toStrictEqual(stored(other));
+        expect(await storage.users.setPasswordHashIfNone(randomUUID(), 'x', T0 + HOUR)).toBe(false);
+      });
+
       it('disables a user, keeps the first disabled time, and reports unknown users', async () => {
         const user = newUser();
         const other = newUser();
@@ -1251,6 +1266,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         nonce: 'n-0S6_WzA2Mj',
         codeVerifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
         returnTo: '/account/security?tab=sign-in',
+        purpose: 'link',
         linkUserId: randomUUID(),
         createdAt: T0,
         expiresAt: T0 + 10 * MINUTE,
@@ -1272,7 +1288,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
       });
 
       it('round-trips a state without return path or linking user', async () => {
-        const state = newState({ returnTo: null, linkUserId: null });
+        const state = newState({ returnTo: null, purpose: 'sign-in', linkUserId: null });
         await storage.federationStates.insert(state);
         expect(await storage.federationStates.take(state.stateHash)).toStrictEqual(state);
       });

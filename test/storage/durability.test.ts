@@ -17,7 +17,7 @@ const straceAvailable = spawnSync('strace', ['-V'], { stdio: 'ignore' }).status 
 const runStrace = requireService('strace', straceAvailable);
 
 const DURABLE = [
-  'users.updatePasswordHash', 'users.disable',
+  'users.updatePasswordHash', 'users.setPasswordHashIfNone', 'users.disable',
   'sessions.revoke', 'sessions.revokeAll',
   'revocations.revokeJti', 'revocations.revokeIssued',
   'refreshTokens.rotate', 'refreshTokens.revokeFamily', 'refreshTokens.revokeFamiliesOf',

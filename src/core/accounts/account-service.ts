@@ -8,6 +8,7 @@ import type { SessionService } from '../sessions/session-service.js';
 import type { DeviceTokens } from '../throttle/device-tokens.js';
 import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
+import type { ReauthMarks } from './reauth-marks.js';
 
 export interface AccountOptions {
   /** Whether anyone may sign up; when false only administrators (the CLI) create accounts. */
@@ -21,6 +22,8 @@ export interface AccountDeps {
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   devices: DeviceTokens;
+  /** Proofs of a fresh sign-in with a provider, which setting a first password needs. */
+  reauth: ReauthMarks;
   clock: Clock;
   /** Told when an account is disabled, so every token it holds can be revoked. */
   onUserDisabled?(userId: string): Promise<void>;
@@ -112,13 +115,16 @@ export class AccountService {
    * Changes the password after checking the current one (throttled like a login, so a stolen
    * session cannot guess it), then signs out every other session. Returns the browser's new device
    * cookie: the old ones, bound to the old password, no longer vouch for any browser.
-   * @throws AuthError `invalid_password` (checked first, so it says nothing about the current one),
-   *   `too_many_attempts`, `invalid_credentials` (current password wrong).
+   * @throws AuthError `reauthentication_required` (the account has no password: nothing to check,
+   *   nothing counted; it sets one with {@link setPassword}), `invalid_password` (checked first, so
+   *   it says nothing about the current one), `too_many_attempts`, `invalid_credentials`.
    */
   async changePassword(
     user: User,
     input: { currentPassword: string; newPassword: string; ip: string; keepSessionId?: string; deviceCookie?: string | undefined },
   ): Promise<{ deviceCookie: string }> {
+    // No current password can be right, so no attempt is counted toward the account's lockout.
+    if (user.passwordHash === null) throw new AuthError('reauthentication_required', { detail: 'password change on an account without a password' });
     assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
     // The owner's browser is throttled on its own, as at sign-in (device-tokens.ts).
     const device = this.#deps.devices.verify(input.deviceCookie, user);
@@ -131,6 +137,41 @@ export class AccountService {
     await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     await this.#deps.sessions.revokeAll(user.id, { exceptId: input.keepSessionId });
     return { deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey: user.emailKey, passwordHash }) };
+  }
+
+  /**
+   * Gives an account that signed up through a provider (no password) its first password. Instead of
+   * a current password it needs `reauthMark`: proof that this user signed in again with a linked
+   * provider moments ago in this session ({@link ReauthMarks}). The password throttle is neither
+   * read nor counted: there is nothing to guess. Then, as a password change does, it signs out every
+   * other session and returns the browser's device cookie under the new password.
+   * @throws AuthError `password_already_set`, `reauthentication_required` (no mark, stale, or
+   *   another user's or session's), `invalid_password`.
+   */
+  async setPassword(
+    user: User,
+    input: { newPassword: string; sessionId: string; reauthMark: string | undefined; deviceCookie?: string | undefined },
+  ): Promise<{ deviceCookie: string }> {
+    if (user.passwordHash !== null) throw new AuthError('password_already_set');
+    if (this.#deps.reauth.verify(input.reauthMark, { userId: user.id, sessionId: input.sessionId }) === undefined) {
+      throw new AuthError('reauthentication_required', { detail: input.reauthMark === undefined ? 'no re-authentication mark' : 'mark invalid, stale or of another session' });
+    }
+    assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
+    const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
+    // Only where there is still no password: two racing requests cannot both set one.
+    if (!(await this.#deps.users.setPasswordHashIfNone(user.id, passwordHash, this.#deps.clock.now()))) throw new AuthError('password_already_set');
+    await this.#deps.sessions.revokeAll(user.id, { exceptId: input.sessionId });
+    return { deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey: user.emailKey, passwordHash }) };
+  }
+
+  /** The provider `reauthMark` proves a fresh sign-in with, for this user in this session; else undefined. */
+  findReauthentication(user: Pick<User, 'id'>, sessionId: string, reauthMark: string | undefined): string | undefined {
+    return this.#deps.reauth.verify(reauthMark, { userId: user.id, sessionId });
+  }
+
+  /** How long a re-authentication mark lives, in seconds (its cookie's lifetime). */
+  get reauthLifetimeSeconds(): number {
+    return this.#deps.reauth.lifetimeSeconds;
   }
 
   /** @throws AuthError `invalid_email`, `not_found`. */

@@ -1,9 +1,10 @@
 import type { AccountService } from '../accounts/account-service.js';
 import { normalizeEmail } from '../accounts/normalize-email.js';
+import type { ReauthMarks } from '../accounts/reauth-marks.js';
 import type { Clock } from '../clock.js';
-import { AuthError } from '../errors.js';
+import { AuthError, isAuthError, type ErrorCode } from '../errors.js';
 import { computeS256Challenge } from '../oauth/pkce.js';
-import type { FederatedIdentity, FederationStateRepository, IdentityRepository, User, UserRepository } from '../ports.js';
+import type { FederatedIdentity, FederationState, FederationStateRepository, IdentityRepository, User, UserRepository } from '../ports.js';
 import { generateSecret, hashSecret, safeEqual } from '../secrets.js';
 import type { ProviderDefinition } from './provider.js';
 import type { UpstreamClient, UpstreamResponse } from './upstream-client.js';
@@ -15,7 +16,14 @@ export type FederationOutcome =
   /** The identity is now linked to the signed-in user who asked for it. */
   | { kind: 'linked'; userId: string; returnTo: string | null }
   /** An account with the provider's email exists and may not be linked automatically. */
-  | { kind: 'existing-account'; email: string; providerName: string };
+  | { kind: 'existing-account'; email: string; providerName: string }
+  /** The signed-in user signed in again with a provider linked to them: `mark` proves it ({@link ReauthMarks}). */
+  | { kind: 'reauthenticated'; userId: string; provider: string; mark: string }
+  /**
+   * A link or re-authentication started from the account page that did not succeed (another
+   * user's identity, not fresh, refused or failed upstream): the page shows `code` next to its form.
+   */
+  | { kind: 'refused'; purpose: 'link' | 'reauth'; code: ErrorCode };
 
 export interface FederationOptions {
   /** Gatehouse's issuer: callbacks are ISSUER/login/ID/callback. */
@@ -38,11 +46,12 @@ export class FederationService {
   readonly #identities: IdentityRepository;
   readonly #users: UserRepository;
   readonly #accounts: AccountService;
+  readonly #reauth: ReauthMarks;
   readonly #clock: Clock;
   readonly #options: FederationOptions;
 
   constructor(
-    deps: { providers: readonly ProviderDefinition[]; upstream: UpstreamClient; states: FederationStateRepository; identities: IdentityRepository; users: UserRepository; accounts: AccountService; clock: Clock },
+    deps: { providers: readonly ProviderDefinition[]; upstream: UpstreamClient; states: FederationStateRepository; identities: IdentityRepository; users: UserRepository; accounts: AccountService; reauth: ReauthMarks; clock: Clock },
     options: FederationOptions,
   ) {
     this.#providers = new Map(deps.providers.map((p) => [p.id, p]));
@@ -51,6 +60,7 @@ export class FederationService {
     this.#identities = deps.identities;
     this.#users = deps.users;
     this.#accounts = deps.accounts;
+    this.#reauth = deps.reauth;
     this.#clock = deps.clock;
     this.#options = options;
   }
@@ -81,7 +91,24 @@ export class FederationService {
    * returns where to send the browser. `browserSecret` is the random value of the browser-binding cookie.
    */
   async start(providerId: string, input: { browserSecret: string; returnTo?: string; linkUserId?: string }): Promise<string> {
+    return this.#start(this.getProvider(providerId), { ...input, purpose: input.linkUserId === undefined ? 'sign-in' : 'link' });
+  }
+
+  /**
+   * Starts a re-authentication of the signed-in `userId` with a provider linked to them (before
+   * setting a first password). OIDC providers are asked for a new sign-in (`prompt=login`,
+   * `max_age=0`) and the ID token's `auth_time` must be fresh; see {@link REAUTH_MAX_AGE_SECONDS}.
+   * @throws AuthError `not_found` (unknown provider, or none of the user's identities is at it).
+   */
+  async startReauthentication(providerId: string, input: { browserSecret: string; userId: string }): Promise<string> {
     const provider = this.getProvider(providerId);
+    const linked = await this.#identities.listByUser(input.userId);
+    if (!linked.some((i) => i.provider === providerId)) throw new AuthError('not_found', { detail: 're-authentication with a provider not linked to the user' });
+    return this.#start(provider, { browserSecret: input.browserSecret, linkUserId: input.userId, returnTo: '/account', purpose: 'reauth' });
+  }
+
+  async #start(provider: ProviderDefinition, input: { browserSecret: string; returnTo?: string; linkUserId?: string; purpose: FederationState['purpose'] }): Promise<string> {
+    const providerId = provider.id;
     const state = generateSecret();
     const nonce = generateSecret();
     const codeVerifier = generateSecret();
@@ -92,6 +119,7 @@ export class FederationService {
       codeVerifier,
       codeChallenge: computeS256Challenge(codeVerifier),
       redirectUri: this.redirectUri(providerId),
+      reauthenticate: input.purpose === 'reauth',
     });
     await this.#states.insert({
       stateHash: hashSecret(state),
@@ -100,20 +128,23 @@ export class FederationService {
       nonce,
       codeVerifier,
       returnTo: input.returnTo ?? null,
+      purpose: input.purpose,
       linkUserId: input.linkUserId ?? null,
       createdAt: now,
-      expiresAt: now + this.#options.stateLifetimeMs,
+      // A re-authentication must come back soon: for OAuth 2.0 providers its round trip is the freshness.
+      expiresAt: now + (input.purpose === 'reauth' ? Math.min(this.#options.stateLifetimeMs, REAUTH_MAX_AGE_SECONDS * 1000) : this.#options.stateLifetimeMs),
     });
     return url;
   }
 
   /**
-   * Finishes a sign-in from the provider's answer.
-   * @throws AuthError `invalid_request` (unknown, reused, expired state or another browser),
-   * `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
-   * `signup_closed`, `identity_taken`.
+   * Finishes a sign-in from the provider's answer. A link or re-authentication started from the
+   * account page answers its refusals as a `refused` outcome instead of throwing them.
+   * @throws AuthError `invalid_request` (unknown, reused, expired state, another browser or
+   * session), `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
+   * `signup_closed`.
    */
-  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string } = {}): Promise<FederationOutcome> {
+  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string; currentSessionId?: string } = {}): Promise<FederationOutcome> {
     const provider = this.getProvider(providerId);
     const stateValue = response.form?.state ?? new URL(response.url).searchParams.get('state') ?? undefined;
     // Single use: the state row is taken (deleted) whatever happens next.
@@ -122,6 +153,8 @@ export class FederationService {
     if (state.provider !== providerId) throw staleSignIn('state of another provider');
     if (browserSecret === undefined || !safeEqual(hashSecret(browserSecret), state.browserHash)) throw staleSignIn('state bound to another browser');
     if (this.#clock.now() >= state.expiresAt) throw staleSignIn('state expired');
+    if (state.purpose === 'reauth') return this.#finishReauthentication(provider, response, state, stateValue!, options);
+    if (state.purpose === 'link') return this.#finishLink(provider, response, state, stateValue!, options);
 
     const profile = await this.#upstream.signIn(provider, response, {
       state: stateValue!,
@@ -133,16 +166,6 @@ export class FederationService {
     const identity: FederatedIdentity = { provider: providerId, subject: profile.subject, userId: '', email: profile.email, createdAt: now, lastUsedAt: now };
     const existing = await this.#identities.find(providerId, profile.subject);
 
-    if (state.linkUserId !== null) {
-      // A link finishes only in the session that asked for it (not after a sign-out on a shared
-      // computer), and only for an active account.
-      if (options.currentUserId !== state.linkUserId) throw staleSignIn('link finished outside the session that started it');
-      await this.#activeUser(state.linkUserId);
-      if (existing && existing.userId !== state.linkUserId) throw new AuthError('identity_taken');
-      if (existing) await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
-      else await this.#identities.insert({ ...identity, userId: state.linkUserId });
-      return { kind: 'linked', userId: state.linkUserId, returnTo: state.returnTo };
-    }
     if (existing) {
       const user = await this.#activeUser(existing.userId);
       await this.#identities.touch(providerId, profile.subject, { lastUsedAt: now, email: profile.email });
@@ -167,6 +190,79 @@ export class FederationService {
     return { kind: 'signed-in', user, created: true, returnTo: state.returnTo };
   }
 
+  /**
+   * A link finishes only in the session that asked for it (not after a sign-out on a shared
+   * computer), and only for an active account; refusals come back as an outcome for /account.
+   */
+  async #finishLink(
+    provider: ProviderDefinition,
+    response: UpstreamResponse,
+    state: FederationState,
+    stateValue: string,
+    options: { currentUserId?: string },
+  ): Promise<FederationOutcome> {
+    const userId = state.linkUserId;
+    if (userId === null || options.currentUserId !== userId) throw staleSignIn('link finished outside the session that started it');
+    await this.#activeUser(userId);
+    const profile = await this.#refusable('link', () =>
+      this.#upstream.signIn(provider, response, { state: stateValue, nonce: state.nonce, codeVerifier: state.codeVerifier, redirectUri: this.redirectUri(provider.id) }),
+    );
+    if ('kind' in profile) return profile;
+    const now = this.#clock.now();
+    const existing = await this.#identities.find(provider.id, profile.subject);
+    if (existing && existing.userId !== userId) return { kind: 'refused', purpose: 'link', code: 'identity_taken' };
+    if (existing) await this.#identities.touch(provider.id, profile.subject, { lastUsedAt: now, email: profile.email });
+    else await this.#identities.insert({ provider: provider.id, subject: profile.subject, userId, email: profile.email, createdAt: now, lastUsedAt: now });
+    return { kind: 'linked', userId, returnTo: state.returnTo };
+  }
+
+  /** Runs the upstream sign-in of a link or re-authentication; its refusal becomes an outcome. */
+  async #refusable<T>(purpose: 'link' | 'reauth', signIn: () => Promise<T>): Promise<T | Extract<FederationOutcome, { kind: 'refused' }>> {
+    try {
+      return await signIn();
+    } catch (error) {
+      if (!isAuthError(error)) throw error;
+      // Not fresh enough (auth_time) and every other rejected answer read the same for a re-authentication.
+      const code = purpose === 'reauth' && error.code === 'upstream_error' ? 'reauthentication_required' : error.code;
+      return { kind: 'refused', purpose, code };
+    }
+  }
+
+  /**
+   * A re-authentication counts only in the session of the user who started it, for an identity
+   * linked to that user, and (OIDC) with a fresh `auth_time`. Refusals come back as an outcome, so
+   * the account page can show them next to the form they were for.
+   */
+  async #finishReauthentication(
+    provider: ProviderDefinition,
+    response: UpstreamResponse,
+    state: FederationState,
+    stateValue: string,
+    options: { currentUserId?: string; currentSessionId?: string },
+  ): Promise<FederationOutcome> {
+    if (state.linkUserId === null || options.currentUserId !== state.linkUserId || options.currentSessionId === undefined) {
+      throw staleSignIn('re-authentication finished outside the session that started it');
+    }
+    const user = await this.#activeUser(state.linkUserId);
+    const profile = await this.#refusable('reauth', () =>
+      this.#upstream.signIn(provider, response, {
+        state: stateValue,
+        nonce: state.nonce,
+        codeVerifier: state.codeVerifier,
+        redirectUri: this.redirectUri(provider.id),
+        maxAgeSeconds: REAUTH_MAX_AGE_SECONDS,
+      }),
+    );
+    if ('kind' in profile) return profile;
+    const subject = profile.subject;
+    const existing = await this.#identities.find(provider.id, subject);
+    // Another account at the provider proves nothing about this user.
+    if (existing?.userId !== user.id) return { kind: 'refused', purpose: 'reauth', code: 'reauthentication_required' };
+    const now = this.#clock.now();
+    await this.#identities.touch(provider.id, subject, { lastUsedAt: now, email: profile.email });
+    return { kind: 'reauthenticated', userId: user.id, provider: provider.id, mark: this.#reauth.issue({ userId: user.id, sessionId: options.currentSessionId }, provider.id) };
+  }
+
   /** The user's linked identities with their provider's name. */
   async listIdentities(userId: string): Promise<Array<FederatedIdentity & { providerName: string }>> {
     return (await this.#identities.listByUser(userId)).map((i) => ({ ...i, providerName: this.#providers.get(i.provider)?.name ?? i.provider }));
@@ -179,7 +275,12 @@ export class FederationService {
   async unlink(userId: string, provider: string, subject: string): Promise<void> {
     const outcome = await this.#identities.deleteUnlessLast(userId, provider, subject);
     if (outcome === 'missing') throw new AuthError('not_found');
-    if (outcome === 'last') throw new AuthError('invalid_request', { description: 'This is your only way to sign in: link another provider first.' });
+    if (outcome === 'last') throw new AuthError('last_sign_in_method');
+  }
+
+  /** Whether unlinking would leave `user` without a way in (no password and this is its one identity). */
+  isLastSignInMethod(user: Pick<User, 'passwordHash'>, identityCount: number): boolean {
+    return user.passwordHash === null && identityCount <= 1;
   }
 
   cleanup(): Promise<number> {
@@ -193,6 +294,15 @@ export class FederationService {
     return user;
   }
 }
+
+/**
+ * How recent a re-authentication's sign-in must be. OIDC providers get `max_age=0` and
+ * `prompt=login` (OIDC Core §3.1.2.1) and their ID token must carry an `auth_time` (§2) at most
+ * this old. Plain OAuth 2.0 providers (GitHub) cannot say when the user last signed in: there a
+ * completed round trip, started by this user in this browser moments ago (the state's lifetime)
+ * and returning an identity linked to them, is what counts as fresh.
+ */
+export const REAUTH_MAX_AGE_SECONDS = 300;
 
 /**
  * OIDC Core §5.1: `name` is the provider's display string, not the user's form input, so characters

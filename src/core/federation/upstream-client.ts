@@ -14,6 +14,11 @@ export interface UpstreamChecks {
   nonce: string;
   codeVerifier: string;
   redirectUri: string;
+  /**
+   * A re-authentication: an OIDC ID token must carry `auth_time` (OIDC Core §2) no older than this
+   * many seconds (checked by openid-client, with its clock tolerance).
+   */
+  maxAgeSeconds?: number;
 }
 
 const TIMEOUT_SECONDS = 10;
@@ -54,7 +59,7 @@ export class UpstreamClient {
   }
 
   /** The URL to send the browser to (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3). */
-  async authorizationUrl(definition: ProviderDefinition, checks: UpstreamChecks & { codeChallenge: string }): Promise<string> {
+  async authorizationUrl(definition: ProviderDefinition, checks: UpstreamChecks & { codeChallenge: string; reauthenticate?: boolean }): Promise<string> {
     const config = await this.#configuration(definition);
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: checks.redirectUri,
@@ -63,6 +68,9 @@ export class UpstreamClient {
       code_challenge: checks.codeChallenge,
       code_challenge_method: 'S256',
       ...(definition.kind === 'oidc' ? { nonce: checks.nonce } : {}),
+      // OIDC Core §3.1.2.1: ask for a new sign-in, not the provider's existing session. A plain
+      // OAuth 2.0 provider has no such parameter (GitHub's `prompt` only selects an account).
+      ...(definition.kind === 'oidc' && checks.reauthenticate ? { prompt: 'login', max_age: '0' } : {}),
       ...(definition.responseMode === 'form_post' ? { response_mode: 'form_post' } : {}),
     });
     return url.href;
@@ -86,6 +94,7 @@ export class UpstreamClient {
           pkceCodeVerifier: checks.codeVerifier,
           expectedState: checks.state,
           ...(definition.kind === 'oidc' ? { expectedNonce: checks.nonce, idTokenExpected: true } : {}),
+          ...(definition.kind === 'oidc' && checks.maxAgeSeconds !== undefined ? { maxAge: checks.maxAgeSeconds } : {}),
         },
         { redirect_uri: checks.redirectUri },
       );

@@ -4,21 +4,30 @@ import type { AuthenticatedSession } from '../../core/sessions/session-service.j
 import { spaceList } from '../../core/oauth/scopes.js';
 import { accountPage } from '../../ui/pages/account-page.js';
 import type { HttpContext } from '../context.js';
-import { sendFormFailure, sendPage } from '../form-failure.js';
-import { allowProviderTargets } from './federation.js';
+import { AuthError } from '../../core/errors.js';
+import { handleAccountForm, parseAccountFlash, type AccountForm } from '../account-flash.js';
+import { allowFormTargets } from '../form-action.js';
+import { sendPage } from '../form-failure.js';
 
 // Fixed messages chosen by key, so nothing from the URL is echoed into the page.
 const NOTICES = {
   'session-revoked': 'The session was signed out.',
   'signed-out-others': 'You are signed out everywhere else.',
   'password-changed': 'Your password was changed and your other sessions were signed out.',
+  'password-set': 'Your password was set and your other sessions were signed out. You can now sign in with it too.',
+  reauthenticated: 'You signed in again. You can set your password now.',
   'consent-revoked': 'The application no longer has access to your account.',
   'profile-saved': 'Your name was saved.',
   'provider-linked': 'The provider is linked: you can sign in with it.',
   'provider-unlinked': 'The provider is unlinked.',
 } as const;
 
-const AccountQuery = Type.Object({ notice: Type.Optional(Type.String({ maxLength: 40 })) });
+const AccountQuery = Type.Object({
+  notice: Type.Optional(Type.String({ maxLength: 40 })),
+  error: Type.Optional(Type.String({ maxLength: 40 })),
+  form: Type.Optional(Type.String({ maxLength: 40 })),
+  wait: Type.Optional(Type.String({ maxLength: 12 })),
+});
 const RevokeForm = Type.Object({
   session: Type.String({ maxLength: 64, default: '' }),
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
@@ -37,6 +46,10 @@ const PasswordForm = Type.Object({
   new_password: Type.String({ maxLength: 4096, default: '' }),
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
 });
+const SetPasswordForm = Type.Object({
+  new_password: Type.String({ maxLength: 4096, default: '' }),
+  _csrf: Type.Optional(Type.String({ maxLength: 128 })),
+});
 
 /** GET /account and its forms: sessions list and revocation, sign out everywhere else, password change. */
 export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): void {
@@ -50,7 +63,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
     return auth;
   }
 
-  async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: { notice?: string; error?: string }): Promise<string> {
+  async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: Pick<Parameters<typeof accountPage>[0], 'notice' | 'error'>): Promise<string> {
     const sessions = await services.sessions.list(auth.user.id, auth.session.id);
     // Consents of a client deleted since are left out: nothing can use them.
     const consents = (
@@ -69,8 +82,9 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       name: p.name,
       identities: identities.filter((i) => i.provider === p.id).map((i) => ({ subject: i.subject, email: i.email, createdAt: i.createdAt })),
     }));
-    // The "Link" forms answer with a redirect to the provider: let them lead there.
-    allowProviderTargets(ctx, reply);
+    // The "Link" and "Sign in again" forms answer with a redirect to the provider: let them lead there.
+    allowFormTargets(reply, services.federation.providers.map((p) => services.federation.authorizationEndpoint(p.id)));
+    const reauthenticatedWith = services.accounts.findReauthentication(auth.user, auth.session.id, request.cookies[ctx.cookies.reauth]);
     return accountPage({
       csrfToken: csrf.token(request, reply),
       email: auth.user.email,
@@ -79,6 +93,11 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       consents,
       memberSince: auth.user.createdAt,
       sessions,
+      hasPassword: auth.user.passwordHash !== null,
+      ...(reauthenticatedWith !== undefined && auth.user.passwordHash === null
+        ? { reauthenticatedWith: services.federation.providers.find((p) => p.id === reauthenticatedWith)?.name ?? reauthenticatedWith }
+        : {}),
+      lastSignInMethod: services.federation.isLastSignInMethod(auth.user, identities.length),
       ...extra,
     });
   }
@@ -88,77 +107,97 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
     if (!auth) return reply;
     const key = request.query.notice;
     const notice = key && Object.hasOwn(NOTICES, key) ? NOTICES[key as keyof typeof NOTICES] : undefined;
-    return sendPage(reply, await render(request, reply, auth, { notice }));
+    const flash = parseAccountFlash(request.query, { passwordPolicy: { minLength: ctx.config.passwordMinLength, maxLength: ctx.config.passwordMaxLength } });
+    return sendPage(reply, await render(request, reply, auth, { ...(notice ? { notice } : {}), ...(flash ? { error: { form: flash.form, message: flash.message } } : {}) }));
   });
 
-  app.post<{ Body: Static<typeof RevokeForm> }>('/account/sessions/revoke', { config: page, schema: { body: RevokeForm } }, async (request, reply) => {
-    csrf.assertForm(request, request.body._csrf);
-    const auth = await requireSession(request, reply);
-    if (!auth) return reply;
-    try {
+  const handleForm = <B extends { _csrf?: string | undefined }>(
+    form: AccountForm,
+    handler: (request: FastifyRequest<{ Body: B }>, reply: FastifyReply, auth: AuthenticatedSession) => Promise<FastifyReply>,
+  ) => (request: FastifyRequest<{ Body: B }>, reply: FastifyReply): Promise<FastifyReply> => handleAccountForm(ctx, request, reply, form, (auth) => handler(request, reply, auth));
+
+  app.post<{ Body: Static<typeof RevokeForm> }>(
+    '/account/sessions/revoke',
+    { config: page, schema: { body: RevokeForm } },
+    handleForm('sessions', async (request, reply, auth) => {
       await services.sessions.revoke(auth.user.id, request.body.session);
-    } catch (error) {
-      return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
-    }
-    if (request.body.session === auth.session.id) {
-      ctx.clearSessionCookie(reply);
-      return reply.redirect('/login', 303);
-    }
-    return reply.redirect('/account?notice=session-revoked', 303);
-  });
+      if (request.body.session === auth.session.id) {
+        ctx.clearSessionCookie(reply);
+        return reply.redirect('/login', 303);
+      }
+      return reply.redirect('/account?notice=session-revoked', 303);
+    }),
+  );
 
-  app.post<{ Body: Static<typeof CsrfOnlyForm> }>('/account/sessions/revoke-all', { config: page, schema: { body: CsrfOnlyForm } }, async (request, reply) => {
-    csrf.assertForm(request, request.body._csrf);
-    const auth = await requireSession(request, reply);
-    if (!auth) return reply;
-    await services.sessions.revokeAll(auth.user.id, { exceptId: auth.session.id });
-    return reply.redirect('/account?notice=signed-out-others', 303);
-  });
+  app.post<{ Body: Static<typeof CsrfOnlyForm> }>(
+    '/account/sessions/revoke-all',
+    { config: page, schema: { body: CsrfOnlyForm } },
+    handleForm('sessions', async (_request, reply, auth) => {
+      await services.sessions.revokeAll(auth.user.id, { exceptId: auth.session.id });
+      return reply.redirect('/account?notice=signed-out-others', 303);
+    }),
+  );
 
-  app.post<{ Body: Static<typeof PasswordForm> }>('/account/password', { config: page, schema: { body: PasswordForm } }, async (request, reply) => {
-    csrf.assertForm(request, request.body._csrf);
-    const auth = await requireSession(request, reply);
-    if (!auth) return reply;
-    let deviceCookie: string;
-    try {
-      ({ deviceCookie } = await services.accounts.changePassword(auth.user, {
+  app.post<{ Body: Static<typeof PasswordForm> }>(
+    '/account/password',
+    { config: page, schema: { body: PasswordForm } },
+    handleForm('password', async (request, reply, auth) => {
+      const { deviceCookie } = await services.accounts.changePassword(auth.user, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
         ip: request.ip,
         keepSessionId: auth.session.id,
         deviceCookie: request.cookies[ctx.cookies.device],
-      }));
-    } catch (error) {
-      return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
-    }
-    // A privilege change: the current session gets a new secret too, and this browser a device
-    // cookie under the new password (the old ones vouch for nobody now).
+      });
+      await rotateAfterPasswordChange(request, reply, auth, deviceCookie);
+      return reply.redirect('/account?notice=password-changed', 303);
+    }),
+  );
+
+  // A first password for an account that signed up through a provider: a fresh sign-in with it
+  // stands in for the current password; the password throttle is not involved.
+  app.post<{ Body: Static<typeof SetPasswordForm> }>(
+    '/account/password/set',
+    { config: page, schema: { body: SetPasswordForm } },
+    handleForm('set-password', async (request, reply, auth) => {
+      const { deviceCookie } = await services.accounts.setPassword(auth.user, {
+        newPassword: request.body.new_password,
+        sessionId: auth.session.id,
+        reauthMark: request.cookies[ctx.cookies.reauth],
+        deviceCookie: request.cookies[ctx.cookies.device],
+      });
+      reply.clearCookie(ctx.cookies.reauth, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
+      await rotateAfterPasswordChange(request, reply, auth, deviceCookie);
+      return reply.redirect('/account?notice=password-set', 303);
+    }),
+  );
+
+  /**
+   * A privilege change: the current session gets a new secret too, and this browser a device
+   * cookie under the new password (the old ones vouch for nobody now).
+   */
+  async function rotateAfterPasswordChange(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, deviceCookie: string): Promise<void> {
     const { session, token } = await services.sessions.rotate(auth.session, { ip: request.ip, userAgent: request.headers['user-agent'] ?? '' });
     ctx.setSessionCookie(reply, token, session);
     ctx.setDeviceCookie(reply, deviceCookie);
-    return reply.redirect('/account?notice=password-changed', 303);
-  });
+  }
 
   // Withdrawing a consent also ends the application's refresh tokens and the access tokens minted from them.
-  app.post<{ Body: Static<typeof ConsentForm> }>('/account/consents/revoke', { config: page, schema: { body: ConsentForm } }, async (request, reply) => {
-    csrf.assertForm(request, request.body._csrf);
-    const auth = await requireSession(request, reply);
-    if (!auth) return reply;
-    if (!(await services.oauth.consents.withdraw(auth.user.id, request.body.client))) {
-      return sendPage(reply, await render(request, reply, auth, { error: 'That application has no access to revoke.' }), 404);
-    }
-    return reply.redirect('/account?notice=consent-revoked', 303);
-  });
+  app.post<{ Body: Static<typeof ConsentForm> }>(
+    '/account/consents/revoke',
+    { config: page, schema: { body: ConsentForm } },
+    handleForm('consents', async (request, reply, auth) => {
+      if (!(await services.oauth.consents.withdraw(auth.user.id, request.body.client))) throw new AuthError('not_found', { detail: 'no consent to withdraw' });
+      return reply.redirect('/account?notice=consent-revoked', 303);
+    }),
+  );
 
-  app.post<{ Body: Static<typeof ProfileForm> }>('/account/profile', { config: page, schema: { body: ProfileForm } }, async (request, reply) => {
-    csrf.assertForm(request, request.body._csrf);
-    const auth = await requireSession(request, reply);
-    if (!auth) return reply;
-    try {
+  app.post<{ Body: Static<typeof ProfileForm> }>(
+    '/account/profile',
+    { config: page, schema: { body: ProfileForm } },
+    handleForm('profile', async (request, reply, auth) => {
       await services.accounts.rename(auth.user.id, request.body.name);
-    } catch (error) {
-      return sendFormFailure(reply, error, (message) => render(request, reply, auth, { error: message }));
-    }
-    return reply.redirect('/account?notice=profile-saved', 303);
-  });
+      return reply.redirect('/account?notice=profile-saved', 303);
+    }),
+  );
 }

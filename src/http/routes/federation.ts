@@ -5,7 +5,7 @@ import type { FederationOutcome } from '../../core/federation/federation-service
 import { generateSecret } from '../../core/secrets.js';
 import { existingAccountPage } from '../../ui/pages/existing-account-page.js';
 import type { HttpContext } from '../context.js';
-import { allowFormTargets } from '../form-action.js';
+import { accountErrorLocation, handleAccountForm } from '../account-flash.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields } from '../params.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
@@ -51,7 +51,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     const url = `${ctx.config.issuer}${request.url}`;
     const current = await ctx.authenticate(request, reply);
     const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName], {
-      ...(current ? { currentUserId: current.user.id } : {}),
+      ...(current ? { currentUserId: current.user.id, currentSessionId: current.session.id } : {}),
     });
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
@@ -63,6 +63,12 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
         return reply.redirect('/account?notice=provider-linked', 303);
       case 'existing-account':
         return sendPage(reply, existingAccountPage({ email: outcome.email, providerName: outcome.providerName }), 409);
+      case 'reauthenticated':
+        // SameSite=Strict: only this site's own form posts (the "Set a password" form) carry it.
+        reply.setCookie(ctx.cookies.reauth, outcome.mark, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: 'strict', maxAge: ctx.services.accounts.reauthLifetimeSeconds });
+        return reply.redirect('/account?notice=reauthenticated', 303);
+      case 'refused':
+        return reply.redirect(accountErrorLocation(outcome.purpose === 'link' ? 'providers' : 'set-password', outcome.code), 303);
     }
   };
 
@@ -72,26 +78,29 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     return finish(request, reply, form);
   });
 
-  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/link', { config: page, schema: { body: ProviderForm } }, async (request, reply) => {
-    ctx.csrf.assertForm(request, request.body._csrf);
-    const auth = await ctx.authenticate(request, reply);
-    if (!auth) return reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
-    const providerId = request.body.provider;
-    const url = await federation.start(providerId, { browserSecret: bindBrowser(reply, providerId), linkUserId: auth.user.id, returnTo: '/account' });
-    return reply.redirect(url, 303);
-  });
+  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/link', { config: page, schema: { body: ProviderForm } }, async (request, reply) =>
+    handleAccountForm(ctx, request, reply, 'providers', async (auth) => {
+      const providerId = request.body.provider;
+      const url = await federation.start(providerId, { browserSecret: bindBrowser(reply, providerId), linkUserId: auth.user.id, returnTo: '/account' });
+      return reply.redirect(url, 303);
+    }),
+  );
 
-  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/unlink', { config: page, schema: { body: ProviderForm } }, async (request, reply) => {
-    ctx.csrf.assertForm(request, request.body._csrf);
-    const auth = await ctx.authenticate(request, reply);
-    if (!auth) return reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
-    if (request.body.subject === undefined) throw new AuthError('invalid_request');
-    await federation.unlink(auth.user.id, request.body.provider, request.body.subject);
-    return reply.redirect('/account?notice=provider-unlinked', 303);
-  });
+  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/unlink', { config: page, schema: { body: ProviderForm } }, async (request, reply) =>
+    handleAccountForm(ctx, request, reply, 'providers', async (auth) => {
+      if (request.body.subject === undefined) throw new AuthError('invalid_request');
+      await federation.unlink(auth.user.id, request.body.provider, request.body.subject);
+      return reply.redirect('/account?notice=provider-unlinked', 303);
+    }),
+  );
+
+  // "Sign in again with …" before setting a first password (see FederationService.startReauthentication).
+  app.post<{ Body: Static<typeof ProviderForm> }>('/account/reauthenticate', { config: page, schema: { body: ProviderForm } }, async (request, reply) =>
+    handleAccountForm(ctx, request, reply, 'set-password', async (auth) => {
+      const providerId = request.body.provider;
+      const url = await federation.startReauthentication(providerId, { browserSecret: bindBrowser(reply, providerId), userId: auth.user.id });
+      return reply.redirect(url, 303);
+    }),
+  );
 }
 
-/** The CSP for a page whose forms may start a link: each provider's authorization endpoint. */
-export function allowProviderTargets(ctx: HttpContext, reply: FastifyReply): void {
-  allowFormTargets(reply, ctx.services.federation.providers.map((p) => ctx.services.federation.authorizationEndpoint(p.id)));
-}

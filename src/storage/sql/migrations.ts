@@ -240,6 +240,16 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await sql`drop table identities`.execute(db);
     },
   },
+  '0007_federation_purpose': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('federation_states').addColumn('purpose', 'text', (c) => c.notNull().defaultTo('sign-in')).execute();
+      // States started before this migration: a linking user means a link.
+      await sql`update federation_states set purpose = 'link' where link_user_id is not null`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('federation_states').dropColumn('purpose').execute();
+    },
+  },
 });
 
 export interface MigrationOutcome {

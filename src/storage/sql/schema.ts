@@ -162,6 +162,7 @@ export interface FederationStatesTable {
   code_verifier: string;
   return_to: string | null;
   link_user_id: string | null;
+  purpose: 'sign-in' | 'link' | 'reauth';
   created_at: number;
   expires_at: number;
 }

@@ -10,6 +10,7 @@ function toState(row: Selectable<FederationStatesTable>): FederationState {
     nonce: row.nonce,
     codeVerifier: row.code_verifier,
     returnTo: row.return_to,
+    purpose: row.purpose,
     linkUserId: row.link_user_id,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
@@ -29,6 +30,7 @@ export function createSqlFederationStateRepository(db: Kysely<Database>): Federa
           code_verifier: state.codeVerifier,
           return_to: state.returnTo,
           link_user_id: state.linkUserId,
+          purpose: state.purpose,
           created_at: state.createdAt,
           expires_at: state.expiresAt,
         })

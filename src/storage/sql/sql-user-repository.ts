@@ -60,6 +60,10 @@ export function createSqlUserRepository(db: Kysely<Database>, engine: Engine): U
     async updatePasswordHash(id, passwordHash, now) {
       await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).execute();
     },
+    async setPasswordHashIfNone(id, passwordHash, now) {
+      const result = await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).where('password_hash', 'is', null).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
     async updateName(id, name, now) {
       await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute();
     },

@@ -42,4 +42,5 @@ th, td { text-align: left; padding: .5rem .4rem; border-bottom: 1px solid var(--
 .tag { display: inline-block; font-size: .8rem; padding: 0 .4rem; border-radius: 1rem; border: 1px solid var(--ok); color: var(--ok); }
 form.inline { display: inline; }
 @media (max-width: 36rem) { thead { display: none; } tr, td { display: block; } td { border: none; padding: .15rem 0; } td[data-label]::before { content: attr(data-label); color: var(--muted); } tr { border-bottom: 1px solid var(--border); padding: .5rem 0; } }
+.alert.form-error:focus { outline: 3px solid var(--focus); outline-offset: 2px; }
 `;

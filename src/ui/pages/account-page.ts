@@ -1,5 +1,5 @@
-import { html } from '../html.js';
-import { alert, layout, notice } from '../layout.js';
+import { html, type SafeHtml } from '../html.js';
+import { layout, notice } from '../layout.js';
 
 export interface AccountSessionRow {
   id: string;
@@ -33,8 +33,27 @@ export interface AccountPageModel {
   consents: AccountConsentRow[];
   memberSince: number;
   sessions: AccountSessionRow[];
+  /** False for an account that signed up through a provider: it sets a password instead of changing one. */
+  hasPassword: boolean;
+  /** The provider this session re-authenticated with moments ago (lets a passwordless account set a password). */
+  reauthenticatedWith?: string;
+  /** No password and one linked identity: unlinking it is not offered. */
+  lastSignInMethod: boolean;
   notice?: string;
-  error?: string;
+  /** A refused form's message, shown next to that form (`form` names its section). */
+  error?: { form: 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password'; message: string };
+}
+
+/**
+ * A refused form's message, next to the form. Focus moves to it (and so scrolls it into view)
+ * without script: `autofocus` on a focusable (tabindex -1) element. The redirect carries no `#id`
+ * fragment: a document with a fragment target runs no autofocus (HTML, "flush autofocus
+ * candidates"), and Chromium focuses a fragment target on the first load only, not on a reload.
+ */
+function formError(model: AccountPageModel, ...forms: Array<NonNullable<AccountPageModel['error']>['form']>): SafeHtml | '' {
+  const error = model.error;
+  if (error === undefined || !forms.includes(error.form)) return '';
+  return html`<div class="alert form-error" role="alert" id="${error.form}-error" tabindex="-1" autofocus>${error.message}</div>`;
 }
 
 function when(ms: number): string {
@@ -62,9 +81,9 @@ export function accountPage(model: AccountPageModel): string {
     signedInAs: { email: model.email, csrfToken: model.csrfToken },
     body: html`<h1>Your account</h1>
 ${notice(model.notice)}
-${alert(model.error)}
 <section class="card" aria-labelledby="profile-heading">
   <h2 id="profile-heading">Profile</h2>
+  ${formError(model, 'profile')}
   <p>Signed in as <strong id="account-email">${model.email}</strong>, member since ${when(model.memberSince)}.</p>
   <form method="post" action="/account/profile" novalidate>
     <input type="hidden" name="_csrf" value="${model.csrfToken}">
@@ -77,6 +96,7 @@ ${model.providers.length === 0
   ? ''
   : html`<section class="card" aria-labelledby="providers-heading">
   <h2 id="providers-heading">Linked sign-in providers</h2>
+  ${formError(model, 'providers')}
   <ul class="providers">${model.providers.map(
     (p) => html`<li><strong>${p.name}</strong>
     ${p.identities.length === 0
@@ -86,16 +106,19 @@ ${model.providers.length === 0
         <button type="submit" class="secondary">Link ${p.name}</button></form>`
       : p.identities.map(
           (i) => html`<span>linked${i.email ? html` as ${i.email}` : ''} since ${when(i.createdAt)}</span>
-        <form class="inline" method="post" action="/account/providers/unlink">
+        ${model.lastSignInMethod
+          ? html`<p class="hint" id="unlink-${p.id}-why">This is your only way to sign in, so it cannot be unlinked. Set a password or link another provider first.</p>`
+          : html`<form class="inline" method="post" action="/account/providers/unlink">
         <input type="hidden" name="_csrf" value="${model.csrfToken}">
         <input type="hidden" name="provider" value="${p.id}">
         <input type="hidden" name="subject" value="${i.subject}">
-        <button type="submit" class="danger" aria-label="Unlink ${p.name}">Unlink</button></form>`,
+        <button type="submit" class="danger" aria-label="Unlink ${p.name}">Unlink</button></form>`}`,
         )}</li>`,
   )}</ul>
 </section>`}
 <section class="card" aria-labelledby="consents-heading">
   <h2 id="consents-heading">Connected applications</h2>
+  ${formError(model, 'consents')}
   ${model.consents.length === 0
     ? html`<p>You have not allowed any application to access your account.</p>`
     : html`<ul class="consents">${model.consents.map(
@@ -110,6 +133,7 @@ ${model.providers.length === 0
 </section>
 <section class="card" aria-labelledby="sessions-heading">
   <h2 id="sessions-heading">Active sessions</h2>
+  ${formError(model, 'sessions')}
   <table>
     <thead><tr><th scope="col">Device</th><th scope="col">IP address</th><th scope="col">Signed in</th><th scope="col">Last seen</th><th scope="col"><span class="skip">Action</span></th></tr></thead>
     <tbody>${rows}</tbody>
@@ -121,8 +145,14 @@ ${model.providers.length === 0
   </form>`
     : ''}
 </section>
-<section class="card" aria-labelledby="password-heading">
+${model.hasPassword ? changePassword(model) : setPassword(model)}`,
+  });
+}
+
+function changePassword(model: AccountPageModel): SafeHtml {
+  return html`<section class="card" aria-labelledby="password-heading">
   <h2 id="password-heading">Change password</h2>
+  ${formError(model, 'password', 'set-password')}
   <form method="post" action="/account/password" novalidate>
     <input type="hidden" name="_csrf" value="${model.csrfToken}">
     <input type="text" name="username" autocomplete="username" value="${model.email}" hidden>
@@ -133,6 +163,34 @@ ${model.providers.length === 0
     <p class="hint" id="new-password-hint">Changing your password signs out all your other sessions.</p>
     <button type="submit">Change password</button>
   </form>
-</section>`,
-  });
+</section>`;
+}
+
+/**
+ * An account that signed up through a provider has no current password to type: it proves a fresh
+ * sign-in with a linked provider instead, then chooses a password.
+ */
+function setPassword(model: AccountPageModel): SafeHtml {
+  const linked = model.providers.filter((p) => p.identities.length > 0);
+  return html`<section class="card" aria-labelledby="set-password-heading" id="set-password">
+  <h2 id="set-password-heading">Set a password</h2>
+  ${formError(model, 'set-password', 'password')}
+  ${model.reauthenticatedWith !== undefined
+    ? html`<p>You signed in again with ${model.reauthenticatedWith}. Choose a password within five minutes.</p>
+  <form method="post" action="/account/password/set" novalidate>
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <input type="text" name="username" autocomplete="username" value="${model.email}" hidden>
+    <label for="set_new_password">New password</label>
+    <input id="set_new_password" name="new_password" type="password" autocomplete="new-password" required aria-describedby="set-password-hint"${model.error === undefined ? html` autofocus` : ''}>
+    <p class="hint" id="set-password-hint">Setting a password signs out all your other sessions.</p>
+    <button type="submit">Set password</button>
+  </form>`
+    : html`<p id="set-password-why">Your account has no password: you sign in with ${linked.map((p) => p.name).join(' or ') || 'a provider'}. To set one, first sign in again with it.</p>
+  ${linked.map(
+    (p) => html`<form class="inline" method="post" action="/account/reauthenticate">
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <input type="hidden" name="provider" value="${p.id}">
+    <button type="submit" class="secondary" aria-describedby="set-password-why">Sign in again with ${p.name}</button></form>`,
+  )}`}
+</section>`;
 }

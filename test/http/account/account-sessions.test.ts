@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../../support/agent.js';
+import { expectAccountFormError } from '../../support/assertions.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 
 const SESSION_COOKIE = '__Host-gatehouse';
@@ -119,24 +120,22 @@ describe('revoking sessions from /account', () => {
     expect(revokeFormIds(page.body)).not.toContain(phoneId);
   });
 
-  it("answers 404 for another user's session and revokes nothing", async () => {
+  it("answers another user's session with not_found next to the sessions and revokes nothing", async () => {
     const bobs = await sessionOf(bob);
     const response = await laptop.postForm('/account/sessions/revoke', { session: bobs.session.id });
-    expect(response.statusCode).toBe(404);
-    expect(response.headers['content-type']).toMatch(/^text\/html/);
-    expect(response.body).toContain('That session no longer exists.');
+    await expectAccountFormError(laptop, response, 'sessions', 'not_found');
     await sessionOf(bob);
     await sessionOf(laptop);
     expect(await t.gatehouse.services.sessions.list(bobs.user.id)).toHaveLength(1);
   });
 
-  it('answers 404 for an unknown or already revoked session', async () => {
+  it('answers an unknown or already revoked session with not_found next to the sessions', async () => {
     const unknown = await laptop.postForm('/account/sessions/revoke', { session: 'no-such-session' });
-    expect(unknown.statusCode).toBe(404);
+    await expectAccountFormError(laptop, unknown, 'sessions', 'not_found');
     const phoneId = (await sessionOf(phone)).session.id;
     await laptop.postForm('/account/sessions/revoke', { session: phoneId });
     const again = await laptop.postForm('/account/sessions/revoke', { session: phoneId });
-    expect(again.statusCode).toBe(404);
+    await expectAccountFormError(laptop, again, 'sessions', 'not_found');
   });
 
   it('signs the caller out when they revoke their own session', async () => {
@@ -165,8 +164,9 @@ describe('revoking sessions from /account', () => {
   it('refuses a revoke without the CSRF token or from another origin', async () => {
     const phoneId = (await sessionOf(phone)).session.id;
     const noToken = await laptop.postForm('/account/sessions/revoke', { session: phoneId, _csrf: '' });
-    expect(noToken.statusCode).toBe(403);
-    expect(noToken.body).toContain('Form expired');
+    await expectAccountFormError(laptop, noToken, 'sessions', 'csrf_failed');
+    const allNoToken = await laptop.postForm('/account/sessions/revoke-all', { _csrf: 'forged' });
+    await expectAccountFormError(laptop, allNoToken, 'sessions', 'csrf_failed');
     const crossSite = await laptop.postForm('/account/sessions/revoke-all', {}, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
     expect(crossSite.statusCode).toBe(403);
     await sessionOf(phone);

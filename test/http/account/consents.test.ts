@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../../support/agent.js';
+import { expectAccountFormError } from '../../support/assertions.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 import { authorizeUrl, basicAuth, codeFlow, pkcePair, postBackChannel, REDIRECT_URI, registerClient, signedInAgent } from '../../support/oauth.js';
 
@@ -19,9 +20,9 @@ describe('/account: connected applications and profile', () => {
     expect(page.body).toContain('Photo Printer');
     expect(page.body).toContain('See your email address');
 
-    // Without the CSRF token the form is refused.
+    // Without the CSRF token the form is refused, next to it.
     const forged = await agent.postForm('/account/consents/revoke', { client: client.clientId, _csrf: 'forged' });
-    expect(forged.statusCode).toBe(403);
+    await expectAccountFormError(agent, forged, 'consents', 'csrf_failed');
 
     const removed = await agent.postForm('/account/consents/revoke', { client: client.clientId });
     expect(removed.statusCode).toBe(303);
@@ -43,9 +44,10 @@ describe('/account: connected applications and profile', () => {
     expect(again.statusCode).toBe(200);
     expect(again.body).toContain('action="/oauth2/authorize/consent"');
 
-    // Removing a consent that does not exist says so.
+    // Removing a consent that does not exist says so, next to the applications.
+    await agent.get('/account');
     const missing = await agent.postForm('/account/consents/revoke', { client: client.clientId });
-    expect(missing.statusCode).toBe(404);
+    await expectAccountFormError(agent, missing, 'consents', 'not_found');
   });
 
   it('the name set on /account is the ID token name claim (scope profile)', async () => {
@@ -60,8 +62,8 @@ describe('/account: connected applications and profile', () => {
     expect(decodeJwt(body.id_token as string)).toMatchObject({ name: 'Ann Example' });
 
     const tooLong = await agent.postForm('/account/profile', { name: 'x'.repeat(201) });
-    expect(tooLong.statusCode).toBe(400);
-    expect(tooLong.body).toContain('Enter a name of at most 200 characters.');
+    const page = await expectAccountFormError(agent, tooLong, 'profile', 'invalid_request');
+    expect(page.body).not.toContain('x'.repeat(201));
   });
 
   it('sign-up takes an optional name', async () => {

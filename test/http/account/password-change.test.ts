@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../../src/core/secrets.js';
 import { TestAgent } from '../../support/agent.js';
+import { expectAccountFormError, sectionOf } from '../../support/assertions.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 
 const SESSION_COOKIE = '__Host-gatehouse';
@@ -41,27 +42,28 @@ describe('changing the password at /account/password', () => {
     expect((await new TestAgent(t.app).logIn('ann@example.com', OLD_PASSWORD)).statusCode).toBe(303);
   }
 
-  it('re-renders the form with 401 when the current password is wrong', async () => {
+  it('answers a wrong current password with 303 to its message next to the form (invalid_credentials)', async () => {
     const token = agent.cookies.get(SESSION_COOKIE);
     const response = await change('not my password', NEW_PASSWORD);
-    expect(response.statusCode).toBe(401);
-    expect(response.headers['content-type']).toMatch(/^text\/html/);
     expect(response.headers['cache-control']).toBe('no-store');
-    expect(alertText(response.body)).toBe('Your current password is not right.');
-    expect(response.body).toContain('action="/account/password"');
-    expect(response.body).not.toContain('not my password');
-    expect(response.body).not.toContain(NEW_PASSWORD);
     expect(response.cookies.find((c) => c.name === SESSION_COOKIE)).toBeUndefined();
+    const page = await expectAccountFormError(agent, response, 'password', 'invalid_credentials');
+    expect(page.body).toContain('action="/account/password"');
+    expect(page.body).not.toContain('not my password');
+    expect(page.body).not.toContain(NEW_PASSWORD);
     expect(agent.cookies.get(SESSION_COOKIE)).toBe(token);
     await expectUnchanged();
   });
 
   it('throttles guesses of the current password like logins (a stolen session cannot brute-force it)', async () => {
     // Default: 5 failures per account in the window, then a 30 s lock.
-    for (let i = 0; i < 5; i++) expect((await change(`wrong guess ${i}`, NEW_PASSWORD)).statusCode).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await change(`wrong guess ${i}`, NEW_PASSWORD)).headers.location).toBe('/account?error=invalid_credentials&form=password');
     const locked = await change(OLD_PASSWORD, NEW_PASSWORD);
-    expect(locked.statusCode).toBe(429);
-    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(locked.headers['retry-after']).toBe('30');
+    const page = await expectAccountFormError(agent, locked, 'password', 'too_many_attempts', { wait: 30 });
+    expect(sectionOf(page.body, 'password')).toContain('Try again in 30 seconds.');
+    // Only a number travels: anything else in `wait` reads as the plain message.
+    expect((await agent.get('/account?error=too_many_attempts&form=password&wait=%3Cb%3E')).body).not.toContain('<b>');
     // The account's password login is locked too: the counter is the account's.
     expect((await new TestAgent(t.app).logIn('ann@example.com', OLD_PASSWORD)).statusCode).toBe(429);
 
@@ -78,14 +80,15 @@ describe('changing the password at /account/password', () => {
   });
 
   it.each([
-    ['too short', 'short7!', 'Use at least 8 characters.'],
-    ['too common', 'password123', 'That password is too common. Choose one that is harder to guess.'],
-    ['the email', 'ann@example.com', 'Do not use your email address as your password.'],
-  ])('re-renders the form with 400 for a new password that is %s', async (_label, weak, message) => {
+    ['too short', 'short7!'],
+    ['too common', 'password123'],
+    ['the email', 'ann@example.com'],
+  ])('refuses a new password that is %s: 303 to invalid_password next to the form', async (_label, weak) => {
     const response = await change(OLD_PASSWORD, weak);
-    expect(response.statusCode).toBe(400);
-    expect(alertText(response.body)).toBe(message);
-    expect(response.body).not.toContain(OLD_PASSWORD);
+    const page = await expectAccountFormError(agent, response, 'password', 'invalid_password');
+    expect(page.body).not.toContain(OLD_PASSWORD);
+    // The refused password is not echoed (the email one is the account's own address, shown anyway).
+    if (weak !== 'ann@example.com') expect(page.body).not.toContain(weak);
     await expectUnchanged();
   });
 
@@ -138,7 +141,10 @@ describe('changing the password at /account/password', () => {
     expect(anonymous.headers.location).toBe('/login?return_to=%2Faccount');
 
     const forged = await agent.postForm('/account/password', { current_password: OLD_PASSWORD, new_password: NEW_PASSWORD, _csrf: 'forged' });
-    expect(forged.statusCode).toBe(403);
+    await expectAccountFormError(agent, forged, 'password', 'csrf_failed');
+    const crossSite = await agent.postForm('/account/password', { current_password: OLD_PASSWORD, new_password: NEW_PASSWORD }, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.statusCode).toBe(403);
+    expect(crossSite.headers.location).toBeUndefined();
     await expectUnchanged();
   });
 });

@@ -61,7 +61,14 @@ describe('throttled forms say how long to wait, from the value of Retry-After', 
     await agent.get('/account');
     const change = (current: string): Promise<LightMyRequestResponse> =>
       agent.postForm('/account/password', { current_password: current, new_password: 'purple walrus umbrella 42' });
-    expect((await change('not my password')).statusCode).toBe(401);
-    expect(throttled(await change(PASSWORD))).toEqual({ wait: 30, alert: 'Too many attempts. Try again in 30 seconds.' });
+    expect((await change('not my password')).headers.location).toBe('/account?error=invalid_credentials&form=password');
+    // The refusal is a redirect to the account page (post/redirect/get), which says the same wait as Retry-After.
+    const locked = await change(PASSWORD);
+    expect(locked.statusCode).toBe(303);
+    expect(locked.headers['retry-after']).toBe('30');
+    expect(locked.headers.location).toBe('/account?error=too_many_attempts&form=password&wait=30');
+    const page = await agent.get(locked.headers.location as string);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Too many attempts. Try again in 30 seconds.');
   });
 });

@@ -25,6 +25,19 @@ function expectRefused(response: LightMyRequestResponse, kind: 'csrf_failed' | '
   for (const secret of secrets) expect(response.body).not.toContain(secret);
 }
 
+/**
+ * A CSRF failure on a signed-in /account form: the same refusal, answered on /account next to the
+ * form (post/redirect/get, issue 10) instead of a page at the POST's URL; no session cookie set,
+ * nothing leaked.
+ */
+function expectRefusedToAccount(response: LightMyRequestResponse, form: 'sessions' | 'password', secrets: string[]): void {
+  expect(response.statusCode).toBe(303);
+  expect(response.headers.location).toBe(`/account?error=csrf_failed&form=${form}`);
+  const setCookie = [response.headers['set-cookie'] ?? []].flat();
+  expect(setCookie.filter((c) => c.startsWith(`${SESSION}=`))).toEqual([]);
+  for (const secret of secrets) expect(response.body).not.toContain(secret);
+}
+
 /** A form post built by hand, for header sets the TestAgent would not send. */
 function postForm(t: TestGatehouse, url: string, fields: Record<string, string>, headers: Record<string, string>): Promise<LightMyRequestResponse> {
   return t.app.inject({
@@ -100,7 +113,7 @@ describe('CSRF tokens on every form', () => {
         const token = agent.cookies.get(SESSION)!;
         const { session } = (await agent.get('/api/session', { accept: 'application/json' })).json() as { session: { id: string } };
         const response = await tamperedPost(t, agent, tamper, '/account/sessions/revoke', { session: session.id });
-        expectRefused(response, 'csrf_failed', [token]);
+        expectRefusedToAccount(response, 'sessions', [token]);
         expect((await agent.get('/api/session', { accept: 'application/json' })).statusCode).toBe(200);
       });
 
@@ -109,14 +122,14 @@ describe('CSRF tokens on every form', () => {
         const phone = new TestAgent(t.app);
         expect((await phone.logIn('ann@example.com', PASSWORD)).statusCode).toBe(303);
         const response = await tamperedPost(t, agent, tamper, '/account/sessions/revoke-all', {});
-        expectRefused(response, 'csrf_failed', [agent.cookies.get(SESSION)!, phone.cookies.get(SESSION)!]);
+        expectRefusedToAccount(response, 'sessions', [agent.cookies.get(SESSION)!, phone.cookies.get(SESSION)!]);
         expect((await phone.get('/api/session', { accept: 'application/json' })).statusCode).toBe(200);
       });
 
       it('POST /account/password leaves the password unchanged', async () => {
         const agent = await signedIn();
         const response = await tamperedPost(t, agent, tamper, '/account/password', { current_password: PASSWORD, new_password: NEW_PASSWORD });
-        expectRefused(response, 'csrf_failed', [PASSWORD, NEW_PASSWORD, agent.cookies.get(SESSION)!]);
+        expectRefusedToAccount(response, 'password', [PASSWORD, NEW_PASSWORD, agent.cookies.get(SESSION)!]);
         expect((await new TestAgent(t.app).logIn('ann@example.com', PASSWORD)).statusCode).toBe(303);
         expect((await new TestAgent(t.app).logIn('ann@example.com', NEW_PASSWORD)).statusCode).toBe(401);
       });

@@ -144,7 +144,7 @@ export class FederationService {
    * session), `access_denied`, `upstream_error`, `temporarily_unavailable`, `account_disabled`,
    * `signup_closed`.
    */
-  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string; currentSessionId?: string } = {}): Promise<FederationOutcome> {
+  async finish(providerId: string, response: UpstreamResponse, browserSecret: string | undefined, options: { currentUserId?: string; currentSessionId?: string; currentSessionCreatedAt?: number } = {}): Promise<FederationOutcome> {
     const provider = this.getProvider(providerId);
     const stateValue = response.form?.state ?? new URL(response.url).searchParams.get('state') ?? undefined;
     // Single use: the state row is taken (deleted) whatever happens next.
@@ -238,7 +238,7 @@ export class FederationService {
     response: UpstreamResponse,
     state: FederationState,
     stateValue: string,
-    options: { currentUserId?: string; currentSessionId?: string },
+    options: { currentUserId?: string; currentSessionId?: string; currentSessionCreatedAt?: number },
   ): Promise<FederationOutcome> {
     if (state.linkUserId === null || options.currentUserId !== state.linkUserId || options.currentSessionId === undefined) {
       throw staleSignIn('re-authentication finished outside the session that started it');
@@ -258,6 +258,11 @@ export class FederationService {
     const existing = await this.#identities.find(provider.id, subject);
     // Another account at the provider proves nothing about this user.
     if (existing?.userId !== user.id) return { kind: 'refused', purpose: 'reauth', code: 'reauthentication_required' };
+    // Only an identity the account had before this session vouches for it: linking needs only the
+    // session, so one linked in it (from a stolen session, say) proves nothing about the owner.
+    if (options.currentSessionCreatedAt === undefined || existing.createdAt > options.currentSessionCreatedAt) {
+      return { kind: 'refused', purpose: 'reauth', code: 'reauthentication_required' };
+    }
     const now = this.#clock.now();
     await this.#identities.touch(provider.id, subject, { lastUsedAt: now, email: profile.email });
     return { kind: 'reauthenticated', userId: user.id, provider: provider.id, mark: this.#reauth.issue({ userId: user.id, sessionId: options.currentSessionId }, provider.id) };

@@ -51,7 +51,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     const url = `${ctx.config.issuer}${request.url}`;
     const current = await ctx.authenticate(request, reply);
     const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName], {
-      ...(current ? { currentUserId: current.user.id, currentSessionId: current.session.id } : {}),
+      ...(current ? { currentUserId: current.user.id, currentSessionId: current.session.id, currentSessionCreatedAt: current.session.createdAt } : {}),
     });
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {

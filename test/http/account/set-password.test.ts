@@ -73,6 +73,25 @@ describe('setting a first password on an account that signed up through a provid
     return agent.postForm('/account/password/set', { new_password: password, ...extra });
   }
 
+  it('an identity linked in this session does not vouch for it: a stolen session cannot link its own upstream account, re-authenticate with it and set a password', async () => {
+    const { t: gatehouse, upstream: up, agent } = await start();
+    gatehouse.clock.advance(1_000);
+    await agent.get('/account');
+    const started = await agent.postForm('/account/providers/link', { provider: 'corp' });
+    expect(started.statusCode).toBe(303);
+    expect((await agent.get(pathOf(await up.signIn(started.headers.location as string, { account: 'mallory' })))).statusCode).toBe(303);
+    expect(await gatehouse.gatehouse.storage.identities.listByUser((await allUsers(gatehouse))[0]!.id)).toHaveLength(2);
+
+    const withMallory = await reauthenticate(agent, up, 'mallory');
+    expect(withMallory.cookies.find((c) => c.name === REAUTH_COOKIE)).toBeUndefined();
+    await expectAccountFormError(agent, withMallory, 'set-password', 'reauthentication_required');
+    await expectAccountFormError(agent, await setPassword(agent), 'set-password', 'reauthentication_required');
+
+    // The identity the account signed in with vouches, as before.
+    await reauthenticate(agent, up, 'alice');
+    expect(agent.cookies.has(REAUTH_COOKIE)).toBe(true);
+  });
+
   it('shows "Set a password" (no current password) and no "Change password"', async () => {
     const { agent } = await start();
     const page = await agent.get('/account');

@@ -250,7 +250,9 @@ export class FederationService {
         nonce: state.nonce,
         codeVerifier: state.codeVerifier,
         redirectUri: this.redirectUri(provider.id),
-        maxAgeSeconds: REAUTH_MAX_AGE_SECONDS,
+        // The sign-in must be this one, not one from before it started (a provider that ignores
+        // prompt=login): auth_time no earlier than the state's creation, give or take clock skew.
+        maxAgeSeconds: Math.min(REAUTH_MAX_AGE_SECONDS, Math.ceil((this.#clock.now() - state.createdAt) / 1000) + REAUTH_CLOCK_SKEW_SECONDS),
       }),
     );
     if ('kind' in profile) return profile;
@@ -308,6 +310,9 @@ export class FederationService {
  * and returning an identity linked to them, is what counts as fresh.
  */
 export const REAUTH_MAX_AGE_SECONDS = 300;
+
+/** How far Gatehouse's clock and a provider's may disagree about `auth_time`. */
+const REAUTH_CLOCK_SKEW_SECONDS = 60;
 
 /**
  * OIDC Core §5.1: `name` is the provider's display string, not the user's form input, so characters

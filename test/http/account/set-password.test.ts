@@ -220,6 +220,14 @@ describe('setting a first password on an account that signed up through a provid
     await expectAccountFormError(agent, back, 'set-password', 'reauthentication_required');
   });
 
+  it('a sign-in from before the re-authentication started gives no mark, even within five minutes (a provider that ignores prompt=login)', async () => {
+    const { agent, upstream } = await start();
+    upstream.setIdTokenTweak((claims) => ({ ...claims, auth_time: Math.floor(Date.now() / 1000) - 180 }));
+    const earlier = await reauthenticate(agent, upstream);
+    expect(earlier.cookies.find((c) => c.name === REAUTH_COOKIE)).toBeUndefined();
+    await expectAccountFormError(agent, earlier, 'set-password', 'reauthentication_required');
+  });
+
   it('a re-authentication whose ID token has no fresh auth_time gives no mark (OIDC Core §2 auth_time)', async () => {
     const { agent, upstream } = await start();
     upstream.setIdTokenTweak((claims) => ({ ...claims, auth_time: Math.floor(Date.now() / 1000) - 3600 }));

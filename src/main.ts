@@ -7,6 +7,7 @@ import pretty from 'pino-pretty';
 import type { GatehouseConfig } from './config/schema.js';
 import { AccountService } from './core/accounts/account-service.js';
 import { Authenticator } from './core/accounts/authenticator.js';
+import { SignIn } from './core/accounts/sign-in.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { KeyService } from './core/keys/key-service.js';
 import { createMasterKeyRing, MasterKeyError, parseMasterKeys, type MasterKeyRing } from './core/keys/sealed-box.js';
@@ -142,7 +143,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     { users: storage.users, sessions, hasher, throttle, devices, reauth, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })), onUserDeleted: () => revocations.sync() },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
-  const authenticator = new Authenticator({ users: storage.users, sessions, hasher, throttle, devices, clock });
+  const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock });
+  const signIn = new SignIn({ sessions });
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
   // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
@@ -239,6 +241,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   const services = {
     accounts,
     authenticator,
+    signIn,
     sessions,
     throttle,
     keys,

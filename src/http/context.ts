@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../core/accounts/account-service.js';
 import type { Authenticator } from '../core/accounts/authenticator.js';
+import type { SignIn } from '../core/accounts/sign-in.js';
 import type { AuthenticatedSession, SessionService } from '../core/sessions/session-service.js';
 import type { Session } from '../core/ports.js';
 import type { GatehouseConfig } from '../config/schema.js';
@@ -35,6 +36,8 @@ export interface OAuthServices {
 export interface AppServices {
   accounts: AccountService;
   authenticator: Authenticator;
+  /** Turns a verified principal into a session; every way in shares it (no fixation, `amr`). */
+  signIn: SignIn;
   sessions: SessionService;
   keys: KeyService;
   accessTokens: AccessTokenIssuer;

@@ -93,4 +93,17 @@ describe('import layering', () => {
     }
     expect(violations).toEqual([]);
   });
+
+  it('routes import core, never each other (STYLE.md: a rule two routes share belongs in a core service)', () => {
+    const routes = files.filter((file) => shown(file).startsWith('src/http/routes/'));
+    expect(routes.length).toBeGreaterThan(5);
+    const violations: string[] = [];
+    for (const file of routes) {
+      for (const match of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+        const specifier = match[1] ?? match[2] ?? '';
+        if (specifier.startsWith('./')) violations.push(`${shown(file)} imports ${specifier}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
 });

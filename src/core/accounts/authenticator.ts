@@ -3,33 +3,29 @@ import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { normalizePassword } from '../passwords/password-policy.js';
-import type { Session, User, UserRepository } from '../ports.js';
-import type { SessionService } from '../sessions/session-service.js';
+import type { UserRepository } from '../ports.js';
 import type { DeviceTokens } from '../throttle/device-tokens.js';
 import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
+import type { Principal } from './sign-in.js';
 
 export interface LoginInput {
   email: string;
   password: string;
-  remember: boolean;
   ip: string;
-  userAgent: string;
   /** The browser's device cookie, if it sent one (see device-tokens.ts). */
   deviceCookie?: string | undefined;
 }
 
 export interface LoginResult {
-  user: User;
-  session: Session;
-  token: string;
+  /** Who signed in; SignIn.start (sign-in.ts) turns it into a session. */
+  principal: Principal;
   /** The device cookie to set: this browser is now trusted for this account. */
   deviceCookie: string;
 }
 
 export interface AuthenticatorDeps {
   users: UserRepository;
-  sessions: SessionService;
   hasher: PasswordHasher;
   throttle: LoginThrottle;
   devices: DeviceTokens;
@@ -49,10 +45,10 @@ export class Authenticator {
   }
 
   /**
-   * Checks the credentials and starts a session.
+   * Checks the credentials; the caller starts the session with SignIn (sign-in.ts).
    * @throws AuthError `too_many_attempts`, `invalid_credentials`, `account_disabled`.
    */
-  async login(input: LoginInput): Promise<LoginResult> {
+  async verifyPassword(input: LoginInput): Promise<LoginResult> {
     const emailKey = emailKeyOf(input.email);
     const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
     // A browser that signed in to this account before, under its current password, is throttled on
@@ -77,13 +73,7 @@ export class Authenticator {
       passwordHash = await this.#deps.hasher.hash(password);
       await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     }
-    const { session, token } = await this.#deps.sessions.create({
-      userId: user.id,
-      ip: input.ip,
-      userAgent: input.userAgent,
-      remember: input.remember,
-    });
-    return { user, session, token, deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey, passwordHash }) };
+    return { principal: { user, method: 'pwd' }, deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey, passwordHash }) };
   }
 
   /** Computes the dummy hash ahead of the first login so the first unknown email is not faster. */

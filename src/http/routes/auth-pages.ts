@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorStatus, type AuthError } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';
 import { signupPage, type SignupField } from '../../ui/pages/signup-page.js';
@@ -8,6 +7,7 @@ import type { HttpContext } from '../context.js';
 import { allowFormTargets, pendingAuthorization } from '../form-action.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
+import { signInClient } from '../sign-in-client.js';
 
 const ReturnToQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })) });
 const LoginQuery = Type.Object({
@@ -76,16 +76,13 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
-      const { session, token, deviceCookie } = await services.authenticator.login({
+      const { principal, deviceCookie } = await services.authenticator.verifyPassword({
         email: form.email,
         password: form.password,
-        remember: form.remember !== undefined,
         ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
         deviceCookie: request.cookies[ctx.cookies.device],
       });
-      // No fixation: the new session has a new secret, and whatever session the browser held ends.
-      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      const { session, token } = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: form.remember !== undefined });
       ctx.setSessionCookie(reply, token, session);
       ctx.setDeviceCookie(reply, deviceCookie);
       return reply.redirect(returnTo ?? '/account', 303);
@@ -117,7 +114,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     try {
       const user = await services.accounts.register({ email: form.email, password: form.password, name: form.name, ip: request.ip }, { by: 'self' });
       // Until email verification exists, a new account is signed in straight away.
-      await startSession(ctx, request, reply, user.id);
+      const { session, token } = await services.signIn.start({ user, method: 'pwd' }, signInClient(ctx, request));
+      ctx.setSessionCookie(reply, token, session);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
       const continueTo = await allowReturnTarget(reply, returnTo);
@@ -140,37 +138,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
 
   app.post<{ Body: Static<typeof CsrfOnlyForm> }>('/logout', { config: page, schema: { body: CsrfOnlyForm } }, async (request, reply) => {
     csrf.assertForm(request, request.body._csrf);
-    await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+    await services.signIn.end(request.cookies[ctx.cookies.session]);
     ctx.clearSessionCookie(reply);
     return reply.redirect('/login', 303);
   });
-}
-
-/**
- * Signs the browser in as `userId` with a new session and cookie. No fixation: whatever session the
- * browser held ends (pass `current` when the caller has already looked it up).
- */
-export async function startSession(
-  ctx: HttpContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  userId: string,
-  options: { authMethod?: 'pwd' | 'fed'; current?: AuthenticatedSession | undefined } = {},
-): Promise<void> {
-  const current = 'current' in options ? options.current : await ctx.services.sessions.authenticate(request.cookies[ctx.cookies.session]);
-  if (current) await ctx.services.sessions.revoke(current.user.id, current.session.id);
-  const { session, token } = await ctx.services.sessions.create({
-    userId,
-    ip: request.ip,
-    userAgent: request.headers['user-agent'] ?? '',
-    remember: false,
-    ...(options.authMethod ? { authMethod: options.authMethod } : {}),
-  });
-  ctx.setSessionCookie(reply, token, session);
-}
-
-/** Revokes the session a cookie names, if it is live. */
-export async function endPresentedSession(ctx: HttpContext, token: string | undefined): Promise<void> {
-  const current = await ctx.services.sessions.authenticate(token);
-  if (current) await ctx.services.sessions.revoke(current.user.id, current.session.id);
 }

@@ -9,7 +9,7 @@ import { accountErrorLocation, handleAccountForm } from '../account-flash.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields } from '../params.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
-import { startSession } from './auth-pages.js';
+import { signInClient } from '../sign-in-client.js';
 
 const StartQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })) });
 const ProviderForm = Type.Object({
@@ -56,7 +56,8 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
       case 'signed-in': {
-        await startSession(ctx, request, reply, outcome.user.id, { authMethod: 'fed', current });
+        const { session, token } = await ctx.services.signIn.start({ user: outcome.user, method: 'fed' }, { ...signInClient(ctx, request), current });
+        ctx.setSessionCookie(reply, token, session);
         return reply.redirect(outcome.returnTo ?? '/account', 303);
       }
       case 'linked':

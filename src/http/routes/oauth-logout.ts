@@ -6,7 +6,6 @@ import type { HttpContext } from '../context.js';
 import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields } from '../params.js';
-import { endPresentedSession } from './auth-pages.js';
 
 const LOGOUT_FIELDS = ['id_token_hint', 'client_id', 'post_logout_redirect_uri', 'state'] as const;
 
@@ -39,7 +38,7 @@ export function registerOAuthLogout(app: FastifyInstance, ctx: HttpContext): voi
     if (!auth) return finish(reply, logout);
     const namesThisSession = logout.hint !== undefined && logout.hint.subject === auth.user.id && logout.hint.sessionId === auth.session.id;
     if (namesThisSession) {
-      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      await ctx.services.signIn.end(request.cookies[ctx.cookies.session]);
       ctx.clearSessionCookie(reply);
       return finish(reply, logout);
     }
@@ -57,7 +56,7 @@ export function registerOAuthLogout(app: FastifyInstance, ctx: HttpContext): voi
     ctx.csrf.assertForm(request, typeof body._csrf === 'string' ? body._csrf : undefined);
     const logout = await validateLogout(logoutParams(body), { verifier: oauth.verifier, findClient: (id) => ctx.services.clients.find(id) });
     if (body.decision !== 'logout') return finish(reply, logout, { stayed: true });
-    await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+    await ctx.services.signIn.end(request.cookies[ctx.cookies.session]);
     ctx.clearSessionCookie(reply);
     return finish(reply, logout);
   });

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
 import type { HttpContext } from '../context.js';
-import { endPresentedSession } from './auth-pages.js';
+import { signInClient } from '../sign-in-client.js';
 
 const ErrorBody = Type.Object({ error: Type.String(), error_description: Type.String() });
 
@@ -67,16 +67,14 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
       schema: { body: LoginBody, response: { 200: SessionBody } },
     },
     async (request, reply) => {
-      const { user, session, token, deviceCookie } = await services.authenticator.login({
+      const { principal, deviceCookie } = await services.authenticator.verifyPassword({
         email: request.body.email,
         password: request.body.password,
-        remember: request.body.remember ?? false,
         ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
         deviceCookie: request.cookies[ctx.cookies.device],
       });
-      // No fixation: the new session has a new secret, and whatever session the browser held ends.
-      await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+      const { user } = principal;
+      const { session, token } = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: request.body.remember ?? false });
       ctx.setSessionCookie(reply, token, session);
       ctx.setDeviceCookie(reply, deviceCookie);
       return toBody({ user, session });
@@ -84,7 +82,7 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
   );
 
   app.post('/api/logout', { onRequest: async (request) => csrf.assertSameOrigin(request) }, async (request, reply) => {
-    await endPresentedSession(ctx, request.cookies[ctx.cookies.session]);
+    await services.signIn.end(request.cookies[ctx.cookies.session]);
     ctx.clearSessionCookie(reply);
     return reply.code(204).send();
   });

@@ -25,6 +25,7 @@ import { registerTokenApi } from './routes/token-api.js';
 import { registerWellKnown } from './routes/well-known.js';
 import { registerSecurityHeaders, securityHeaders } from './security-headers.js';
 import { createTheme, renderWithTheme, type Theme } from '../ui/theme.js';
+import { registerRouteChecks } from './route-checks.js';
 
 export interface BuildAppOptions {
   config: GatehouseConfig;
@@ -166,6 +167,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerGracefulClose(app);
   registerErrorHandler(app, theme);
   renderPagesWithTheme(app, theme);
+  registerRouteChecks(app, ctx);
   registerHealth(app, ctx);
   registerAssets(app, theme);
   registerAuthPages(app, ctx);

@@ -45,6 +45,8 @@ function signupFieldErrors(error: AuthError): Partial<Record<SignupField, string
 export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
   const page = { page: true };
+  const pageWithSession = { page: true, session: 'optional' } as const;
+  const formPost = { page: true, csrf: 'form' } as const;
 
   app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
 
@@ -60,10 +62,10 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
 
   app.get<{ Querystring: Static<typeof LoginQuery> }>(
     '/login',
-    { config: page, schema: { querystring: LoginQuery } },
+    { config: pageWithSession, schema: { querystring: LoginQuery } },
     async (request, reply) => {
       const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
-      const auth = await ctx.authenticate(request, reply);
+      const auth = request.session;
       if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
       const email = auth?.user.email ?? request.query.login_hint;
       const continueTo = await allowReturnTarget(reply, returnTo);
@@ -71,9 +73,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     },
   );
 
-  app.post<{ Body: CredentialsForm }>('/login', { config: page, schema: { body: CredentialsForm } }, async (request, reply) => {
+  app.post<{ Body: CredentialsForm }>('/login', { config: formPost, schema: { body: CredentialsForm } }, async (request, reply) => {
     const form = request.body;
-    csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
       const { principal, deviceCookie } = await services.authenticator.verifyPassword({
@@ -96,10 +97,10 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
 
   app.get<{ Querystring: Static<typeof ReturnToQuery> }>(
     '/signup',
-    { config: page, schema: { querystring: ReturnToQuery } },
+    { config: pageWithSession, schema: { querystring: ReturnToQuery } },
     async (request, reply) => {
       const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
-      if (await ctx.authenticate(request, reply)) return reply.redirect(returnTo ?? '/account', 303);
+      if (request.session) return reply.redirect(returnTo ?? '/account', 303);
       const continueTo = await allowReturnTarget(reply, returnTo);
       const signupEnabled = services.accounts.signupEnabled;
       const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength, ...continueTo });
@@ -107,9 +108,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     },
   );
 
-  app.post<{ Body: CredentialsForm }>('/signup', { config: page, schema: { body: CredentialsForm } }, async (request, reply) => {
+  app.post<{ Body: CredentialsForm }>('/signup', { config: formPost, schema: { body: CredentialsForm } }, async (request, reply) => {
     const form = request.body;
-    csrf.assertForm(request, form._csrf);
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
       const user = await services.accounts.register({ email: form.email, password: form.password, name: form.name, ip: request.ip }, { by: 'self' });
@@ -136,8 +136,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     }
   });
 
-  app.post<{ Body: Static<typeof CsrfOnlyForm> }>('/logout', { config: page, schema: { body: CsrfOnlyForm } }, async (request, reply) => {
-    csrf.assertForm(request, request.body._csrf);
+  app.post<{ Body: Static<typeof CsrfOnlyForm> }>('/logout', { config: formPost, schema: { body: CsrfOnlyForm } }, async (request, reply) => {
     await services.signIn.end(request.cookies[ctx.cookies.session]);
     ctx.clearSessionCookie(reply);
     return reply.redirect('/login', 303);

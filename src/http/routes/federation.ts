@@ -49,7 +49,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
 
   const finish = async (request: FastifyRequest<{ Params: { provider: string } }>, reply: FastifyReply, form?: Record<string, string>): Promise<FastifyReply> => {
     const url = `${ctx.config.issuer}${request.url}`;
-    const current = await ctx.authenticate(request, reply);
+    const current = request.session ?? undefined;
     const outcome: FederationOutcome = await federation.finish(request.params.provider, { url, ...(form ? { form } : {}) }, request.cookies[cookieName], {
       ...(current ? { currentUserId: current.user.id, currentSessionId: current.session.id, currentSessionCreatedAt: current.session.createdAt } : {}),
     });
@@ -73,8 +73,9 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     }
   };
 
-  app.get<{ Params: { provider: string } }>('/login/:provider/callback', { config: page }, async (request, reply) => finish(request, reply));
-  app.post<{ Params: { provider: string } }>('/login/:provider/callback', { config: page }, async (request, reply) => {
+  const callback = { ...page, session: 'optional' } as const;
+  app.get<{ Params: { provider: string } }>('/login/:provider/callback', { config: callback }, async (request, reply) => finish(request, reply));
+  app.post<{ Params: { provider: string } }>('/login/:provider/callback', { config: callback }, async (request, reply) => {
     const form = Object.fromEntries(Object.entries(stringFields(request.body)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     return finish(request, reply, form);
   });

@@ -78,9 +78,8 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
 
   app.get('/oauth2/authorize', { config: page }, async (request, reply) => handle(request, reply, stringFields(request.query)));
   app.post('/oauth2/authorize', { config: page }, async (request, reply) => handle(request, reply, stringFields(request.body)));
-  app.post('/oauth2/authorize/consent', { config: page }, async (request, reply) => {
+  app.post('/oauth2/authorize/consent', { config: { ...page, csrf: 'form' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    ctx.csrf.assertForm(request, typeof body._csrf === 'string' ? body._csrf : undefined);
     const decision = body.decision === 'allow' || body.decision === 'deny' ? body.decision : undefined;
     if (decision === undefined) throw new AuthError('invalid_request', { description: 'Choose Allow or Deny.' });
     return handle(request, reply, stringFields(body, { without: CONSENT_FIELDS }), decision);

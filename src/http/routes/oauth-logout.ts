@@ -51,9 +51,8 @@ export function registerOAuthLogout(app: FastifyInstance, ctx: HttpContext): voi
 
   app.get(OAUTH_PATHS.endSession, { config: page }, async (request, reply) => handle(request, reply, request.query));
   app.post(OAUTH_PATHS.endSession, { config: page }, async (request, reply) => handle(request, reply, request.body));
-  app.post(`${OAUTH_PATHS.endSession}/confirm`, { config: page }, async (request, reply) => {
+  app.post(`${OAUTH_PATHS.endSession}/confirm`, { config: { ...page, csrf: 'form' } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
-    ctx.csrf.assertForm(request, typeof body._csrf === 'string' ? body._csrf : undefined);
     const logout = await validateLogout(logoutParams(body), { verifier: oauth.verifier, findClient: (id) => ctx.services.clients.find(id) });
     if (body.decision !== 'logout') return finish(reply, logout, { stayed: true });
     await ctx.services.signIn.end(request.cookies[ctx.cookies.session]);

@@ -51,8 +51,8 @@ function assertJson(request: FastifyRequest): void {
 export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
 
-  app.get('/api/session', { schema: { response: { 200: SessionBody, 401: ErrorBody } } }, async (request, reply) => {
-    const auth = await ctx.authenticate(request, reply);
+  app.get('/api/session', { config: { session: 'optional' }, schema: { response: { 200: SessionBody, 401: ErrorBody } } }, async (request) => {
+    const auth = request.session;
     if (!auth) throw new AuthError('unauthenticated');
     return toBody(auth);
   });

@@ -37,9 +37,9 @@ export function registerTokenApi(app: FastifyInstance, ctx: HttpContext): void {
   };
   app.post<{ Body: { scope?: unknown; resource?: unknown } | null | undefined }>(
     '/api/token',
-    { onRequest: async (request) => ctx.csrf.assertSameOrigin(request), schema: { body: TokenRequest, response: { 200: TokenBody } } },
+    { config: { session: 'optional' }, onRequest: async (request) => ctx.csrf.assertSameOrigin(request), schema: { body: TokenRequest, response: { 200: TokenBody } } },
     async (request, reply) => {
-      const auth = await ctx.authenticate(request, reply);
+      const auth = request.session;
       if (!auth) throw new AuthError('unauthenticated');
       const { audience, scopes } = parseApiTokenRequest(request.body ?? {}, policy);
       const scope = scopes.join(' ');

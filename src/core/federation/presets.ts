@@ -1,5 +1,4 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { SignJWT } from 'jose';
 import { AuthError } from '../errors.js';
 import type {
   OAuth2ProviderDefinition,
@@ -9,6 +8,10 @@ import type {
   UpstreamClientAuth,
   UpstreamProfile,
 } from './provider.js';
+import { APPLE_ISSUER } from './apple-client-secret.js';
+import { checkUrl, isLoopbackHttpEntry } from './provider-urls.js';
+
+export { createAppleClientSecret } from './apple-client-secret.js';
 
 /**
  * Turns `providers` configuration entries into {@link ProviderDefinition}s: a preset supplies the
@@ -30,7 +33,6 @@ export class ProviderConfigError extends Error {
 type Preset = ProviderEntry['preset'];
 /** Entry fields that only some presets take. */
 type PresetField = Exclude<keyof ProviderEntry, 'id' | 'preset' | 'name' | 'clientId' | 'scopes' | 'linkVerifiedEmail'>;
-type AppleClientAuth = Extract<UpstreamClientAuth, { method: 'apple_client_secret_jwt' }>;
 type CommonField = 'id' | 'name' | 'clientId' | 'scopes' | 'linkVerifiedEmail' | 'allowInsecureHttp';
 type PresetPart = Omit<OidcProviderDefinition, CommonField> | Omit<OAuth2ProviderDefinition, CommonField>;
 
@@ -69,9 +71,6 @@ const DEFAULT_SCOPES: Record<Preset, readonly string[]> = {
   oauth2: [],
 };
 
-const APPLE_ISSUER = 'https://appleid.apple.com';
-/** Apple: a client secret may live at most 15,777,000 s (6 months); ours lives 5 minutes. */
-const APPLE_CLIENT_SECRET_LIFETIME_S = 300;
 
 const ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
@@ -111,25 +110,6 @@ export function resolveProviders(entries: readonly ProviderEntry[], options: Res
   return definitions;
 }
 
-/**
- * Signs the client secret Sign in with Apple expects at its token endpoint (sent as `client_secret`
- * with `client_secret_post`, the only method Apple's discovery document lists).
- * Apple, "Generate and validate tokens", Creating the client secret: an ES256 JWT whose header has
- * `kid` (the key id) and whose claims are `iss` (the team id), `iat`, `exp` (at most 15,777,000 s,
- * 6 months, after `iat`), `aud` = https://appleid.apple.com and `sub` (the client id, a Services ID).
- * @param now epoch milliseconds.
- */
-export async function createAppleClientSecret(auth: AppleClientAuth, clientId: string, now: number): Promise<string> {
-  const iat = Math.floor(now / 1000);
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid: auth.keyId })
-    .setIssuer(auth.teamId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + APPLE_CLIENT_SECRET_LIFETIME_S)
-    .setAudience(APPLE_ISSUER)
-    .setSubject(clientId)
-    .sign(createPrivateKey(auth.privateKeyPem));
-}
 
 interface Inspection {
   /** Present only when there is no problem. */
@@ -144,24 +124,6 @@ export interface ResolveOptions {
    * the machine).
    */
   loopbackHttp?: boolean;
-}
-
-const LOOPBACK_HOSTNAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** Whether every URL the entry configures is http on a loopback host (so plain http stays on this machine). */
-function isLoopbackHttpEntry(entry: ProviderEntry): boolean {
-  const urls = [entry.issuer, entry.authorizationEndpoint, entry.tokenEndpoint, entry.userinfoEndpoint, entry.emailsEndpoint].filter((v) => v !== undefined);
-  return (
-    urls.length > 0 &&
-    urls.every((value) => {
-      try {
-        const url = new URL(value);
-        return url.protocol === 'http:' && LOOPBACK_HOSTNAMES.has(url.hostname);
-      } catch {
-        return false;
-      }
-    })
-  );
 }
 
 function inspect(entry: ProviderEntry, options: ResolveOptions): Inspection {
@@ -387,34 +349,6 @@ function checkScopes(entry: ProviderEntry, preset: Preset, problems: string[]): 
   // OpenID Connect Core §3.1.2.1: an OpenID Connect request MUST contain the `openid` scope.
   if (openIdPresets.includes(preset) && !scopes.includes('openid')) problems.push('scopes must include openid');
   return [...new Set(scopes)];
-}
-
-/**
- * An absolute https URL (http only with dangerouslyAllowInsecureHttp), returned unchanged.
- * RFC 6749 §3.1: an endpoint URI MUST NOT include a fragment; OpenID Connect Discovery §2 (issuer):
- * no query or fragment either.
- */
-function checkUrl(value: string | undefined, field: string, options: { allowHttp: boolean; issuer: boolean }, problems: string[]): string | undefined {
-  if (!isText(value)) {
-    problems.push(`${field} is required`);
-    return undefined;
-  }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    problems.push(`${field} must be an absolute URL`);
-    return undefined;
-  }
-  const before = problems.length;
-  if (options.allowHttp ? url.protocol !== 'https:' && url.protocol !== 'http:' : url.protocol !== 'https:') {
-    const hint = url.protocol === 'http:' ? ' (plain http works in development for a provider on localhost, 127.0.0.1 or [::1]; elsewhere it needs dangerouslyAllowInsecureHttp: test networks only)' : '';
-    problems.push(`${field} must be an ${options.allowHttp ? 'http or https' : 'https'} URL${hint}`);
-  }
-  if (url.username !== '' || url.password !== '') problems.push(`${field} must not contain user information`);
-  if (value.includes('#')) problems.push(`${field} must not have a fragment`);
-  if (options.issuer && value.includes('?')) problems.push(`${field} must not have a query`);
-  return problems.length === before ? value : undefined;
 }
 
 function primaryVerifiedEmail(emails: unknown): { email: string | null; emailVerified: boolean } {

@@ -10,7 +10,9 @@ let workerDatabase: Promise<string> | undefined;
 
 function databaseUrl(): Promise<string> {
   workerDatabase ??= (async () => {
-    const name = `gatehouse_test_worker_${(process.env.VITEST_POOL_ID ?? '0').replace(/\D/g, '') || '0'}`;
+    // GATEHOUSE_TEST_DB_PREFIX keeps two runs on one machine (two worktrees) out of each other's databases.
+    const prefix = (process.env.GATEHOUSE_TEST_DB_PREFIX ?? '').replace(/[^a-z0-9_]/g, '');
+    const name = `gatehouse_test_${prefix}worker_${(process.env.VITEST_POOL_ID ?? '0').replace(/\D/g, '') || '0'}`;
     const admin = new pg.Client({ connectionString: postgresUrl });
     await admin.connect();
     try {

@@ -34,6 +34,12 @@ import { UpstreamClient } from './core/federation/upstream-client.js';
 import type { OAuthClient, SigningAlgorithm, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
+import { EmailTokens } from './core/accounts/email-tokens.js';
+import { DeferredWork } from './core/mail/deferred-work.js';
+import { MailLimits } from './core/mail/mail-limits.js';
+import type { MailOutbox } from './core/mail/mail-outbox.js';
+import type { MailTransport } from './core/mail-ports.js';
+import { openMail, type MailMode } from './mail/open-mail.js';
 import type { AppServices, OAuthServices } from './http/context.js';
 import { openSqlStorage, type SqlStorage } from './storage/sql/sql-storage.js';
 
@@ -53,12 +59,26 @@ export interface GatehouseOptions {
   applyDeclaredClients?: boolean;
   /** Told about files Gatehouse creates (the development master key). */
   onNotice?: (message: string) => void;
+  /** Replaces the transport the configuration names (tests capture messages with it). */
+  mailTransport?: MailTransport;
+}
+
+/** Email as built from the configuration. */
+export interface GatehouseMail {
+  outbox: MailOutbox;
+  /** `smtp`, `outbox` (development without SMTP: DATA_DIR/outbox) or `off` (production without SMTP). */
+  mode: MailMode;
+  from: string;
+  tokens: EmailTokens;
+  limits: MailLimits;
+  /** Lookups and sends a request starts after answering (so its timing says nothing); settle() waits for them. */
+  deferred: DeferredWork;
 }
 
 export interface Gatehouse {
   config: GatehouseConfig;
   storage: SqlStorage;
-  services: AppServices & { throttle: LoginThrottle; refreshTokens: RefreshTokenService };
+  services: AppServices & { throttle: LoginThrottle; refreshTokens: RefreshTokenService; mail: GatehouseMail };
   /** Opens the signing keys (done when the HTTP app is built). @throws MasterKeyError with the wrong master key. */
   loadKeys(): Promise<void>;
   /** Undefined when built `withoutHttp`. */
@@ -142,6 +162,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     { users: storage.users, sessions, hasher, throttle, devices, reauth, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })), onUserDeleted: () => revocations.sync() },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
+  let codeKeys: Buffer[] | undefined;
+  const mail: GatehouseMail = {
+    ...openMail(config, { repository: storage.mailOutbox, clock, log: options.logger, ...(options.mailTransport ? { transport: options.mailTransport } : {}) }),
+    tokens: new EmailTokens({ repository: storage.emailTokens, clock, codeKeys: () => (codeKeys ??= lazyRing.deriveKeys('email code v1')) }),
+    limits: new MailLimits(storage.throttle, clock, { perAddress: config.mailLimitPerAddress, perIp: config.mailLimitPerIp }),
+    deferred: new DeferredWork((error) => options.logger?.error({ err: error }, 'email work after a request failed')),
+  };
   const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock });
   const signIn = new SignIn({ sessions });
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
@@ -250,6 +277,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     clients,
     oauth,
     federation,
+    mail,
     checkReadiness: () => storage.ping(),
   };
 
@@ -283,6 +311,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     (await refreshTokens.cleanup()) +
     (await codes.cleanup()) +
     (await federation.cleanup()) +
+    (await mail.outbox.cleanup()) +
+    (await mail.tokens.cleanup()) +
     (await storage.replays.deleteExpired(clock.now()));
   return {
     config,
@@ -294,6 +324,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     startBackgroundJobs() {
       // Revocations written by other nodes reach this node's denylist and feed within the sync interval.
       void revocations.start(config.revocationSyncInterval, (error) => options.logger?.warn({ err: error }, 'revocation sync failed'));
+      // Retries, and messages a request stored while the worker was busy or another node stored.
+      mail.outbox.start(5_000);
       // Every minute: the key schedule (and keys other nodes rolled in); cleanup on its own interval.
       const cleanupEvery = Math.max(1, Math.round(config.sessionCleanupInterval / 60));
       timer ??= setInterval(() => {
@@ -308,6 +340,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       if (timer) clearInterval(timer);
       revocations.stop();
       await app?.close();
+      await mail.deferred.settle();
+      await mail.outbox.stop();
       await storage.close();
     },
   };

@@ -203,8 +203,31 @@ export function loadConfig(env: Env): LoadedConfig {
       }
     }
   }
+  checkMail(config, sources, problems, valid);
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };
+}
+
+/** SMTP settings, and email features configured as required where no email can be sent. */
+function checkMail(config: GatehouseConfig, sources: Partial<Record<SettingName, string>>, problems: string[], valid: (...names: SettingName[]) => boolean): void {
+  if (valid('smtpUrl') && config.smtpUrl !== undefined) {
+    // Never echo the value: it may hold the SMTP password.
+    const url = URL.canParse(config.smtpUrl) ? new URL(config.smtpUrl) : undefined;
+    if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '') {
+      problems.push(`${label('smtpUrl', sources.smtpUrl)}: must be smtps://user:pass@host:465 or smtp://user:pass@host:587`);
+    }
+  }
+  if (!valid('smtpUrl', 'mode', 'emailVerification', 'emailSignInLink', 'emailSignInCode')) return;
+  if (config.mode !== 'production' || config.smtpUrl !== undefined) return;
+  // Production without SMTP sends nothing: a feature configured as required would lock users out.
+  const needsMail: Array<[SettingName, boolean, string]> = [
+    ['emailVerification', config.emailVerification === 'required' || config.emailVerification === 'optional', `is ${config.emailVerification ?? ''}, but`],
+    ['emailSignInLink', config.emailSignInLink, 'is on, but'],
+    ['emailSignInCode', config.emailSignInCode, 'is on, but'],
+  ];
+  for (const [name, wrong, what] of needsMail) {
+    if (wrong) problems.push(`${label(name, sources[name])}: ${what} production mode sends email only through GATEHOUSE_SMTP_URL, which is not set`);
+  }
 }
 
 function checkIssuer(config: GatehouseConfig, sources: Partial<Record<SettingName, string>>, problems: string[], warnings: string[]): void {

@@ -259,6 +259,52 @@ export const configSchema = Type.Object(
       })),
       { optional: true },
     ),
+    smtpUrl: setting(
+      Type.Optional(Type.String({
+        description:
+          'SMTP server for Gatehouse\'s email: `smtps://user:pass@host:465` (TLS from the start) or `smtp://user:pass@host:587` (STARTTLS, required unless the host is a loopback address). Connections are pooled. Unset: in development messages go to DATA_DIR/outbox; in production email is off.',
+        minLength: 1,
+      })),
+      { secret: true, optional: true },
+    ),
+    smtpCaFile: setting(
+      Type.Optional(Type.String({ description: 'PEM file of the certificate authority the SMTP server\'s certificate must chain to (a private CA); the system\'s CAs otherwise.', minLength: 1 })),
+      { optional: true },
+    ),
+    mailFrom: setting(
+      Type.Optional(Type.String({ description: 'The From address of Gatehouse\'s email, such as `Orders <no-reply@example.com>`.', minLength: 3, maxLength: 320 })),
+      { optional: true, defaultText: '`BRAND_NAME <no-reply@ISSUER_HOST>`' },
+    ),
+    mailTemplatesDir: setting(
+      Type.Optional(Type.String({
+        description: 'Folder of message templates that replace the built-in ones: `KIND.subject.txt`, `KIND.txt`, `KIND.html` (KIND as in docs/email.md), with `{{name}}` placeholders (escaped in HTML).',
+        minLength: 1,
+      })),
+      { optional: true },
+    ),
+    emailVerification: setting(
+      Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('optional'), Type.Literal('off')], {
+        description:
+          'Address verification at sign-up: `required` (a password account cannot sign in until its address is verified; the sign-in page offers a new link), `optional` (a banner on /account) or `off`.',
+      })),
+      { optional: true, defaultText: '`optional` when email can be sent (SMTP, or the development outbox), else `off`' },
+    ),
+    emailSignInLink: Type.Boolean({ description: 'Offer sign-in by a link sent to the address (`amr` `email`).', default: false }),
+    emailSignInCode: Type.Boolean({ description: 'Offer sign-in by a one-time code sent to the address (`amr` `otp`).', default: false }),
+    emailSignInCodeLength: Type.Integer({ description: 'Digits in an emailed sign-in code.', default: 6, minimum: 6, maximum: 8 }),
+    emailSignInCodeMaxAttempts: Type.Integer({ description: 'Wrong entries of an emailed sign-in code before it stops working.', default: 5, minimum: 1, maximum: 20 }),
+    emailSignInLifetime: seconds('How long an emailed sign-in link or code works.', 15 * 60, 60, 3600),
+    emailVerificationLifetime: seconds('How long an address-verification or email-change link works.', 3600, 300, 7 * 24 * 3600),
+    passwordResetLifetime: seconds('How long a password-reset link works.', 30 * 60, 300, 24 * 3600),
+    emailChangeUndoLifetime: seconds('How long the undo link sent to the old address after an email change works.', 7 * 24 * 3600, 3600, 30 * 24 * 3600),
+    securityNotices: Type.String({
+      description: 'Security notices emailed to the account\'s address, comma-separated: `password-changed`, `email-changed`, `new-device` (a sign-in from a browser not seen before). Empty: none.',
+      default: 'password-changed,email-changed,new-device',
+      pattern: '^((password-changed|email-changed|new-device)(,\\s*(password-changed|email-changed|new-device))*)?$',
+    }),
+    mailLimitPerAddress: Type.Integer({ description: 'Messages each address may be sent per hour by actions anyone can start (verification, reset, sign-in links and codes).', default: 5, minimum: 1, maximum: 1000 }),
+    mailLimitPerIp: Type.Integer({ description: 'Message-sending requests each client IP may make per hour.', default: 20, minimum: 1, maximum: 100000 }),
+    mailMaxAttempts: Type.Integer({ description: 'Delivery attempts of a message before it is marked failed (`gatehouse mail list --failed`); retries back off from 30 seconds to an hour.', default: 10, minimum: 1, maximum: 50 }),
     dangerouslyAllowInsecureHttp: Type.Boolean({
       description: 'Allow a plain-http issuer that is not localhost: cookies lose `Secure` and `__Host-`. Logged at start; refused in production.',
       default: false,

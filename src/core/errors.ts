@@ -33,6 +33,8 @@ export const errorStatus = {
   csrf_failed: 403,
   invalid_origin: 403,
   account_disabled: 403,
+  /** Our own: the account's address must be verified before it signs in (GATEHOUSE_EMAIL_VERIFICATION=required). */
+  email_not_verified: 403,
   signup_closed: 403,
   not_found: 404,
   request_timeout: 408,
@@ -42,6 +44,10 @@ export const errorStatus = {
   last_sign_in_method: 409,
   /** Our own: the account has a password already (change it instead of setting one). */
   password_already_set: 409,
+  /** Our own: an emailed link that is unknown, expired, already used or meant for something else. */
+  invalid_link: 400,
+  /** Our own: an emailed code that is wrong, expired, or out of attempts. */
+  invalid_code: 400,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
@@ -82,6 +88,7 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   csrf_failed: 'The form expired or came from another site. Reload the page and try again.',
   invalid_origin: 'The request came from an origin that is not allowed.',
   account_disabled: 'This account is disabled.',
+  email_not_verified: 'Verify your email address first: open the link we sent you, or ask for a new one.',
   signup_closed: 'Sign-up is closed on this server. Ask an administrator for an account.',
   not_found: 'Not found.',
   request_timeout: 'The request took too long to arrive.',
@@ -89,6 +96,8 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   identity_taken: 'That sign-in is already linked to another account.',
   last_sign_in_method: 'This is your only way to sign in: set a password or link another provider first.',
   password_already_set: 'Your account has a password already: change it instead.',
+  invalid_link: 'This link is invalid, has expired or was used already. Ask for a new one.',
+  invalid_code: 'That code is wrong or has expired.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported content type.',
   too_many_attempts: 'Too many attempts. Wait a moment and try again.',

@@ -39,6 +39,10 @@ export interface UserRepository {
   setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
   /** Sets the user's display name (null clears it). */
   updateName(id: string, name: string | null, now: number): Promise<void>;
+  /** Marks the address verified, if it is still `emailKey` (a link for an address changed since verifies nothing). */
+  markEmailVerified(id: string, emailKey: string, now: number): Promise<boolean>;
+  /** Replaces the address (verified or not), if it is still `fromEmailKey`. @throws AuthError `email_taken`. */
+  changeEmail(id: string, change: { fromEmailKey: string; email: string; emailKey: string; verified: boolean }, now: number): Promise<boolean>;
   /** Marks the user disabled; false when no such user. */
   disable(id: string, now: number): Promise<boolean>;
   /** Clears the user's disabled mark; false when no such user. */
@@ -66,9 +70,12 @@ export interface Session {
   ip: string;
   userAgent: string;
   /** How the user signed in: `pwd` (password) or `fed` (an upstream provider); the ID token's `amr`. */
-  authMethod: 'pwd' | 'fed';
+  authMethod: SessionAuthMethod;
   revokedAt: number | null;
 }
+
+/** How a session's user proved who they are (RFC 8176 `amr` values, plus `email` for an emailed link). */
+export type SessionAuthMethod = 'pwd' | 'fed' | 'email' | 'otp';
 
 export interface SessionRepository {
   insert(session: Session): Promise<void>;
@@ -370,6 +377,8 @@ export interface ReplayRepository {
 
 // The federation ports live in their own file (a first step of splitting this one by port).
 export type { FederatedIdentity, FederationState, FederationStateRepository, IdentityRepository } from './federation-ports.js';
+import type { EmailTokenRepository, MailOutboxRepository } from './mail-ports.js';
+export type { EmailTokenRecord, EmailTokenRepository, MailOutboxRepository, QueuedMail } from './mail-ports.js';
 
 /** Everything the core needs from a storage engine. */
 export interface Storage {
@@ -386,6 +395,8 @@ export interface Storage {
   readonly replays: ReplayRepository;
   readonly identities: IdentityRepository;
   readonly federationStates: FederationStateRepository;
+  readonly mailOutbox: MailOutboxRepository;
+  readonly emailTokens: EmailTokenRepository;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -11,7 +11,7 @@ const root = resolve(import.meta.dirname, '../../src');
 const sdkRoot = resolve(import.meta.dirname, '../../packages/sdk/src');
 
 /** `outside`: anything not in a layer (a relative import leaving src/ or packages/sdk/src/). */
-type Layer = 'core' | 'storage' | 'config' | 'http' | 'ui' | 'sdk' | 'cli' | 'main' | 'outside';
+type Layer = 'core' | 'storage' | 'config' | 'http' | 'ui' | 'mail' | 'sdk' | 'cli' | 'main' | 'outside';
 
 const allowed: Record<Layer, Layer[]> = {
   core: ['core'],
@@ -19,9 +19,11 @@ const allowed: Record<Layer, Layer[]> = {
   config: ['config', 'core'],
   http: ['http', 'core', 'config', 'ui'],
   ui: ['ui'],
+  // The SMTP adapter and the development outbox, behind core's mail port; the templates are ui's.
+  mail: ['mail', 'core', 'config', 'ui'],
   sdk: ['sdk'],
-  cli: ['cli', 'core', 'config', 'storage', 'http', 'ui', 'main'],
-  main: ['core', 'config', 'storage', 'http', 'ui'],
+  cli: ['cli', 'core', 'config', 'storage', 'http', 'ui', 'mail', 'main'],
+  main: ['core', 'config', 'storage', 'http', 'ui', 'mail'],
   outside: [],
 };
 
@@ -34,6 +36,7 @@ const packageOwners: Record<string, Layer[]> = {
   kysely: ['storage'],
   'better-sqlite3': ['storage'],
   pg: ['storage'],
+  nodemailer: ['mail'],
   // The server does not use its own SDK; the SDK does not import itself by name.
   '@gatehouse-auth/sdk': [],
 };

@@ -28,6 +28,10 @@ export const serverCommands: Record<string, Command> = {
         // From here on a signal stops cleanly, even one that arrives while the listener starts.
         stopOnSignals({ close: () => opened.close(), logger, logs, timeoutMs: cfg.shutdownTimeout * 1000 });
         logger.info(`database: ${embedded ? `SQLite ${cfg.databaseUrl}` : describeDatabase(cfg.databaseUrl)}`);
+        const mail = gatehouse.services.mail;
+        if (mail.mode === 'smtp') logger.info(`email: ${mail.outbox.description}, from ${mail.from}`);
+        else if (mail.mode === 'outbox') logger.info(`email: no GATEHOUSE_SMTP_URL, so messages go to ${cfg.dataDir}/outbox as .eml files (the log prints each link)`);
+        else logger.warn('email is off: production mode without GATEHOUSE_SMTP_URL sends nothing, so there is no password reset, address verification or sign-in by email');
         try {
           await listen(gatehouse.app!, { port: cfg.port, host: cfg.host, logger });
         } catch (error) {

@@ -1,4 +1,4 @@
-import type { Session, User } from '../ports.js';
+import type { Session, SessionAuthMethod, User } from '../ports.js';
 import type { AuthenticatedSession, SessionService } from '../sessions/session-service.js';
 
 /**
@@ -7,7 +7,7 @@ import type { AuthenticatedSession, SessionService } from '../sessions/session-s
  */
 export interface Principal {
   user: User;
-  method: 'pwd' | 'fed';
+  method: SessionAuthMethod;
 }
 
 /** The browser a session starts in. */

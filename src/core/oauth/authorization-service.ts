@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { AuthenticatedSession } from '../sessions/session-service.js';
+import type { SessionAuthMethod } from '../ports.js';
 import type { AuthorizationCodeService } from './authorization-code-service.js';
 import { LOGIN_AFTER_PARAM, type AuthorizationRequest, type AuthorizeParams, type ResponseTarget } from './authorize/authorization-request.js';
 import { validateAuthorizationRequest, type AuthorizeDeps } from './authorize/index.js';
@@ -11,7 +12,8 @@ import type { ScopeCatalog } from './scopes.js';
  * `amr` by how the session signed in: RFC 8176 `pwd` for a password; `fed` (not in the RFC 8176
  * registry, used by other providers) for a sign-in delegated to an upstream provider.
  */
-export const SESSION_AMR: Readonly<Record<'pwd' | 'fed', string[]>> = { pwd: ['pwd'], fed: ['fed'] };
+// RFC 8176 §2 values; `email` (an emailed link) is ours, as RFC 8176 has none for it.
+export const SESSION_AMR: Readonly<Record<SessionAuthMethod, string[]>> = { pwd: ['pwd'], fed: ['fed'], email: ['email'], otp: ['otp'] };
 /** Single-factor authentication (ISO/IEC 29115 level 1). */
 export const PASSWORD_ACR = '1';
 

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
-import type { Session, SessionRepository, User } from '../ports.js';
+import type { Session, SessionAuthMethod, SessionRepository, User } from '../ports.js';
 import { generateId, generateSecret, hashSecret } from '../secrets.js';
 import { describeUserAgent } from './describe-user-agent.js';
 
@@ -30,7 +30,7 @@ export interface NewSessionInput {
   userAgent: string;
   remember: boolean;
   /** How the user signed in (default: password). */
-  authMethod?: 'pwd' | 'fed';
+  authMethod?: SessionAuthMethod;
   /** Keep this absolute end instead of starting a new lifetime (rotation). */
   absoluteExpiresAt?: number;
 }

@@ -250,6 +250,48 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await db.schema.alterTable('federation_states').dropColumn('purpose').execute();
     },
   },
+  '0008_email': {
+    async up(db: Kysely<unknown>) {
+      // Messages waiting for (or done with) delivery; bodies are cleared once sent or failed for good.
+      await db.schema
+        .createTable('mail_outbox')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('text_body', 'text', (c) => c.notNull())
+        .addColumn('html_body', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('sent_at', 'bigint')
+        .addColumn('failed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('mail_outbox_due').on('mail_outbox').columns(['sent_at', 'failed_at', 'next_attempt_at']).execute();
+      await db.schema
+        .createTable('email_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('email', 'text', (c) => c.notNull())
+        .addColumn('data', 'text')
+        .addColumn('browser_hash', 'text')
+        .addColumn('code_hash', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('consumed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('email_tokens_user_purpose').on('email_tokens').columns(['user_id', 'purpose']).execute();
+      await db.schema.createIndex('email_tokens_expires_at').on('email_tokens').column('expires_at').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table email_tokens`.execute(db);
+      await sql`drop table mail_outbox`.execute(db);
+    },
+  },
 });
 
 export interface MigrationOutcome {

@@ -167,6 +167,36 @@ export interface FederationStatesTable {
   expires_at: number;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  kind: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  created_at: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  sent_at: number | null;
+  failed_at: number | null;
+}
+
+export interface EmailTokensTable {
+  id: string;
+  token_hash: string;
+  purpose: string;
+  user_id: string;
+  email: string;
+  data: string | null;
+  browser_hash: string | null;
+  code_hash: string | null;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -183,4 +213,6 @@ export interface Database {
   used_once: UsedOnceTable;
   identities: IdentitiesTable;
   federation_states: FederationStatesTable;
+  mail_outbox: MailOutboxTable;
+  email_tokens: EmailTokensTable;
 }

@@ -1,7 +1,9 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Session, SessionRepository } from '../../core/ports.js';
+import type { Session, SessionAuthMethod, SessionRepository } from '../../core/ports.js';
 import type { Database, SessionsTable } from './schema.js';
 import { toUser } from './sql-user-repository.js';
+
+const SESSION_AUTH_METHODS: ReadonlySet<string> = new Set<SessionAuthMethod>(['pwd', 'fed', 'email', 'otp']);
 
 function toSession(row: Selectable<SessionsTable>): Session {
   return {
@@ -15,7 +17,7 @@ function toSession(row: Selectable<SessionsTable>): Session {
     absoluteExpiresAt: row.absolute_expires_at,
     ip: row.ip,
     userAgent: row.user_agent,
-    authMethod: row.auth_method === 'fed' ? 'fed' : 'pwd',
+    authMethod: SESSION_AUTH_METHODS.has(row.auth_method) ? (row.auth_method as SessionAuthMethod) : 'pwd',
     revokedAt: row.revoked_at,
   };
 }

@@ -15,6 +15,8 @@ import { createSqlSessionRepository } from './sql-session-repository.js';
 import { createSqlSigningKeyRepository } from './sql-signing-key-repository.js';
 import { createSqlThrottleRepository } from './sql-throttle-repository.js';
 import { createSqlUserRepository } from './sql-user-repository.js';
+import { createSqlEmailTokenRepository } from './sql-email-token-repository.js';
+import { createSqlMailOutboxRepository } from './sql-mail-outbox-repository.js';
 
 export interface SqlStorage extends Storage {
   readonly engine: Engine;
@@ -72,7 +74,7 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
   return {
     engine,
     description,
-    users: guarded(durable(createSqlUserRepository(db, engine), ['updatePasswordHash', 'setPasswordHashIfNone', 'disable', 'delete'], durably)),
+    users: guarded(durable(createSqlUserRepository(db, engine), ['updatePasswordHash', 'setPasswordHashIfNone', 'changeEmail', 'disable', 'delete'], durably)),
     sessions: guarded(durable(createSqlSessionRepository(db), ['revoke', 'revokeAll'], durably)),
     throttle: guarded(createSqlThrottleRepository(db)),
     signingKeys: guarded(durable(createSqlSigningKeyRepository(db), ['insert', 'retire'], durably)),
@@ -85,6 +87,9 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
     replays: guarded(durable(createSqlReplayRepository(db), ['useOnce'], durably)),
     identities: guarded(durable(createSqlIdentityRepository(db, engine), ['delete', 'deleteUnlessLast'], durably)),
     federationStates: guarded(durable(createSqlFederationStateRepository(db), ['take'], durably)),
+    // A queued message must survive the crash that follows its request's answer (at-least-once delivery).
+    mailOutbox: guarded(durable(createSqlMailOutboxRepository(db), ['enqueue', 'markSent'], durably)),
+    emailTokens: guarded(durable(createSqlEmailTokenRepository(db), ['consume', 'consumeById', 'consumeAll', 'countAttempt'], durably)),
     async ping() {
       try {
         await connection.ping();

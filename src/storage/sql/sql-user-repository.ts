@@ -67,6 +67,24 @@ export function createSqlUserRepository(db: Kysely<Database>, engine: Engine): U
     async updateName(id, name, now) {
       await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute();
     },
+    async markEmailVerified(id, emailKey, now) {
+      const result = await db.updateTable('users').set({ email_verified: 1, updated_at: now }).where('id', '=', id).where('email_key', '=', emailKey).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async changeEmail(id, { fromEmailKey, email, emailKey, verified }, now) {
+      try {
+        const result = await db
+          .updateTable('users')
+          .set({ email, email_key: emailKey, email_verified: verified ? 1 : 0, updated_at: now })
+          .where('id', '=', id)
+          .where('email_key', '=', fromEmailKey)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1;
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new AuthError('email_taken', { cause: error });
+        throw error;
+      }
+    },
     async disable(id, now) {
       const result = await db
         .updateTable('users')

@@ -7,6 +7,7 @@ import { ManualClock } from '../../src/core/clock.js';
 import { createArgon2Hasher } from '../../src/core/passwords/argon2-hasher.js';
 import type { PasswordHasher } from '../../src/core/passwords/password-hasher.js';
 import { createGatehouse, type Gatehouse } from '../../src/main.js';
+import { createTestMailbox, type TestMailbox } from './mailbox.js';
 import { freePort } from './services.js';
 
 /** Real argon2id, with small parameters so suites stay quick (the OWASP ones are tested on their own). */
@@ -16,6 +17,13 @@ export interface TestGatehouse {
   gatehouse: Gatehouse;
   app: FastifyInstance;
   clock: ManualClock;
+  /**
+   * What Gatehouse emailed, in development without GATEHOUSE_SMTP_URL (where it replaces the
+   * outbox folder); undefined where the configuration's own transport is used.
+   */
+  mailbox: TestMailbox | undefined;
+  /** Waits until the email work requests started has been stored and delivered. */
+  mailSettled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,14 +33,23 @@ export interface TestGatehouse {
  */
 export async function startTestGatehouse(
   env: Record<string, string> = {},
-  options: { hasher?: PasswordHasher; clock?: ManualClock; logger?: FastifyBaseLogger } = {},
+  options: { hasher?: PasswordHasher; clock?: ManualClock; logger?: FastifyBaseLogger; mailbox?: boolean } = {},
 ): Promise<TestGatehouse> {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
   const clock = options.clock ?? new ManualClock(Date.now());
   let gatehouse: Gatehouse;
+  let mailbox: TestMailbox | undefined;
   try {
     const { config } = loadConfig({ GATEHOUSE_DATA_DIR: dir, GATEHOUSE_LOG_LEVEL: 'silent', ...env });
-    gatehouse = await createGatehouse({ config, clock, hasher: options.hasher ?? quickHasher, ...(options.logger ? { logger: options.logger } : {}) });
+    // Production without SMTP sends nothing, and a configured SMTP server is the one to use.
+    mailbox = (options.mailbox ?? (config.mode === 'development' && config.smtpUrl === undefined)) ? createTestMailbox() : undefined;
+    gatehouse = await createGatehouse({
+      config,
+      clock,
+      hasher: options.hasher ?? quickHasher,
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(mailbox ? { mailTransport: mailbox } : {}),
+    });
   } catch (error) {
     // A start that fails (a test of a wrong setting) leaves no folder behind.
     rmSync(dir, { recursive: true, force: true });
@@ -42,6 +59,11 @@ export async function startTestGatehouse(
     gatehouse,
     app: gatehouse.app!,
     clock,
+    mailbox,
+    async mailSettled() {
+      await gatehouse.services.mail.deferred.settle();
+      await gatehouse.services.mail.outbox.idle();
+    },
     async close() {
       await gatehouse.close();
       rmSync(dir, { recursive: true, force: true });

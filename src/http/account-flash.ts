@@ -1,6 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, isAuthError, type ErrorCode } from '../core/errors.js';
-import type { AuthenticatedSession } from '../core/sessions/session-service.js';
 import type { HttpContext } from './context.js';
 import { tryAgainIn } from '../ui/try-again-in.js';
 
@@ -86,29 +85,22 @@ export function parseAccountFlash(
 }
 
 /**
- * The shape of every /account form post: the CSRF check, the signed-in caller (else the login page,
- * returning to /account), then `handler`; a refusal, a stale CSRF token included, answers with the
- * redirect to its message. A cross-site post (`invalid_origin`) or a post without a session stays
- * an error page: there is no account page to show it on.
+ * What every /account form post declares: the CSRF check, then the signed-in caller (else the
+ * login page, returning to /account), both before the handler (route-checks.ts).
  */
-export async function handleAccountForm(
-  ctx: HttpContext,
-  request: FastifyRequest<{ Body: { _csrf?: string | undefined } }>,
-  reply: FastifyReply,
-  form: AccountForm,
-  handler: (auth: AuthenticatedSession) => Promise<FastifyReply>,
-): Promise<FastifyReply> {
-  try {
-    ctx.csrf.assertForm(request, request.body._csrf);
-  } catch (error) {
-    if (isAuthError(error) && error.code === 'csrf_failed' && (await ctx.authenticate(request, reply))) return redirectAccountFailure(reply, form, error);
-    throw error;
-  }
-  const auth = await ctx.authenticate(request, reply);
-  if (!auth) return reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
-  try {
-    return await handler(auth);
-  } catch (error) {
+export const ACCOUNT_FORM_CHECKS = { page: true, csrf: 'form', session: 'required', loginReturnTo: '/account' } as const;
+
+/**
+ * The error handler of an /account form's route: a refusal, a stale CSRF token included, answers
+ * with the redirect to its message next to `form`. A cross-site post (`invalid_origin`) or a post
+ * without a session stays an error page (the app's error handler): there is no account page to
+ * show it on.
+ */
+export function accountFormErrors(ctx: HttpContext, form: AccountForm): (error: unknown, request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply> {
+  return async (error, request, reply) => {
+    // The CSRF check runs before the session is looked up: a stale token is shown on /account only to a signed-in caller.
+    const signedIn = request.session ?? (isAuthError(error) && error.code === 'csrf_failed' ? await ctx.authenticate(request, reply) : undefined);
+    if (!signedIn) throw error;
     return redirectAccountFailure(reply, form, error);
-  }
+  };
 }

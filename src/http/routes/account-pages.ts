@@ -5,9 +5,10 @@ import { spaceList } from '../../core/oauth/scopes.js';
 import { accountPage } from '../../ui/pages/account-page.js';
 import type { HttpContext } from '../context.js';
 import { AuthError } from '../../core/errors.js';
-import { handleAccountForm, parseAccountFlash, type AccountForm } from '../account-flash.js';
+import { ACCOUNT_FORM_CHECKS, accountFormErrors, parseAccountFlash } from '../account-flash.js';
 import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
+import { getSession } from '../route-checks.js';
 
 // Fixed messages chosen by key, so nothing from the URL is echoed into the page.
 const NOTICES = {
@@ -54,14 +55,6 @@ const SetPasswordForm = Type.Object({
 /** GET /account and its forms: sessions list and revocation, sign out everywhere else, password change. */
 export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
-  const page = { page: true };
-
-  /** The signed-in caller, or a redirect to the login page that returns here. */
-  async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<AuthenticatedSession | undefined> {
-    const auth = await ctx.authenticate(request, reply);
-    if (!auth) void reply.redirect(`/login?return_to=${encodeURIComponent('/account')}`, 303);
-    return auth;
-  }
 
   async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: Pick<Parameters<typeof accountPage>[0], 'notice' | 'error'>): Promise<string> {
     const sessions = await services.sessions.list(auth.user.id, auth.session.id);
@@ -102,46 +95,43 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
     });
   }
 
-  app.get<{ Querystring: Static<typeof AccountQuery> }>('/account', { config: page, schema: { querystring: AccountQuery } }, async (request, reply) => {
-    const auth = await requireSession(request, reply);
-    if (!auth) return reply;
+  app.get<{ Querystring: Static<typeof AccountQuery> }>('/account', { config: { page: true, session: 'required' }, schema: { querystring: AccountQuery } }, async (request, reply) => {
+    const auth = getSession(request);
     const key = request.query.notice;
     const notice = key && Object.hasOwn(NOTICES, key) ? NOTICES[key as keyof typeof NOTICES] : undefined;
     const flash = parseAccountFlash(request.query, { passwordPolicy: { minLength: ctx.config.passwordMinLength, maxLength: ctx.config.passwordMaxLength } });
     return sendPage(reply, await render(request, reply, auth, { ...(notice ? { notice } : {}), ...(flash ? { error: { form: flash.form, message: flash.message } } : {}) }));
   });
 
-  const handleForm = <B extends { _csrf?: string | undefined }>(
-    form: AccountForm,
-    handler: (request: FastifyRequest<{ Body: B }>, reply: FastifyReply, auth: AuthenticatedSession) => Promise<FastifyReply>,
-  ) => (request: FastifyRequest<{ Body: B }>, reply: FastifyReply): Promise<FastifyReply> => handleAccountForm(ctx, request, reply, form, (auth) => handler(request, reply, auth));
-
   app.post<{ Body: Static<typeof RevokeForm> }>(
     '/account/sessions/revoke',
-    { config: page, schema: { body: RevokeForm } },
-    handleForm('sessions', async (request, reply, auth) => {
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'sessions'), schema: { body: RevokeForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       await services.sessions.revoke(auth.user.id, request.body.session);
       if (request.body.session === auth.session.id) {
         ctx.clearSessionCookie(reply);
         return reply.redirect('/login', 303);
       }
       return reply.redirect('/account?notice=session-revoked', 303);
-    }),
+    },
   );
 
   app.post<{ Body: Static<typeof CsrfOnlyForm> }>(
     '/account/sessions/revoke-all',
-    { config: page, schema: { body: CsrfOnlyForm } },
-    handleForm('sessions', async (_request, reply, auth) => {
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'sessions'), schema: { body: CsrfOnlyForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       await services.sessions.revokeAll(auth.user.id, { exceptId: auth.session.id });
       return reply.redirect('/account?notice=signed-out-others', 303);
-    }),
+    },
   );
 
   app.post<{ Body: Static<typeof PasswordForm> }>(
     '/account/password',
-    { config: page, schema: { body: PasswordForm } },
-    handleForm('password', async (request, reply, auth) => {
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'password'), schema: { body: PasswordForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       const { deviceCookie } = await services.accounts.changePassword(auth.user, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
@@ -151,15 +141,16 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       });
       await rotateAfterPasswordChange(request, reply, auth, deviceCookie);
       return reply.redirect('/account?notice=password-changed', 303);
-    }),
+    },
   );
 
   // A first password for an account that signed up through a provider: a fresh sign-in with it
   // stands in for the current password; the password throttle is not involved.
   app.post<{ Body: Static<typeof SetPasswordForm> }>(
     '/account/password/set',
-    { config: page, schema: { body: SetPasswordForm } },
-    handleForm('set-password', async (request, reply, auth) => {
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'set-password'), schema: { body: SetPasswordForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       const { deviceCookie } = await services.accounts.setPassword(auth.user, {
         newPassword: request.body.new_password,
         sessionId: auth.session.id,
@@ -169,7 +160,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       reply.clearCookie(ctx.cookies.reauth, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
       await rotateAfterPasswordChange(request, reply, auth, deviceCookie);
       return reply.redirect('/account?notice=password-set', 303);
-    }),
+    },
   );
 
   /**
@@ -185,19 +176,21 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
   // Withdrawing a consent also ends the application's refresh tokens and the access tokens minted from them.
   app.post<{ Body: Static<typeof ConsentForm> }>(
     '/account/consents/revoke',
-    { config: page, schema: { body: ConsentForm } },
-    handleForm('consents', async (request, reply, auth) => {
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'consents'), schema: { body: ConsentForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       if (!(await services.oauth.consents.withdraw(auth.user.id, request.body.client))) throw new AuthError('not_found', { detail: 'no consent to withdraw' });
       return reply.redirect('/account?notice=consent-revoked', 303);
-    }),
+    },
   );
 
   app.post<{ Body: Static<typeof ProfileForm> }>(
     '/account/profile',
-    { config: page, schema: { body: ProfileForm } },
-    handleForm('profile', async (request, reply, auth) => {
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'profile'), schema: { body: ProfileForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       await services.accounts.rename(auth.user.id, request.body.name);
       return reply.redirect('/account?notice=profile-saved', 303);
-    }),
+    },
   );
 }

@@ -5,10 +5,11 @@ import type { FederationOutcome } from '../../core/federation/federation-service
 import { generateSecret } from '../../core/secrets.js';
 import { existingAccountPage } from '../../ui/pages/existing-account-page.js';
 import type { HttpContext } from '../context.js';
-import { accountErrorLocation, handleAccountForm } from '../account-flash.js';
+import { ACCOUNT_FORM_CHECKS, accountErrorLocation, accountFormErrors } from '../account-flash.js';
 import { sendPage } from '../form-failure.js';
 import { stringFields } from '../params.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
+import { getSession } from '../route-checks.js';
 import { signInClient } from '../sign-in-client.js';
 
 const StartQuery = Type.Object({ return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })) });
@@ -80,29 +81,38 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     return finish(request, reply, form);
   });
 
-  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/link', { config: page, schema: { body: ProviderForm } }, async (request, reply) =>
-    handleAccountForm(ctx, request, reply, 'providers', async (auth) => {
+  app.post<{ Body: Static<typeof ProviderForm> }>(
+    '/account/providers/link',
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'providers'), schema: { body: ProviderForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       const providerId = request.body.provider;
       const url = await federation.start(providerId, { browserSecret: bindBrowser(reply, providerId), linkUserId: auth.user.id, returnTo: '/account' });
       return reply.redirect(url, 303);
-    }),
+    },
   );
 
-  app.post<{ Body: Static<typeof ProviderForm> }>('/account/providers/unlink', { config: page, schema: { body: ProviderForm } }, async (request, reply) =>
-    handleAccountForm(ctx, request, reply, 'providers', async (auth) => {
+  app.post<{ Body: Static<typeof ProviderForm> }>(
+    '/account/providers/unlink',
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'providers'), schema: { body: ProviderForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       if (request.body.subject === undefined) throw new AuthError('invalid_request');
       await federation.unlink(auth.user.id, request.body.provider, request.body.subject);
       return reply.redirect('/account?notice=provider-unlinked', 303);
-    }),
+    },
   );
 
   // "Sign in again with …" before setting a first password (see FederationService.startReauthentication).
-  app.post<{ Body: Static<typeof ProviderForm> }>('/account/reauthenticate', { config: page, schema: { body: ProviderForm } }, async (request, reply) =>
-    handleAccountForm(ctx, request, reply, 'set-password', async (auth) => {
+  app.post<{ Body: Static<typeof ProviderForm> }>(
+    '/account/reauthenticate',
+    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'set-password'), schema: { body: ProviderForm } },
+    async (request, reply) => {
+      const auth = getSession(request);
       const providerId = request.body.provider;
       const url = await federation.startReauthentication(providerId, { browserSecret: bindBrowser(reply, providerId), userId: auth.user.id });
       return reply.redirect(url, 303);
-    }),
+    },
   );
 }
 

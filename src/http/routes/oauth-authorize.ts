@@ -24,6 +24,8 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
     let outcome: AuthorizeOutcome;
     try {
       const validated = await authorization.validate(params);
+      // The session is looked up here, not declared on the route (route-checks.ts): only a valid
+      // request reads it, so an invalid one neither extends its idle time nor clears a stale cookie.
       outcome = await authorization.decide(validated, await ctx.authenticate(request, reply), decision);
     } catch (error) {
       if (error instanceof RedirectedAuthorizeError) {

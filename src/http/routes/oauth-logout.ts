@@ -34,6 +34,8 @@ export function registerOAuthLogout(app: FastifyInstance, ctx: HttpContext): voi
   const handle = async (request: FastifyRequest, reply: FastifyReply, source: unknown): Promise<FastifyReply> => {
     const params = logoutParams(source);
     const logout = await validateLogout(params, { verifier: oauth.verifier, findClient: (id) => ctx.services.clients.find(id) });
+    // Looked up after the validation, as /oauth2/authorize does (so not declared on the route): an
+    // invalid request neither extends the session's idle time nor clears a stale session cookie.
     const auth = await ctx.authenticate(request, reply);
     if (!auth) return finish(reply, logout);
     const namesThisSession = logout.hint !== undefined && logout.hint.subject === auth.user.id && logout.hint.sessionId === auth.session.id;

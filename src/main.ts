@@ -35,6 +35,8 @@ import type { OAuthClient, SigningAlgorithm, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
 import { EmailTokens } from './core/accounts/email-tokens.js';
+import { EmailChange } from './core/accounts/email-change.js';
+import { parseSecurityNotices, SecurityNotices } from './core/accounts/security-notices.js';
 import { DeferredWork } from './core/mail/deferred-work.js';
 import { MailLimits } from './core/mail/mail-limits.js';
 import type { MailOutbox } from './core/mail/mail-outbox.js';
@@ -158,10 +160,6 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     keys: () => (reauthKeys ??= lazyRing.deriveKeys('reauth mark v1')),
     lifetimeMs: REAUTH_MAX_AGE_SECONDS * 1000,
   });
-  const accounts = new AccountService(
-    { users: storage.users, sessions, hasher, throttle, devices, reauth, clock, onUserDisabled: async (subject) => void (await revocations.revoke({ subject })), onUserDeleted: () => revocations.sync() },
-    { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
-  );
   let codeKeys: Buffer[] | undefined;
   const mail: GatehouseMail = {
     ...openMail(config, { repository: storage.mailOutbox, clock, log: options.logger, ...(options.mailTransport ? { transport: options.mailTransport } : {}) }),
@@ -169,8 +167,40 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     limits: new MailLimits(storage.throttle, clock, { perAddress: config.mailLimitPerAddress, perIp: config.mailLimitPerIp }),
     deferred: new DeferredWork((error) => options.logger?.error({ err: error }, 'email work after a request failed')),
   };
+  const notices = new SecurityNotices(mail.outbox, mail.deferred, { issuer: config.issuer, enabled: parseSecurityNotices(config.securityNotices) });
+  const accounts = new AccountService(
+    {
+      users: storage.users,
+      sessions,
+      hasher,
+      throttle,
+      devices,
+      reauth,
+      clock,
+      onUserDisabled: async (subject) => void (await revocations.revoke({ subject })),
+      onUserDeleted: () => revocations.sync(),
+      audit: storage.audit,
+      notices,
+    },
+    { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
+  );
   const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock });
-  const signIn = new SignIn({ sessions });
+  const signIn = new SignIn({ sessions, notices });
+  // Every session, refresh family and access token of the user: what an account taken back ends.
+  const signOutEverywhere = async (userId: string): Promise<void> => {
+    await sessions.revokeAll(userId);
+    await refreshTokens.revokeAllOf(userId);
+    await revocations.revoke({ subject: userId });
+  };
+  const emailChange = new EmailChange(
+    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, clock, signOutEverywhere },
+    {
+      issuer: config.issuer,
+      confirmLifetimeMs: config.emailVerificationLifetime * 1000,
+      undoLifetimeMs: config.emailChangeUndoLifetime * 1000,
+      notifyOldAddress: notices.isOn('email-changed'),
+    },
+  );
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
   // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
@@ -278,6 +308,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     oauth,
     federation,
     mail,
+    emailChange,
     checkReadiness: () => storage.ping(),
   };
 

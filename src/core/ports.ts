@@ -238,8 +238,8 @@ export interface RefreshTokenRepository {
   rotate(tokenHash: string, next: RefreshTokenRecord, now: number): Promise<boolean>;
   /** Marks the family revoked (once); false when it was already revoked or does not exist. */
   revokeFamily(familyId: string, now: number): Promise<boolean>;
-  /** Revokes every live family of the user with this client (a withdrawn consent); returns their ids. */
-  revokeFamiliesOf(userId: string, clientId: string, now: number): Promise<string[]>;
+  /** Revokes every live family of the user with this client (a withdrawn consent), or with every client (undefined); returns their ids. */
+  revokeFamiliesOf(userId: string, clientId: string | undefined, now: number): Promise<string[]>;
   /** Deletes families past their absolute expiry or revoked before `revokedBefore`, with their tokens. */
   deleteExpired(now: number, revokedBefore: number): Promise<number>;
 }

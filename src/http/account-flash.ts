@@ -9,7 +9,7 @@ import { tryAgainIn } from '../ui/try-again-in.js';
  * form, with id `FORM-error`, and moves focus to it (autofocus; see account-page.ts). Only a known form name and error code travel in the URL,
  * never user input or a secret, so a reload shows the same page and submits nothing.
  */
-export const ACCOUNT_FORMS = ['profile', 'providers', 'consents', 'sessions', 'password', 'set-password'] as const;
+export const ACCOUNT_FORMS = ['profile', 'providers', 'consents', 'sessions', 'password', 'set-password', 'email', 'delete'] as const;
 export type AccountForm = (typeof ACCOUNT_FORMS)[number];
 
 /** The failures a person can act on from the account page; anything else goes to the error handler. */
@@ -24,6 +24,8 @@ const ACCOUNT_FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'reauthentication_required',
   'password_already_set',
   'last_sign_in_method',
+  'invalid_email',
+  'rate_limited',
   // A link or re-authentication that failed at the provider.
   'identity_taken',
   'upstream_error',
@@ -45,6 +47,16 @@ const MESSAGES: Partial<Record<AccountForm, Partial<Record<ErrorCode, string>>>>
     upstream_error: 'The provider answered with an error: nothing was linked. Try again.',
   },
   profile: { invalid_request: 'Enter a name of at most 200 characters, without control characters.' },
+  email: {
+    invalid_credentials: 'Your current password is not right.',
+    invalid_request: 'That is your address already.',
+    reauthentication_required: 'Sign in again with your provider first, then change your address within five minutes.',
+  },
+  delete: {
+    invalid_credentials: 'Your current password is not right: nothing was deleted.',
+    invalid_request: 'Tick the box to confirm that you want to delete your account.',
+    reauthentication_required: 'Sign in again with your provider first, then delete your account within five minutes.',
+  },
 };
 
 /** Where a refusal of `form` with `code` is shown; a throttled one also says how long to wait (seconds). */
@@ -74,12 +86,13 @@ export function parseAccountFlash(
   const code = [...ACCOUNT_FORM_ERRORS].find((c) => c === query.error);
   if (form === undefined || code === undefined) return undefined;
   const { minLength, maxLength } = options.passwordPolicy;
-  const wait = code === 'too_many_attempts' && query.wait !== undefined && /^[1-9][0-9]{0,5}$/.test(query.wait) ? Number(query.wait) : undefined;
+  const throttled = code === 'too_many_attempts' || code === 'rate_limited';
+  const wait = throttled && query.wait !== undefined && /^[1-9][0-9]{0,5}$/.test(query.wait) ? Number(query.wait) : undefined;
   const message =
     code === 'invalid_password'
       ? `That password cannot be used. Use ${minLength} to ${maxLength} characters, not a common password and not your email address.`
       : wait !== undefined
-        ? `Too many attempts. ${tryAgainIn(wait)}`
+        ? `${code === 'rate_limited' ? 'Too many requests.' : 'Too many attempts.'} ${tryAgainIn(wait)}`
         : (MESSAGES[form]?.[code] ?? new AuthError(code).description);
   return { form, code, message };
 }

@@ -11,6 +11,7 @@ import { registerErrorHandler } from './error-handler.js';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.js';
 import { registerGracefulClose } from './graceful-close.js';
 import { registerAccountPages } from './routes/account-pages.js';
+import { registerAccountEmailPages } from './routes/account-email-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
 import { registerHealth } from './routes/health.js';
@@ -172,6 +173,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerAssets(app, theme);
   registerAuthPages(app, ctx);
   registerAccountPages(app, ctx);
+  registerAccountEmailPages(app, ctx);
   registerSessionApi(app, ctx);
   registerTokenApi(app, ctx);
   registerWellKnown(app, ctx);

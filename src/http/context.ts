@@ -17,6 +17,7 @@ import type { User } from '../core/ports.js';
 import type { LocalTokenVerifier } from '../core/tokens/local-token-verifier.js';
 import type { RefreshTokenService } from '../core/tokens/refresh-token-service.js';
 import type { FederationService } from '../core/federation/federation-service.js';
+import type { EmailChange } from '../core/accounts/email-change.js';
 import type { CsrfGuard } from './csrf.js';
 
 /** The OAuth 2.0 / OpenID Connect provider's services. */
@@ -45,6 +46,8 @@ export interface AppServices {
   clients: ClientService;
   oauth: OAuthServices;
   federation: FederationService;
+  /** Changing an account's address (confirmed at the new one, undoable from the old one). */
+  emailChange: EmailChange;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
   checkReadiness(): Promise<void>;
 }

@@ -17,6 +17,10 @@ const PAGE_TITLES: Partial<Record<AuthError['code'], string>> = {
   csrf_failed: 'Form expired',
   invalid_origin: 'Request refused',
   too_many_attempts: 'Too many attempts',
+  rate_limited: 'Too many requests',
+  invalid_link: 'Link not valid',
+  email_taken: 'Address taken',
+  account_disabled: 'Account disabled',
   temporarily_unavailable: 'Temporarily unavailable',
   server_error: 'Something went wrong',
 };

@@ -13,7 +13,7 @@ export function expectJsonError(response: LightMyRequestResponse, status: number
 }
 
 /** The /account forms, as the redirect after a refusal names them. */
-export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password';
+export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password' | 'email' | 'delete';
 
 /**
  * A refused /account form (post/redirect/get): 303 to `/account?error=CODE&form=FORM` (no fragment:

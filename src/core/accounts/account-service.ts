@@ -2,7 +2,8 @@ import type { Clock } from '../clock.js';
 import { AuthError, isAuthError, type FieldProblem } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
-import type { User, UserRepository, NewUser } from '../ports.js';
+import type { AuditLog, User, UserRepository, NewUser } from '../ports.js';
+import type { SecurityNotices } from './security-notices.js';
 import { generateId } from '../secrets.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { DeviceTokens } from '../throttle/device-tokens.js';
@@ -29,6 +30,10 @@ export interface AccountDeps {
   onUserDisabled?(userId: string): Promise<void>;
   /** Told when an account was deleted (its tokens are on the denylist already), so this node learns of them. */
   onUserDeleted?(userId: string): Promise<void>;
+  /** Where a deletion is recorded (without personal data). */
+  audit?: AuditLog;
+  /** Emails the owner when the account is deleted. */
+  notices?: SecurityNotices;
 }
 
 /** Accounts: registration, password changes, disabling, enabling and deleting. */
@@ -126,13 +131,7 @@ export class AccountService {
     // No current password can be right, so no attempt is counted toward the account's lockout.
     if (user.passwordHash === null) throw new AuthError('reauthentication_required', { detail: 'password change on an account without a password' });
     assertAcceptablePassword(input.newPassword, this.#options.passwordPolicy, { email: user.email });
-    // The owner's browser is throttled on its own, as at sign-in (device-tokens.ts).
-    const device = this.#deps.devices.verify(input.deviceCookie, user);
-    const keys: ThrottleKeys = { account: user.emailKey, ip: input.ip, ...(device ? { device } : {}) };
-    await this.#deps.throttle.attempt(keys);
-    const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(input.currentPassword)));
-    if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
-    await this.#deps.throttle.recordSuccess(keys);
+    await this.#assertCurrentPassword(user, input.currentPassword, input);
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
     await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     await this.#deps.sessions.revokeAll(user.id, { exceptId: input.keepSessionId });
@@ -162,6 +161,29 @@ export class AccountService {
     if (!(await this.#deps.users.setPasswordHashIfNone(user.id, passwordHash, this.#deps.clock.now()))) throw new AuthError('password_already_set');
     await this.#deps.sessions.revokeAll(user.id, { exceptId: input.sessionId });
     return { deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey: user.emailKey, passwordHash }) };
+  }
+
+  /**
+   * Checks that the owner is at the keyboard before a change that cannot be taken back (deleting the
+   * account, changing its address): the current password, throttled like a sign-in, or for an
+   * account without one a fresh sign-in with a linked provider in this session.
+   * @throws AuthError `reauthentication_required`, `too_many_attempts`, `invalid_credentials`.
+   */
+  async assertOwner(user: User, input: { password: string; ip: string; sessionId: string; reauthMark: string | undefined; deviceCookie?: string | undefined }): Promise<void> {
+    if (user.passwordHash !== null) return this.#assertCurrentPassword(user, input.password, input);
+    if (this.#deps.reauth.verify(input.reauthMark, { userId: user.id, sessionId: input.sessionId }) === undefined) {
+      throw new AuthError('reauthentication_required', { detail: 'no fresh provider sign-in for a passwordless account' });
+    }
+  }
+
+  async #assertCurrentPassword(user: User, password: string, client: { ip: string; deviceCookie?: string | undefined }): Promise<void> {
+    // The owner's browser is throttled on its own, as at sign-in (device-tokens.ts).
+    const device = this.#deps.devices.verify(client.deviceCookie, user);
+    const keys: ThrottleKeys = { account: user.emailKey, ip: client.ip, ...(device ? { device } : {}) };
+    await this.#deps.throttle.attempt(keys);
+    const ok = user.passwordHash !== null && (await this.#deps.hasher.verify(user.passwordHash, normalizePassword(password)));
+    if (!ok) throw new AuthError('invalid_credentials', { description: 'Your current password is not right.' });
+    await this.#deps.throttle.recordSuccess(keys);
   }
 
   /** The provider `reauthMark` proves a fresh sign-in with, for this user in this session; else undefined. */
@@ -214,13 +236,27 @@ export class AccountService {
    * until they expire), authorization codes, consents and linked identities.
    * @throws AuthError `not_found`.
    */
-  async delete(userId: string): Promise<void> {
+  async delete(userId: string, options: { by: 'self' | 'admin' } = { by: 'admin' }): Promise<void> {
+    const user = await this.#getById(userId);
     // Disabling first is a fence: once it has committed no new token is minted for the account, and
     // a token minted meanwhile is revoked when it is recorded. The deletion is then one transaction.
     await this.disable(userId);
     const done = await this.#deps.users.delete(userId, this.#deps.clock.now());
     if (!done) throw new AuthError('not_found', { description: 'No such account.' });
     await this.#deps.onUserDeleted?.(userId);
+    // The event keeps the account's random id and who deleted it: no address, no name.
+    await this.#deps.audit?.record({ type: 'account.deleted', at: this.#deps.clock.now(), userId, clientId: null, data: { by: options.by } });
+    this.#deps.notices?.accountDeleted(user.email);
+  }
+
+  /**
+   * The owner deletes their own account from /account, after proving they are present
+   * ({@link assertOwner}); the same deletion as the CLI's.
+   * @throws AuthError `reauthentication_required`, `too_many_attempts`, `invalid_credentials`, `not_found`.
+   */
+  async deleteByOwner(user: User, proof: { password: string; ip: string; sessionId: string; reauthMark: string | undefined; deviceCookie?: string | undefined }): Promise<void> {
+    await this.assertOwner(user, proof);
+    await this.delete(user.id, { by: 'self' });
   }
 
   async #getById(userId: string): Promise<User> {

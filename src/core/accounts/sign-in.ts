@@ -1,5 +1,6 @@
 import type { Session, SessionAuthMethod, User } from '../ports.js';
 import type { AuthenticatedSession, SessionService } from '../sessions/session-service.js';
+import type { SecurityNotices } from './security-notices.js';
 
 /**
  * Someone proven to be `user`, and how (the session's `amr`, OIDC Core §2): what every way in
@@ -8,6 +9,8 @@ import type { AuthenticatedSession, SessionService } from '../sessions/session-s
 export interface Principal {
   user: User;
   method: SessionAuthMethod;
+  /** A password sign-in from a browser without this account's device cookie (a security notice goes out). */
+  fromNewDevice?: boolean;
 }
 
 /** The browser a session starts in. */
@@ -29,21 +32,25 @@ export interface SignInClient {
  */
 export class SignIn {
   readonly #sessions: SessionService;
+  readonly #notices: SecurityNotices | undefined;
 
-  constructor(deps: { sessions: SessionService }) {
+  constructor(deps: { sessions: SessionService; notices?: SecurityNotices }) {
     this.#sessions = deps.sessions;
+    this.#notices = deps.notices;
   }
 
   /** Starts a session for `principal` in `client`'s browser, ending the one it presented. */
   async start(principal: Principal, client: SignInClient): Promise<{ session: Session; token: string }> {
     await this.end(client.current ?? client.presentedToken);
-    return this.#sessions.create({
+    const started = await this.#sessions.create({
       userId: principal.user.id,
       ip: client.ip,
       userAgent: client.userAgent,
       remember: client.remember ?? false,
       authMethod: principal.method,
     });
+    if (principal.fromNewDevice) this.#notices?.newDevice(principal.user, client);
+    return started;
   }
 
   /** Ends the session a cookie names (or the one looked up already), if it is live. */

@@ -2,7 +2,7 @@ import type { User } from '../ports.js';
 
 /**
  * Standard claims released by scope (OIDC Core §5.4): `profile` gives name and updated_at, `email`
- * gives email and email_verified (false: Gatehouse does not verify addresses yet).
+ * gives email and email_verified (true once the address was proven: an emailed link, or a provider that said so).
  */
 export function claimsForScopes(user: User, scopes: readonly string[]): Record<string, unknown> {
   const claims: Record<string, unknown> = {};
@@ -12,7 +12,7 @@ export function claimsForScopes(user: User, scopes: readonly string[]): Record<s
   }
   if (scopes.includes('email')) {
     claims.email = user.email;
-    claims.email_verified = false;
+    claims.email_verified = user.emailVerified;
   }
   return claims;
 }

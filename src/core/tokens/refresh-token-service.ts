@@ -143,6 +143,11 @@ export class RefreshTokenService {
     for (const familyId of await this.#store.revokeFamiliesOf(userId, clientId, this.#clock.now())) await this.#onFamilyRevoked(familyId);
   }
 
+  /** Revokes every grant of the user, with every client (a password reset, an undone email change), and the access tokens minted from them. */
+  async revokeAllOf(userId: string): Promise<void> {
+    for (const familyId of await this.#store.revokeFamiliesOf(userId, undefined, this.#clock.now())) await this.#onFamilyRevoked(familyId);
+  }
+
   /** Revokes the family a token belongs to (RFC 7009); unknown tokens are ignored. */
   async revokeByToken(presented: string): Promise<void> {
     const found = await this.#store.find(hashSecret(presented));

@@ -21,6 +21,8 @@ const NOTICES = {
   'profile-saved': 'Your name was saved.',
   'provider-linked': 'The provider is linked: you can sign in with it.',
   'provider-unlinked': 'The provider is unlinked.',
+  'email-change-sent': 'We sent a link to the new address. Your address changes when you open it.',
+  'email-changed': 'Your email address was changed.',
 } as const;
 
 const AccountQuery = Type.Object({
@@ -91,6 +93,8 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
         ? { reauthenticatedWith: services.federation.providers.find((p) => p.id === reauthenticatedWith)?.name ?? reauthenticatedWith }
         : {}),
       lastSignInMethod: services.federation.isLastSignInMethod(auth.user, identities.length),
+      emailVerified: auth.user.emailVerified,
+      mailEnabled: services.emailChange.enabled,
       ...extra,
     });
   }

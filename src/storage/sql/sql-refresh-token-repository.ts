@@ -104,7 +104,7 @@ export function createSqlRefreshTokenRepository(db: Kysely<Database>): RefreshTo
         .updateTable('refresh_families')
         .set({ revoked_at: now })
         .where('user_id', '=', userId)
-        .where('client_id', '=', clientId)
+        .$if(clientId !== undefined, (q) => q.where('client_id', '=', clientId!))
         .where('revoked_at', 'is', null)
         .returning('id')
         .execute();

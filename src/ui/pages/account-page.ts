@@ -1,5 +1,7 @@
 import { html, type SafeHtml } from '../html.js';
 import { layout, notice } from '../layout.js';
+import { formError, when } from './account-parts.js';
+import { deleteAccountSection, emailSection } from './account-email-sections.js';
 
 export interface AccountSessionRow {
   id: string;
@@ -41,24 +43,14 @@ export interface AccountPageModel {
   lastSignInMethod: boolean;
   notice?: string;
   /** A refused form's message, shown next to that form (`form` names its section). */
-  error?: { form: 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password'; message: string };
+  error?: { form: AccountFormName; message: string };
+  /** Whether the address is verified (by an emailed link, or by the provider it came from). */
+  emailVerified: boolean;
+  /** Email can be sent: the address can be changed (confirmed by a link). */
+  mailEnabled: boolean;
 }
 
-/**
- * A refused form's message, next to the form. Focus moves to it (and so scrolls it into view)
- * without script: `autofocus` on a focusable (tabindex -1) element. The redirect carries no `#id`
- * fragment: a document with a fragment target runs no autofocus (HTML, "flush autofocus
- * candidates"), and Chromium focuses a fragment target on the first load only, not on a reload.
- */
-function formError(model: AccountPageModel, ...forms: Array<NonNullable<AccountPageModel['error']>['form']>): SafeHtml | '' {
-  const error = model.error;
-  if (error === undefined || !forms.includes(error.form)) return '';
-  return html`<div class="alert form-error" role="alert" id="${error.form}-error" tabindex="-1" autofocus>${error.message}</div>`;
-}
-
-function when(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
+export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password' | 'email' | 'delete';
 
 export function accountPage(model: AccountPageModel): string {
   const others = model.sessions.filter((s) => !s.current).length;
@@ -145,7 +137,9 @@ ${model.providers.length === 0
   </form>`
     : ''}
 </section>
-${model.hasPassword ? changePassword(model) : setPassword(model)}`,
+${emailSection(model)}
+${model.hasPassword ? changePassword(model) : setPassword(model)}
+${deleteAccountSection(model)}`,
   });
 }
 

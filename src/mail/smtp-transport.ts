@@ -78,7 +78,9 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
  */
 function toSendError(error: unknown): MailSendError {
   const { responseCode, code, response } = error as { responseCode?: number; code?: string; response?: string };
-  const reason = [code, responseCode, typeof response === 'string' ? response : (error as Error).message].filter((part) => part !== undefined && part !== '').join(' ');
+  const text = typeof response === 'string' ? response : (error as Error).message;
+  // The server's reply already starts with its code ("535 5.7.8 …"): say it once.
+  const reason = [code, typeof responseCode === 'number' && !text.startsWith(String(responseCode)) ? responseCode : undefined, text].filter((part) => part !== undefined && part !== '').join(' ');
   const permanent = code === 'EAUTH' || (typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600);
   return new MailSendError(reason || 'SMTP delivery failed', { permanent, cause: error });
 }

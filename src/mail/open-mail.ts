@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import { MailOutbox } from '../core/mail/mail-outbox.js';
 import type { MailComposer, MailOutboxRepository, MailTransport } from '../core/mail-ports.js';
 import { createMailComposer, loadTemplateOverrides } from '../ui/mail/mail-composer.js';
-import { createFolderTransport } from './folder-transport.js';
+import { createFolderTransport, type OutboxIndexEntry } from './folder-transport.js';
 import { createSmtpTransport } from './smtp-transport.js';
 
 /** Where messages go: an SMTP server, the development outbox folder, or nowhere (production without SMTP). */
@@ -24,28 +24,64 @@ export interface OpenedMail {
   from: string;
 }
 
+/** The transport the configuration names, without the outbox table (also what `gatehouse mail test` sends through). */
+export interface OpenedMailTransport {
+  /** Undefined when email is off (production without SMTP). */
+  transport: MailTransport | undefined;
+  mode: MailMode;
+  /** The From address. */
+  from: string;
+}
+
 /**
- * Builds email from the configuration: SMTP when `GATEHOUSE_SMTP_URL` is set, else in development
- * the outbox folder DATA_DIR/outbox, else off. Template override files are read (and checked) here.
- * @throws TypeError naming every problem of the template files.
+ * The transport of the configuration: SMTP when `GATEHOUSE_SMTP_URL` is set, else in development the
+ * outbox folder DATA_DIR/outbox (`onSaved` hears of each file; by default the log prints its link),
+ * else none.
+ * @throws Error when GATEHOUSE_SMTP_CA_FILE cannot be read.
  */
-export function openMail(config: GatehouseConfig, deps: { repository: MailOutboxRepository; clock: Clock; log?: MailLog | undefined; transport?: MailTransport }): OpenedMail {
+export function openMailTransport(
+  config: GatehouseConfig,
+  options: { log?: MailLog | undefined; transport?: MailTransport; onSaved?: (entry: OutboxIndexEntry) => void } = {},
+): OpenedMailTransport {
   const from = config.mailFrom ?? `${config.brandName.replace(/["<>\\]/g, '')} <no-reply@${new URL(config.issuer).hostname}>`;
-  const log = deps.log;
-  const mode: MailMode = deps.transport || config.smtpUrl !== undefined ? 'smtp' : config.mode === 'development' ? 'outbox' : 'off';
+  const log = options.log;
+  const mode: MailMode = options.transport || config.smtpUrl !== undefined ? 'smtp' : config.mode === 'development' ? 'outbox' : 'off';
+  const onSaved =
+    options.onSaved ??
+    ((entry: OutboxIndexEntry) => log?.info({ mailId: entry.id, kind: entry.kind, to: entry.to, link: entry.link, file: entry.file }, `mail saved to the development outbox: ${entry.link ?? entry.file}`));
   const transport =
-    deps.transport ??
+    options.transport ??
     (config.smtpUrl !== undefined
       ? createSmtpTransport({ url: config.smtpUrl, from, caFile: config.smtpCaFile })
       : mode === 'outbox'
-        ? createFolderTransport({
-            dir: join(config.dataDir, 'outbox'),
-            from,
-            onSaved: (entry) => log?.info({ mailId: entry.id, kind: entry.kind, to: entry.to, link: entry.link, file: entry.file }, `mail saved to the development outbox: ${entry.link ?? entry.file}`),
-          })
+        ? createFolderTransport({ dir: outboxFolder(config), from, onSaved })
         : undefined);
+  return { transport, mode, from };
+}
+
+/** The development outbox folder. */
+export function outboxFolder(config: Pick<GatehouseConfig, 'dataDir'>): string {
+  return join(config.dataDir, 'outbox');
+}
+
+/**
+ * The templates in the configured product name, with the override files of GATEHOUSE_MAIL_TEMPLATES_DIR.
+ * @throws TypeError naming every problem of the template files.
+ */
+export function openMailComposer(config: GatehouseConfig): MailComposer {
   const templates = createMailComposer({ product: config.brandName, ...(config.mailTemplatesDir ? { overrides: loadTemplateOverrides(config.mailTemplatesDir) } : {}) });
-  const composer: MailComposer = { compose: (kind, data) => templates.compose(kind, data) };
+  return { compose: (kind, data) => templates.compose(kind, data) };
+}
+
+/**
+ * Builds email from the configuration: its transport ({@link openMailTransport}), its templates and
+ * the outbox worker over the outbox table.
+ * @throws TypeError naming every problem of the template files.
+ */
+export function openMail(config: GatehouseConfig, deps: { repository: MailOutboxRepository; clock: Clock; log?: MailLog | undefined; transport?: MailTransport }): OpenedMail {
+  const log = deps.log;
+  const { transport, mode, from } = openMailTransport(config, { log, ...(deps.transport ? { transport: deps.transport } : {}) });
+  const composer = openMailComposer(config);
   const outbox = new MailOutbox(
     {
       repository: deps.repository,

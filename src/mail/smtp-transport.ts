@@ -41,7 +41,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  const description = `${url.protocol}//${url.host}`;
+  const description = `${url.protocol}//${url.hostname}:${url.port === '' ? (secure ? 465 : 587) : url.port}`;
   return {
     description,
     async send(mail: OutgoingMail) {

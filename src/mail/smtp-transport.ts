@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import { MailSendError, type MailTransport, type OutgoingMail } from '../core/mail-ports.js';
 
@@ -6,8 +5,8 @@ export interface SmtpTransportOptions {
   /** `smtps://user:pass@host:465` or `smtp://user:pass@host:587`. */
   url: string;
   from: string;
-  /** PEM of a private CA the server's certificate must chain to. */
-  caFile?: string | undefined;
+  /** PEM of a private CA the server's certificate must chain to (instead of the system's CAs). */
+  ca?: string | undefined;
   /** Socket timeouts (connect, greeting, each command). */
   timeoutMs?: number;
 }
@@ -34,7 +33,7 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
     requireTLS: !secure && !loopback,
     ignoreTLS: false,
     ...(url.username === '' ? {} : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
-    tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(options.caFile ? { ca: readFileSync(options.caFile, 'utf8') } : {}) },
+    tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(options.ca ? { ca: options.ca } : {}) },
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,

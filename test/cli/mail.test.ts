@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,33 @@ describe('gatehouse mail', { timeout: 120_000 }, () => {
       const wrong = await run(['mail', 'test', '--to', 'not an address'], { GATEHOUSE_DATA_DIR: dataDir() });
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toMatch(/^gatehouse: --to must be an email address/);
+      const group = await run(['mail', '--help'], {});
+      expect(group.code).toBe(0);
+      expect(group.stdout).toMatch(/^Usage: gatehouse mail <command>/);
+      expect(group.stdout).toMatch(/\n {2}mail test {2,}send a test message/);
+      expect(group.stdout).toMatch(/\n {2}mail list {2,}list messages in the outbox/);
+      expect((await run(['mail', 'list', '--help'], {})).stdout).toMatch(/^Usage: gatehouse mail list \[--failed\] \[--limit N\] \[--json\]/);
+    });
+
+    it('a CA file it cannot read, or template files with mistakes, are configuration errors (exit 2), every problem listed', async () => {
+      const server = await smtp({ tls: certificates });
+      const missing = await run(['mail', 'test', '--to', 'ann@example.com'], { GATEHOUSE_DATA_DIR: dataDir(), GATEHOUSE_SMTP_URL: server.url, GATEHOUSE_SMTP_CA_FILE: '/nonexistent/ca.pem' });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toBe('gatehouse: configuration: GATEHOUSE_SMTP_CA_FILE: cannot read /nonexistent/ca.pem (ENOENT)\n');
+      const notPem = await run(['mail', 'test', '--to', 'ann@example.com'], { GATEHOUSE_DATA_DIR: dataDir(), GATEHOUSE_SMTP_URL: server.url, GATEHOUSE_SMTP_CA_FILE: certificates.keyFile });
+      expect(notPem.code).toBe(2);
+      expect(notPem.stderr).toMatch(/holds no PEM certificate/);
+
+      const templates = dataDir();
+      writeFileSync(join(templates, 'welcome.txt'), 'x');
+      writeFileSync(join(templates, 'test.txt'), '{{nope}}');
+      // The same through a command that opens the whole Gatehouse (as `start` does): not a database error.
+      const listed = await run(['mail', 'list'], { GATEHOUSE_DATA_DIR: dataDir(), GATEHOUSE_MAIL_TEMPLATES_DIR: templates });
+      expect(listed.code).toBe(2);
+      const lines = listed.stderr.trim().split('\n');
+      expect(lines[0]).toBe(`gatehouse: configuration: GATEHOUSE_MAIL_TEMPLATES_DIR: mail templates in ${templates}:`);
+      expect(lines.slice(1).map((line) => line.replace(/^gatehouse: configuration: /, '').split(':')[0])).toEqual(['test.txt', 'welcome.txt']);
+      expect(listed.stderr).not.toContain('cannot open the database');
     });
 
     it('sends the test message directly through smtps:// and says where, in one line', async () => {

@@ -131,7 +131,7 @@ describe('email delivery through a real SMTP server', { timeout: 60_000 }, () =>
 
       const upgrading = await smtp({ host: '127.0.0.2', tls: { ...certificates, implicit: false } });
       expect(upgrading.url).toMatch(/^smtp:\/\//);
-      const transport = createSmtpTransport({ url: upgrading.url, from: FROM, caFile: certificates.caFile, timeoutMs: 5_000 });
+      const transport = createSmtpTransport({ url: upgrading.url, from: FROM, ca: certificates.ca, timeoutMs: 5_000 });
       try {
         await transport.send({ id: 'starttls-2', kind: 'test', to: 'ann@example.com', subject: 'over STARTTLS', text: 't', html: '<p>h</p>' });
       } finally {

@@ -96,7 +96,11 @@ export async function startTestSmtpServer(
 /** A private CA and a certificate it signed for 127.0.0.1, 127.0.0.2 and localhost, made with the openssl command. */
 export interface TestCertificates {
   caFile: string;
+  /** The CA's PEM (what the file holds). */
+  ca: string;
   key: string;
+  /** The server's private key as a file (not a certificate). */
+  keyFile: string;
   cert: string;
   remove(): void;
 }
@@ -105,7 +109,12 @@ export function makeTestCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-smtp-tls-'));
   const file = (name: string): string => join(dir, name);
   const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'pipe' });
+    try {
+      execFileSync('openssl', args, { stdio: 'pipe' });
+    } catch (error) {
+      // Never a skip: the TLS tests are part of every run, CI included.
+      throw new Error(`the TLS tests make their certificates with the openssl command (Debian: apt-get install openssl): ${(error as Error).message}`);
+    }
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '2', '-subj', '/CN=Gatehouse test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
@@ -114,7 +123,9 @@ export function makeTestCertificates(): TestCertificates {
   openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('server.pem'), '-days', '2', '-extfile', file('server.ext'));
   return {
     caFile: file('ca.pem'),
+    ca: readFileSync(file('ca.pem'), 'utf8'),
     key: readFileSync(file('server.key'), 'utf8'),
+    keyFile: file('server.key'),
     cert: readFileSync(file('server.pem'), 'utf8'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -3,8 +3,8 @@ import { normalizeEmail } from '../../core/accounts/normalize-email.js';
 import type { QueuedMail } from '../../core/mail-ports.js';
 import { generateId } from '../../core/secrets.js';
 import type { OutboxIndexEntry } from '../../mail/folder-transport.js';
-import { openMailComposer, openMailTransport, outboxFolder } from '../../mail/open-mail.js';
-import { CliError, config, iso, parse, print, withGatehouse, type Command } from '../cli-support.js';
+import { MailConfigError, openMailComposer, openMailTransport, outboxFolder } from '../../mail/open-mail.js';
+import { CliError, config, iso, mailConfigProblem, parse, print, withGatehouse, type Command } from '../cli-support.js';
 
 /** One line: an SMTP reply or a socket error may span several. */
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim().slice(0, 500);
@@ -33,15 +33,18 @@ export const mailCommands: Record<string, Command> = {
       const cfg = config();
       let saved: OutboxIndexEntry | undefined;
       let opened: ReturnType<typeof openMailTransport>;
+      let composer: ReturnType<typeof openMailComposer>;
       try {
+        composer = openMailComposer(cfg);
         opened = openMailTransport(cfg, { onSaved: (entry) => (saved = entry) });
       } catch (error) {
-        throw new CliError(`cannot set up email: ${oneLine(error instanceof Error ? error.message : String(error))}`);
+        if (error instanceof MailConfigError) throw mailConfigProblem(error);
+        throw error;
       }
       const { transport, mode } = opened;
       if (!transport) throw new CliError('email is off: production mode sends email only through GATEHOUSE_SMTP_URL, which is not set');
       try {
-        const content = openMailComposer(cfg).compose('test', {});
+        const content = composer.compose('test', {});
         await transport.verify();
         await transport.send({ id: generateId(), kind: 'test', to, ...content });
       } catch (error) {

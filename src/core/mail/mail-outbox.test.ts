@@ -213,6 +213,9 @@ describe('MailOutbox', () => {
     await stopping;
     expect(transport.sent.map((m) => m.id)).toEqual(['a']);
     for (const id of ['b', 'c']) expect(row(id)).toMatchObject({ sentAt: null, nextAttemptAt: clock.now(), lastError: 'not attempted: the worker stopped' });
+    // A stopped outbox claims nothing more.
+    expect(await mails.deliverDue()).toBe(0);
+    expect(row('b').attempts).toBe(1);
     // Another worker delivers them without waiting for the lease.
     const next = outbox();
     expect(await next.deliverDue()).toBe(2);

@@ -106,7 +106,8 @@ export class MailOutbox {
   /** One delivery pass: claims the messages that are due and tries each once. Returns how many were sent. */
   async deliverDue(): Promise<number> {
     const transport = this.#deps.transport;
-    if (!transport) return 0;
+    // Once stopped, a pass would only claim and hand back, counting attempts that never happen.
+    if (!transport || this.#stopped) return 0;
     let sent = 0;
     for (;;) {
       const now = this.#deps.clock.now();

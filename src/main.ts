@@ -30,6 +30,7 @@ import { FederationService, REAUTH_MAX_AGE_SECONDS } from './core/federation/fed
 import { ReauthMarks } from './core/accounts/reauth-marks.js';
 import { createAppleClientSecret, resolveProviders } from './core/federation/presets.js';
 export { ProviderConfigError } from './core/federation/presets.js';
+export { MailConfigError } from './mail/open-mail.js';
 import { UpstreamClient } from './core/federation/upstream-client.js';
 import type { OAuthClient, SigningAlgorithm, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';

@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../config/load-config.js';
 import type { GatehouseConfig } from '../config/schema.js';
 import { isAuthError } from '../core/errors.js';
 import { MasterKeyError } from '../core/keys/sealed-box.js';
-import { createGatehouse, type createLogger, ProviderConfigError, type Gatehouse } from '../main.js';
+import { createGatehouse, type createLogger, MailConfigError, ProviderConfigError, type Gatehouse } from '../main.js';
 
 /** A failure the user can fix: printed as one line, exit code 2 (usage) or 1. */
 export class CliError extends Error {
@@ -84,6 +84,7 @@ export async function open(
     if (isAuthError(error) && (error.code === 'invalid_client_metadata' || error.code === 'invalid_redirect_uri')) {
       throw new CliError(`configuration: ${error.description}`, 2);
     }
+    if (error instanceof MailConfigError) throw mailConfigProblem(error);
     if (error instanceof ProviderConfigError) {
       throw new CliError(error.message.split('\n').map((line) => `configuration: ${line}`).join('\ngatehouse: '), 2);
     }
@@ -93,6 +94,12 @@ export async function open(
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new CliError(`cannot open the database (${describeDatabase(cfg.databaseUrl)}): ${reason}`);
   }
+}
+
+/** A mail setting's problems, one `configuration:` line each (exit code 2). */
+export function mailConfigProblem(error: MailConfigError): CliError {
+  const lines = error.message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return new CliError(lines.map((line) => `configuration: ${line}`).join('\ngatehouse: '), 2);
 }
 
 export function describeDatabase(url: string): string {

@@ -3,12 +3,13 @@ import { isAuthError } from '../core/errors.js';
 import { CliError, type Command } from './cli-support.js';
 import { clientCommands } from './commands/client-commands.js';
 import { keysCommands } from './commands/keys-commands.js';
+import { mailCommands } from './commands/mail-commands.js';
 import { serverCommands } from './commands/server-commands.js';
 import { userCommands } from './commands/user-commands.js';
 
 export { CliError, type Command } from './cli-support.js';
 
-export const commands: Record<string, Command> = { ...serverCommands, ...userCommands, ...clientCommands, ...keysCommands };
+export const commands: Record<string, Command> = { ...serverCommands, ...userCommands, ...clientCommands, ...keysCommands, ...mailCommands };
 
 const names = Object.keys(commands);
 const width = Math.max(...names.map((name) => name.length)) + 2;

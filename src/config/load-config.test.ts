@@ -327,6 +327,42 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('email (checkMail)', () => {
+    const production = { GATEHOUSE_MODE: 'production', GATEHOUSE_SECRET: 'a'.repeat(43), GATEHOUSE_ISSUER: 'https://id.example.com' };
+
+    it('accepts smtps:// and smtp:// URLs with credentials', () => {
+      expect(loadConfig({ ...production, GATEHOUSE_SMTP_URL: 'smtps://user:p%40ss@mail.example.com:465' }).config.smtpUrl).toBe('smtps://user:p%40ss@mail.example.com:465');
+      expect(loadConfig({ ...production, GATEHOUSE_SMTP_URL: 'smtp://mail.example.com:587', GATEHOUSE_EMAIL_VERIFICATION: 'required' }).config.emailVerification).toBe('required');
+    });
+
+    it('refuses a bad SMTP URL without echoing it (it may hold the password)', () => {
+      for (const url of ['http://user:s3cret-pass@mail.example.com', 'smtp://user:s3cret-pass@', 'not a url s3cret-pass']) {
+        const problems = problemsOf({ GATEHOUSE_SMTP_URL: url });
+        expect(problems).toEqual(['GATEHOUSE_SMTP_URL: must be smtps://user:pass@host:465 or smtp://user:pass@host:587']);
+        expect(problems.join('\n')).not.toContain('s3cret-pass');
+      }
+    });
+
+    it('in production without SMTP refuses every setting that needs email, all listed at once', () => {
+      const problems = problemsOf({ ...production, GATEHOUSE_EMAIL_VERIFICATION: 'required', GATEHOUSE_EMAIL_SIGN_IN_LINK: 'true', GATEHOUSE_EMAIL_SIGN_IN_CODE: 'true' });
+      expect(problems.map((p) => p.split(':')[0])).toEqual(['GATEHOUSE_EMAIL_VERIFICATION', 'GATEHOUSE_EMAIL_SIGN_IN_LINK', 'GATEHOUSE_EMAIL_SIGN_IN_CODE']);
+      expect(problems.every((p) => p.includes('GATEHOUSE_SMTP_URL'))).toBe(true);
+      expect(problemsOf({ ...production, GATEHOUSE_EMAIL_VERIFICATION: 'optional' })).toHaveLength(1);
+    });
+
+    it('in production without SMTP accepts email off (the default) and verification off', () => {
+      const { config } = loadConfig(production);
+      expect(config.smtpUrl).toBeUndefined();
+      expect(config).toMatchObject({ emailSignInLink: false, emailSignInCode: false });
+      expect(loadConfig({ ...production, GATEHOUSE_EMAIL_VERIFICATION: 'off' }).config.emailVerification).toBe('off');
+    });
+
+    it('in development without SMTP accepts them all (messages go to DATA_DIR/outbox)', () => {
+      const { config } = loadConfig({ GATEHOUSE_EMAIL_VERIFICATION: 'required', GATEHOUSE_EMAIL_SIGN_IN_LINK: 'true', GATEHOUSE_EMAIL_SIGN_IN_CODE: 'true' });
+      expect(config).toMatchObject({ mode: 'development', emailVerification: 'required', emailSignInLink: true, emailSignInCode: true });
+    });
+  });
+
   describe('config file (GATEHOUSE_CONFIG)', () => {
     it('reads settings from a JSON file', () => {
       const path = configFile({ port: 7000, signupEnabled: false, issuer: 'https://auth.example.com' });

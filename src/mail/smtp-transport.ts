@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createTransport } from 'nodemailer';
 import { MailSendError, type MailTransport, type OutgoingMail } from '../core/mail-ports.js';
 
@@ -6,8 +5,8 @@ export interface SmtpTransportOptions {
   /** `smtps://user:pass@host:465` or `smtp://user:pass@host:587`. */
   url: string;
   from: string;
-  /** PEM of a private CA the server's certificate must chain to. */
-  caFile?: string | undefined;
+  /** PEM of a private CA the server's certificate must chain to (instead of the system's CAs). */
+  ca?: string | undefined;
   /** Socket timeouts (connect, greeting, each command). */
   timeoutMs?: number;
 }
@@ -34,14 +33,14 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
     requireTLS: !secure && !loopback,
     ignoreTLS: false,
     ...(url.username === '' ? {} : { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
-    tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(options.caFile ? { ca: readFileSync(options.caFile, 'utf8') } : {}) },
+    tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(options.ca ? { ca: options.ca } : {}) },
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout,
     disableFileAccess: true,
     disableUrlAccess: true,
   });
-  const description = `${url.protocol}//${url.host}`;
+  const description = `${url.protocol}//${url.hostname}:${url.port === '' ? (secure ? 465 : 587) : url.port}`;
   return {
     description,
     async send(mail: OutgoingMail) {
@@ -78,7 +77,9 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
  */
 function toSendError(error: unknown): MailSendError {
   const { responseCode, code, response } = error as { responseCode?: number; code?: string; response?: string };
-  const reason = [code, responseCode, typeof response === 'string' ? response : (error as Error).message].filter((part) => part !== undefined && part !== '').join(' ');
+  const text = typeof response === 'string' ? response : (error as Error).message;
+  // The server's reply already starts with its code ("535 5.7.8 …"): say it once.
+  const reason = [code, typeof responseCode === 'number' && !text.startsWith(String(responseCode)) ? responseCode : undefined, text].filter((part) => part !== undefined && part !== '').join(' ');
   const permanent = code === 'EAUTH' || (typeof responseCode === 'number' && responseCode >= 500 && responseCode < 600);
   return new MailSendError(reason || 'SMTP delivery failed', { permanent, cause: error });
 }

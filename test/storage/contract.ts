@@ -17,6 +17,7 @@ import type {
   Storage,
   User,
 } from '../../src/core/ports.js';
+import { mailStorageContract } from './mail-contract.js';
 
 /** A freshly migrated, empty storage for one test, and how to dispose of it. */
 export interface StorageHarness {
@@ -1323,6 +1324,8 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await storage.federationStates.take(live.stateHash)).toStrictEqual(live);
       });
     });
+
+    mailStorageContract(() => ({ storage, harness }));
   });
 }
 

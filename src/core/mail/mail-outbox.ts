@@ -106,12 +106,19 @@ export class MailOutbox {
   /** One delivery pass: claims the messages that are due and tries each once. Returns how many were sent. */
   async deliverDue(): Promise<number> {
     const transport = this.#deps.transport;
-    if (!transport) return 0;
+    // Once stopped, a pass would only claim and hand back, counting attempts that never happen.
+    if (!transport || this.#stopped) return 0;
     let sent = 0;
     for (;;) {
       const now = this.#deps.clock.now();
       const batch = await this.#deps.repository.claimDue(now, now + this.#options.leaseMs, this.#options.batchSize);
-      for (const mail of batch) {
+      for (const [index, mail] of batch.entries()) {
+        if (this.#stopped) {
+          // Stopping waits for the attempt in progress only: the rest of the batch is handed back, due
+          // now, instead of waiting out its lease (another node, or the next start, delivers it).
+          await this.#release(batch.slice(index));
+          return sent;
+        }
         if (await this.#attempt(transport, mail)) sent++;
       }
       if (batch.length < this.#options.batchSize || this.#stopped) return sent;
@@ -133,6 +140,15 @@ export class MailOutbox {
     await repository.markSent(mail.id, clock.now());
     events?.delivered?.({ id: mail.id, kind: mail.kind, attempts: mail.attempts });
     return true;
+  }
+
+  async #release(mails: readonly QueuedMail[]): Promise<void> {
+    const now = this.#deps.clock.now();
+    for (const mail of mails) {
+      // The claim counted an attempt that did not happen: the one kept in the table is still counted,
+      // so a message handed back on every stop still ends after maxAttempts claims.
+      await this.#deps.repository.markRetry(mail.id, { nextAttemptAt: now, lastError: mail.lastError ?? 'not attempted: the worker stopped' });
+    }
   }
 
   /** The wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min, … up to an hour. */

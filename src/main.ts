@@ -35,6 +35,7 @@ import { UpstreamClient } from './core/federation/upstream-client.js';
 import type { OAuthClient, SigningAlgorithm, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
+import { EmailSignIn } from './core/accounts/email-sign-in.js';
 import { EmailTokens } from './core/accounts/email-tokens.js';
 import { EmailChange } from './core/accounts/email-change.js';
 import { parseSecurityNotices, SecurityNotices } from './core/accounts/security-notices.js';
@@ -202,6 +203,17 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       notifyOldAddress: notices.isOn('email-changed'),
     },
   );
+  const emailSignIn = new EmailSignIn(
+    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, clock },
+    {
+      link: config.emailSignInLink,
+      code: config.emailSignInCode,
+      codeLength: config.emailSignInCodeLength,
+      codeMaxAttempts: config.emailSignInCodeMaxAttempts,
+      lifetimeMs: config.emailSignInLifetime * 1000,
+      linkUrl: `${config.issuer}/login/email/link`,
+    },
+  );
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
   // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
@@ -299,6 +311,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     accounts,
     authenticator,
     signIn,
+    emailSignIn,
     sessions,
     throttle,
     keys,

@@ -39,7 +39,7 @@ export const configSchema = Type.Object(
     host: Type.String({ description: 'Address to listen on: `localhost` listens on both 127.0.0.1 and ::1 (whatever the hosts file maps it to); `0.0.0.0` all IPv4, `::` all addresses.', default: 'localhost', minLength: 1 }),
     cookieName: Type.String({
       description:
-        'Base name of Gatehouse\'s cookies: the session cookie is `__Host-NAME`, the others `__Host-NAME-csrf`, `__Host-NAME-device`, `__Host-NAME-federation`. Cookies belong to a host, not a port: give each Gatehouse on one host its own name, or they sign each other out.',
+        'Base name of Gatehouse\'s cookies: the session cookie is `__Host-NAME`, the others `__Host-NAME-csrf`, `__Host-NAME-device`, `__Host-NAME-federation`, `__Host-NAME-reauth`, `__Host-NAME-email`. Cookies belong to a host, not a port: give each Gatehouse on one host its own name, or they sign each other out.',
       default: 'gatehouse',
       pattern: '^[a-z0-9][a-z0-9_-]{0,31}$',
     }),

@@ -14,6 +14,7 @@ import { registerAccountPages } from './routes/account-pages.js';
 import { registerAccountEmailPages } from './routes/account-email-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
+import { registerEmailSignInPages } from './routes/email-sign-in-pages.js';
 import { registerHealth } from './routes/health.js';
 import { registerFederation } from './routes/federation.js';
 import { registerOAuthAuthorize } from './routes/oauth-authorize.js';
@@ -43,7 +44,7 @@ export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerous
   const url = new URL(config.issuer);
   const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
   const base = secure ? `__Host-${config.cookieName}` : config.cookieName;
-  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, reauth: `${base}-reauth`, secure };
+  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, reauth: `${base}-reauth`, email: `${base}-email`, secure };
 }
 
 /**
@@ -172,6 +173,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerHealth(app, ctx);
   registerAssets(app, theme);
   registerAuthPages(app, ctx);
+  registerEmailSignInPages(app, ctx);
   registerAccountPages(app, ctx);
   registerAccountEmailPages(app, ctx);
   registerSessionApi(app, ctx);

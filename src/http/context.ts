@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../core/accounts/account-service.js';
 import type { Authenticator } from '../core/accounts/authenticator.js';
+import type { EmailSignIn } from '../core/accounts/email-sign-in.js';
 import type { SignIn } from '../core/accounts/sign-in.js';
 import type { AuthenticatedSession, SessionService } from '../core/sessions/session-service.js';
 import type { Session } from '../core/ports.js';
@@ -39,6 +40,8 @@ export interface AppServices {
   authenticator: Authenticator;
   /** Turns a verified principal into a session; every way in shares it (no fixation, `amr`). */
   signIn: SignIn;
+  /** Sign-in by an emailed link or code (off unless configured and email can be sent). */
+  emailSignIn: EmailSignIn;
   sessions: SessionService;
   keys: KeyService;
   accessTokens: AccessTokenIssuer;
@@ -62,6 +65,8 @@ export interface CookiePolicy {
   federation: string;
   /** A fresh re-authentication with a provider (short-lived; lets a passwordless account set a password). */
   reauth: string;
+  /** Binds an emailed sign-in link to the browser that asked for it (another browser must confirm). */
+  email: string;
   secure: boolean;
 }
 

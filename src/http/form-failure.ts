@@ -13,6 +13,9 @@ const FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'signup_closed',
   'not_found',
   'invalid_request',
+  // Sign-in by email: a wrong code is typed again; a limit on sending says how long to wait.
+  'invalid_code',
+  'rate_limited',
 ]);
 
 /**

@@ -6,6 +6,9 @@ import { generateId, generateSecret, hashSecret, safeEqual } from '../secrets.js
 /** The prefix of an emailed link's token (recognisable to secret scanners). */
 export const EMAIL_TOKEN_PREFIX = 'ghe_';
 
+// The id of no token: what an attempt on a missing code counts against.
+const NO_TOKEN_ID = '00000000-0000-0000-0000-000000000000';
+
 export interface EmailTokensDeps {
   repository: EmailTokenRepository;
   clock: Clock;
@@ -75,10 +78,12 @@ export class EmailTokens {
   async verifyCode(userId: string, code: string, maxAttempts: number): Promise<CodeOutcome> {
     const now = this.#deps.clock.now();
     const live = await this.#deps.repository.findLiveCode(userId, now);
-    if (!live || live.codeHash === null) return { ok: false, attemptsLeft: 0 };
-    const attempts = await this.#deps.repository.countAttempt(live.id, maxAttempts, now);
-    if (attempts === undefined) return { ok: false, attemptsLeft: 0 };
-    const matches = this.#deps.codeKeys().some((_, index) => safeEqual(this.#codeHash(userId, code, index), live.codeHash ?? ''));
+    // No early return when there is no code: the same update and hashes run (on no row), so the
+    // time an answer takes does not tell whether the address has an account with a live code.
+    const attempts = await this.#deps.repository.countAttempt(live?.id ?? NO_TOKEN_ID, maxAttempts, now);
+    const stored = live?.codeHash ?? '';
+    const matches = this.#deps.codeKeys().reduce((found, _, index) => safeEqual(this.#codeHash(userId, code, index), stored) || found, false);
+    if (live === undefined || attempts === undefined) return { ok: false, attemptsLeft: 0 };
     if (matches && (await this.#deps.repository.consumeById(live.id, now))) return { ok: true, token: live };
     return { ok: false, attemptsLeft: Math.max(0, maxAttempts - attempts) };
   }

@@ -202,6 +202,7 @@ describe('problems', () => {
     ['an empty clientId', { id: 'google', preset: 'google', clientId: ' ', clientSecret: 's' }, 'clientId is required'],
     ['an empty name', { id: 'google', preset: 'google', clientId: 'c', clientSecret: 's', name: '' }, 'name must not be empty'],
     ['a bad id', { id: 'Google!', preset: 'google', clientId: 'c', clientSecret: 's' }, 'id must be 1 to 32 lowercase letters'],
+    ['the id of the email sign-in pages', { id: 'email', preset: 'google', clientId: 'c', clientSecret: 's' }, "id email is taken by Gatehouse's own /login/email pages"],
     ['an unknown preset', { id: 'x', preset: 'myspace' as never, clientId: 'c' }, 'preset must be one of google, microsoft'],
     ['oidc without an issuer', { id: 'o', preset: 'oidc', clientId: 'c' }, 'issuer is required'],
     ['a relative issuer', { id: 'o', preset: 'oidc', clientId: 'c', issuer: 'sso.corp.test' }, 'issuer must be an absolute URL'],

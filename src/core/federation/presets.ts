@@ -126,6 +126,9 @@ export interface ResolveOptions {
   loopbackHttp?: boolean;
 }
 
+/** Paths under /login that are not providers (sign-in by email). */
+const RESERVED_IDS: ReadonlySet<string> = new Set(['email']);
+
 function inspect(entry: ProviderEntry, options: ResolveOptions): Inspection {
   const problems: string[] = [];
   const preset = entry.preset;
@@ -134,6 +137,8 @@ function inspect(entry: ProviderEntry, options: ResolveOptions): Inspection {
   }
   if (typeof entry.id !== 'string' || !ID.test(entry.id)) {
     problems.push('id must be 1 to 32 lowercase letters, digits or dashes, starting with a letter or digit');
+  } else if (RESERVED_IDS.has(entry.id)) {
+    problems.push(`id ${entry.id} is taken by Gatehouse's own /login/${entry.id} pages`);
   }
   if (!isText(entry.clientId)) problems.push('clientId is required');
   if (entry.name !== undefined && !isText(entry.name)) problems.push('name must not be empty');

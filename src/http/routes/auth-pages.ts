@@ -47,6 +47,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
   const page = { page: true };
   const pageWithSession = { page: true, session: 'optional' } as const;
   const formPost = { page: true, csrf: 'form' } as const;
+  const emailSignInOffer = { link: services.emailSignIn.linkEnabled, code: services.emailSignIn.codeEnabled };
 
   app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
 
@@ -69,7 +70,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
       const email = auth?.user.email ?? request.query.login_hint;
       const continueTo = await allowReturnTarget(reply, returnTo);
-      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, ...continueTo }));
+      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, emailSignIn: emailSignInOffer, ...continueTo }));
     },
   );
 
@@ -90,7 +91,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     } catch (error) {
       const continueTo = await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message) =>
-        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, ...continueTo }),
+        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, emailSignIn: emailSignInOffer, ...continueTo }),
       );
     }
   });

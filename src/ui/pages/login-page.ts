@@ -11,10 +11,15 @@ export interface LoginPageModel {
   clientName?: string;
   /** Upstream providers, shown as "Log in with …" buttons in configuration order. */
   providers?: Array<{ id: string; name: string }>;
+  /** Sign-in by email, as far as it is on: "Email me a sign-in link" / "Email me a code". */
+  emailSignIn?: { link: boolean; code: boolean };
 }
 
 export function loginPage(model: LoginPageModel): string {
   const signupHref = model.returnTo ? `/signup?return_to=${encodeURIComponent(model.returnTo)}` : '/signup';
+  const emailHref = (method: 'link' | 'code'): string =>
+    model.returnTo ? `/login/email?method=${method}&return_to=${encodeURIComponent(model.returnTo)}` : `/login/email?method=${method}`;
+  const email = model.emailSignIn;
   return layout({
     title: 'Sign in',
     body: html`<div class="card">
@@ -32,6 +37,9 @@ ${alert(model.error)}
   <label class="inline" for="remember"><input id="remember" name="remember" type="checkbox" value="1"> Keep me signed in on this device</label>
   <button type="submit">Sign in</button>
 </form>
+${email && (email.link || email.code)
+  ? html`<div class="providers" role="group" aria-label="Sign in without a password">${email.link ? html`<a class="button secondary" href="${emailHref('link')}">Email me a sign-in link</a>` : ''}${email.code ? html`<a class="button secondary" href="${emailHref('code')}">Email me a code</a>` : ''}</div>`
+  : ''}
 ${model.providers && model.providers.length > 0
   ? html`<div class="providers" role="group" aria-label="Other ways to sign in">${model.providers.map(
       (p) => html`<a class="button secondary" href="/login/${p.id}${model.returnTo ? html`?return_to=${encodeURIComponent(model.returnTo)}` : ''}">Log in with ${p.name}</a>`,

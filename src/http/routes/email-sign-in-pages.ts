@@ -4,10 +4,11 @@ import type { EmailSignInMethod } from '../../core/accounts/email-sign-in.js';
 import type { Principal } from '../../core/accounts/sign-in.js';
 import { errorStatus, isAuthError } from '../../core/errors.js';
 import { generateSecret } from '../../core/secrets.js';
-import { emailLinkConfirmPage } from '../../ui/pages/email-link-confirm-page.js';
 import { emailLinkFailedPage } from '../../ui/pages/email-link-failed-page.js';
 import { emailSentPage } from '../../ui/pages/email-sent-page.js';
 import { emailSignInPage } from '../../ui/pages/email-sign-in-page.js';
+import { linkConfirmPage } from '../../ui/pages/link-confirm-page.js';
+import { html } from '../../ui/html.js';
 import type { HttpContext } from '../context.js';
 import { allowFormTargets, pendingAuthorization } from '../form-action.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
@@ -109,7 +110,18 @@ export function registerEmailSignInPages(app: FastifyInstance, ctx: HttpContext)
         }
         // Another browser (or a mail scanner fetching the link): nothing is used up until the user confirms.
         await allowReturnTarget(reply, parseReturnTo(preview.returnTo, ctx.origin));
-        return sendPage(reply, emailLinkConfirmPage({ csrfToken: csrf.token(request, reply), token, maskedEmail: preview.maskedEmail }));
+        // Login CSRF: a link someone else asked for (to their own account) must not sign this browser in unnoticed.
+        return sendPage(
+          reply,
+          linkConfirmPage({
+            title: 'Sign in on this browser?',
+            message: html`Sign in as <strong>${preview.maskedEmail}</strong> on this browser? This link was asked for in another browser: continue only if you asked for it.`,
+            action: '/login/email/link',
+            token,
+            csrfToken: csrf.token(request, reply),
+            button: `Sign in as ${preview.maskedEmail}`,
+          }),
+        );
       } catch (error) {
         return linkFailed(reply, error);
       }

@@ -52,6 +52,22 @@ describe.each(engines.filter((engine) => engine.run))('sign-in by emailed code o
     expect(decodeJwt(tokens.id_token!).amr).toEqual(['otp']);
   });
 
+  it('keeps return_to through the code form (a wrong code too) and continues there; an off-site one is dropped', async () => {
+    const agent = newAgent(t);
+    await agent.get('/login/email?method=code&return_to=%2Faccount%3Ftab%3D1');
+    const asked = await agent.postForm('/login/email', { email: 'ann@example.com', method: 'code', return_to: '/account?tab=1' });
+    expect(asked.body).toContain('<input type="hidden" name="return_to" value="/account?tab=1">');
+    const code = await codeSentTo(t, 'ann@example.com');
+    const refused = await agent.postForm('/login/email/code', { email: 'ann@example.com', code: wrong(code), return_to: '/account?tab=1' });
+    expect(refused.body).toContain('<input type="hidden" name="return_to" value="/account?tab=1">');
+    const entered = await agent.postForm('/login/email/code', { email: 'ann@example.com', code, return_to: '/account?tab=1' });
+    expect(entered.headers.location).toBe('/account?tab=1');
+    // An off-site return_to is dropped (open redirect).
+    await ask(agent, 'ann@example.com', 'code');
+    const again = await codeSentTo(t, 'ann@example.com');
+    expect((await agent.postForm('/login/email/code', { email: 'ann@example.com', code: again, return_to: '//evil.example/' })).headers.location).toBe('/account');
+  });
+
   it('refuses a used code with invalid_code', async () => {
     const agent = newAgent(t);
     await ask(agent, 'ann@example.com', 'code');

@@ -54,9 +54,21 @@ describe('sign-in by emailed link', () => {
     const form = await agent.get(`/login/email?method=link&return_to=${encodeURIComponent(returnTo)}`);
     expect(form.body).toContain('Example App');
     await agent.postForm('/login/email', { email: 'ann@example.com', method: 'link', return_to: returnTo });
-    const opened = await agent.get(await linkSentTo(t, 'ann@example.com'));
+    const link = await linkSentTo(t, 'ann@example.com');
+    const opened = await agent.get(link);
     expect(opened.statusCode).toBe(303);
     expect(opened.headers.location).toBe(returnTo);
+
+    // In another browser the confirm form's answer leads on to the client: its origin is a form target (CSP 3 form-action).
+    await agent.postForm('/login/email', { email: 'ann@example.com', method: 'link', return_to: returnTo });
+    const next = await linkSentTo(t, 'ann@example.com');
+    const other = newAgent(t);
+    const confirm = await other.get(next);
+    expect(confirm.statusCode).toBe(200);
+    expect(confirm.headers['content-security-policy']).toContain("form-action 'self' https://app.example.com");
+    const confirmed = await other.postForm('/login/email/link', { token: tokenOf(next) });
+    expect(confirmed.statusCode).toBe(303);
+    expect(confirmed.headers.location).toBe(returnTo);
   });
 
   it('asks another browser to confirm, naming the account partly, and signs it in only on the POST with a CSRF token', async () => {

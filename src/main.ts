@@ -16,6 +16,7 @@ import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
 import { RevocationService } from './core/revocation/revocation-service.js';
 import { DeviceTokens } from './core/throttle/device-tokens.js';
+import { CodeThrottle } from './core/throttle/code-throttle.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
 import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
 import { RefreshTokenService } from './core/tokens/refresh-token-service.js';
@@ -203,8 +204,14 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       notifyOldAddress: notices.isOn('email-changed'),
     },
   );
+  const codeThrottle = new CodeThrottle(storage.throttle, clock, {
+    ipMaxAttempts: config.loginIpMaxAttempts,
+    windowMs: config.loginAttemptWindow * 1000,
+    lockoutBaseMs: config.loginLockout * 1000,
+    lockoutMaxMs: config.loginLockoutMax * 1000,
+  });
   const emailSignIn = new EmailSignIn(
-    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, clock },
+    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, throttle: codeThrottle, clock },
     {
       link: config.emailSignInLink,
       code: config.emailSignInCode,

@@ -5,6 +5,7 @@ import type { DeferredWork } from '../mail/deferred-work.js';
 import type { MailLimits } from '../mail/mail-limits.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
 import type { UserRepository } from '../ports.js';
+import type { CodeThrottle } from '../throttle/code-throttle.js';
 import { EmailSignIn, maskEmail } from './email-sign-in.js';
 import type { EmailTokens } from './email-tokens.js';
 
@@ -18,6 +19,7 @@ function service(outboxEnabled: boolean, configured = options): EmailSignIn {
       tokens: {} as EmailTokens,
       limits: {} as MailLimits,
       deferred: {} as DeferredWork,
+      throttle: {} as CodeThrottle,
       clock: new ManualClock(),
     },
     configured,
@@ -30,7 +32,7 @@ describe('EmailSignIn', () => {
     expect([off.enabled, off.linkEnabled, off.codeEnabled]).toEqual([false, false, false]);
     const refused = await off.request({ email: 'ann@example.com', method: 'link', ip: '127.0.0.1', browser: 'b' }).catch((error: unknown) => error);
     expect(isAuthError(refused) && refused.code).toBe('not_found');
-    const code = await off.redeemCode({ email: 'ann@example.com', code: '123456' }).catch((error: unknown) => error);
+    const code = await off.redeemCode({ email: 'ann@example.com', code: '123456', ip: '127.0.0.1' }).catch((error: unknown) => error);
     expect(isAuthError(code) && code.code).toBe('not_found');
     const link = await off.redeemLink('ghe_x').catch((error: unknown) => error);
     expect(isAuthError(link) && link.code).toBe('not_found');

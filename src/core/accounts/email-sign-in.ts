@@ -5,6 +5,7 @@ import type { MailLimits } from '../mail/mail-limits.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
 import type { EmailTokenRecord } from '../mail-ports.js';
 import type { User, UserRepository } from '../ports.js';
+import type { CodeThrottle } from '../throttle/code-throttle.js';
 import { isSameBrowser, type EmailTokens } from './email-tokens.js';
 import { normalizeEmail } from './normalize-email.js';
 import type { Principal } from './sign-in.js';
@@ -18,6 +19,8 @@ export interface EmailSignInDeps {
   tokens: EmailTokens;
   limits: MailLimits;
   deferred: DeferredWork;
+  /** Limits on code entries per client IP and per address, across codes. */
+  throttle: CodeThrottle;
   clock: Clock;
 }
 
@@ -134,18 +137,22 @@ export class EmailSignIn {
 
   /**
    * Checks a code typed for `email` and returns who it signs in (`otp`). Every entry counts against
-   * the code's attempts (NIST SP 800-63B §5.2.2: limit failed attempts); an unknown address takes
-   * the same path and gets the same answer.
-   * @throws AuthError `not_found` (codes off), `invalid_code` (wrong, expired, used up, no such account), `account_disabled`.
+   * the code's attempts, and against the client IP and the address across codes (NIST SP 800-63B
+   * §5.2.2: limit failed attempts); an unknown address takes the same path and gets the same answer.
+   * @throws AuthError `not_found` (codes off), `too_many_attempts` (retryAfter), `invalid_code` (wrong, expired, used up, no such account), `account_disabled`.
    */
-  async redeemCode(input: { email: string; code: string }): Promise<Principal> {
+  async redeemCode(input: { email: string; code: string; ip: string }): Promise<Principal> {
     if (!this.codeEnabled) throw new AuthError('not_found');
     const emailKey = parseEmailKey(input.email);
+    // Counted by address, account or not, before anything is looked up.
+    const keys = { emailKey: emailKey ?? '', ip: input.ip };
+    await this.#deps.throttle.attempt(keys);
     const user = emailKey === undefined ? undefined : await this.#deps.users.findByEmailKey(emailKey);
     const code = /^\d+$/.test(input.code) && input.code.length === this.#options.codeLength ? input.code : '';
     const outcome = await this.#deps.tokens.verifyCode(user?.id ?? NO_USER_ID, code, this.#options.codeMaxAttempts);
     if (!outcome.ok) throw new AuthError('invalid_code', { detail: `sign-in code refused, ${outcome.attemptsLeft} attempts left` });
     const proven = await this.#proven(outcome.token, new AuthError('invalid_code', { detail: 'the address changed since the code was sent' }));
+    await this.#deps.throttle.recordSuccess(keys);
     return { user: proven, method: 'otp' };
   }
 

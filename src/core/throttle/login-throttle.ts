@@ -85,10 +85,14 @@ export class LoginThrottle {
     await this.#store.reset(accountKey(account));
   }
 
-  /** Forgets entries that can no longer lock anything. */
+  /**
+   * Forgets entries that can no longer lock anything. The table also holds the mail limits' and
+   * the code throttle's counts, whose windows run up to a day: rows are kept at least that long
+   * (a count deleted early would restart its window).
+   */
   async cleanup(): Promise<number> {
     const now = this.#clock.now();
-    return this.#store.deleteStale(now - Math.max(this.#options.windowMs, this.#options.lockoutMaxMs));
+    return this.#store.deleteStale(now - Math.max(this.#options.windowMs, this.#options.lockoutMaxMs, SHARED_WINDOW_MS));
   }
 
   async #count(key: string, maxAttempts: number): Promise<void> {
@@ -108,6 +112,9 @@ export class LoginThrottle {
     }
   }
 }
+
+/** The longest window of the other counts in the throttle table (code-throttle.ts, mail-limits.ts). */
+const SHARED_WINDOW_MS = 24 * 3_600_000;
 
 const accountKey = (account: string): string => `account:${account}`;
 const deviceKey = (account: string, device: string): string => `device:${device}:${account}`;

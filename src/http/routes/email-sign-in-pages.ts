@@ -142,7 +142,7 @@ export function registerEmailSignInPages(app: FastifyInstance, ctx: HttpContext)
       const form = request.body;
       const returnTo = parseReturnTo(form.return_to, ctx.origin);
       try {
-        const principal = await emailSignIn.redeemCode({ email: form.email, code: form.code.trim() });
+        const principal = await emailSignIn.redeemCode({ email: form.email, code: form.code.trim(), ip: request.ip });
         return await signInAndGo(request, reply, principal, returnTo);
       } catch (error) {
         await allowReturnTarget(reply, returnTo);

@@ -59,6 +59,17 @@ describe('asking for a sign-in link or code', () => {
     expect((await ask(agent, 'bob@example.com', 'link')).statusCode).toBe(200);
   });
 
+  it('keeps counting an address through the background cleanup (its window is an hour)', async () => {
+    const e = await startEmailGatehouse({ GATEHOUSE_MAIL_LIMIT_PER_ADDRESS: '2' });
+    t = e;
+    const agent = newAgent(e);
+    for (let i = 0; i < 2; i++) expect((await ask(agent, 'ann@example.com', 'link')).statusCode).toBe(200);
+    e.clock.advance(20 * 60_000);
+    await e.gatehouse.cleanup();
+    expect((await ask(agent, 'ann@example.com', 'link')).statusCode).toBe(429);
+    expect(e.lastRefusal()).toBe('rate_limited');
+  });
+
   it('limits requests per client IP (429, Retry-After) across addresses', async () => {
     const e = await startEmailGatehouse({ GATEHOUSE_MAIL_LIMIT_PER_IP: '3' });
     t = e;

@@ -194,6 +194,48 @@ describe.each(engines.filter((engine) => engine.run))('sign-in by emailed code o
   });
 });
 
+describe('code entries beyond one code', () => {
+  it('are limited per client IP across addresses (too_many_attempts, 429, Retry-After), known or not', async () => {
+    const t = await startEmailGatehouse({ GATEHOUSE_LOGIN_IP_MAX_ATTEMPTS: '3' });
+    try {
+      const agent = newAgent(t);
+      await agent.get('/login/email?method=code');
+      for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) {
+        expect((await agent.postForm('/login/email/code', { email, code: '123456' })).statusCode).toBe(400);
+      }
+      const limited = await agent.postForm('/login/email/code', { email: 'd@example.com', code: '123456' });
+      expect(limited.statusCode).toBe(429);
+      expect(t.lastRefusal()).toBe('too_many_attempts');
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+      expect(limited.body).toContain('action="/login/email/code"');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('are limited per address across codes: 100 failures in a row at most (NIST SP 800-63B §5.2.2)', async () => {
+    const t = await startEmailGatehouse({ GATEHOUSE_LOGIN_IP_MAX_ATTEMPTS: '1000', GATEHOUSE_MAIL_LIMIT_PER_ADDRESS: '1000' });
+    try {
+      await createUser(t, 'ann@example.com');
+      const agent = newAgent(t);
+      // 20 codes, 5 wrong entries each: 100 failures.
+      for (let round = 0; round < 20; round++) {
+        await ask(agent, 'ann@example.com', 'code');
+        const code = await codeSentTo(t, 'ann@example.com');
+        for (let i = 0; i < 5; i++) expect((await agent.postForm('/login/email/code', { email: 'ann@example.com', code: wrong(code) })).statusCode).toBe(400);
+      }
+      await ask(agent, 'ann@example.com', 'code');
+      const code = await codeSentTo(t, 'ann@example.com');
+      const limited = await agent.postForm('/login/email/code', { email: 'ann@example.com', code });
+      expect(limited.statusCode).toBe(429);
+      expect(t.lastRefusal()).toBe('too_many_attempts');
+      expect(await sessionEmail(agent)).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  }, 60_000);
+});
+
 describe('code length', () => {
   it('sends codes of GATEHOUSE_EMAIL_SIGN_IN_CODE_LENGTH digits', async () => {
     const t = await startEmailGatehouse({ GATEHOUSE_EMAIL_SIGN_IN_CODE_LENGTH: '8' });

@@ -14,6 +14,8 @@ import { registerAccountPages } from './routes/account-pages.js';
 import { registerAccountEmailPages } from './routes/account-email-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
+import { registerPasswordResetPages } from './routes/password-reset-pages.js';
+import { registerVerifyEmailPages } from './routes/verify-email-pages.js';
 import { registerHealth } from './routes/health.js';
 import { registerFederation } from './routes/federation.js';
 import { registerOAuthAuthorize } from './routes/oauth-authorize.js';
@@ -174,6 +176,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerAuthPages(app, ctx);
   registerAccountPages(app, ctx);
   registerAccountEmailPages(app, ctx);
+  registerVerifyEmailPages(app, ctx);
+  registerPasswordResetPages(app, ctx);
   registerSessionApi(app, ctx);
   registerTokenApi(app, ctx);
   registerWellKnown(app, ctx);

@@ -13,6 +13,8 @@ const FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'signup_closed',
   'not_found',
   'invalid_request',
+  'email_not_verified',
+  'rate_limited',
 ]);
 
 /**

@@ -1,5 +1,6 @@
 import { html } from '../html.js';
-import { alert, layout } from '../layout.js';
+import { alert, layout, notice } from '../layout.js';
+import { resendVerificationForm } from './resend-verification-form.js';
 
 export interface LoginPageModel {
   csrfToken: string;
@@ -11,6 +12,12 @@ export interface LoginPageModel {
   clientName?: string;
   /** Upstream providers, shown as "Log in with …" buttons in configuration order. */
   providers?: Array<{ id: string; name: string }>;
+  /** Offer "Forgot password?" (email can be sent). */
+  passwordResetEnabled?: boolean;
+  /** The password was right but the address is not verified yet (`email_not_verified`): offer a new link. */
+  unverified?: boolean;
+  /** A fixed message after a redirect here (a password was reset). */
+  notice?: string;
 }
 
 export function loginPage(model: LoginPageModel): string {
@@ -20,7 +27,9 @@ export function loginPage(model: LoginPageModel): string {
     body: html`<div class="card">
 <h1>Sign in</h1>
 ${model.clientName ? html`<p class="continue-to">Sign in to continue to <strong>${model.clientName}</strong></p>` : ''}
+${notice(model.notice)}
 ${alert(model.error)}
+${model.unverified ? resendVerificationForm({ csrfToken: model.csrfToken, email: model.email }) : ''}
 <form method="post" action="/login" novalidate>
   <input type="hidden" name="_csrf" value="${model.csrfToken}">
   ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
@@ -32,6 +41,7 @@ ${alert(model.error)}
   <label class="inline" for="remember"><input id="remember" name="remember" type="checkbox" value="1"> Keep me signed in on this device</label>
   <button type="submit">Sign in</button>
 </form>
+${model.passwordResetEnabled ? html`<p><a href="/forgot-password">Forgot password?</a></p>` : ''}
 ${model.providers && model.providers.length > 0
   ? html`<div class="providers" role="group" aria-label="Other ways to sign in">${model.providers.map(
       (p) => html`<a class="button secondary" href="/login/${p.id}${model.returnTo ? html`?return_to=${encodeURIComponent(model.returnTo)}` : ''}">Log in with ${p.name}</a>`,

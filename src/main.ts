@@ -249,18 +249,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     async (familyId) => void (await revocations.revoke({ familyId })),
   );
   const passwordReset = new PasswordReset(
-    {
-      users: storage.users,
-      hasher,
-      throttle,
-      tokens: mail.tokens,
-      outbox: mail.outbox,
-      limits: mail.limits,
-      deferred: mail.deferred,
-      notices,
-      signOutEverywhere,
-      clock,
-    },
+    { users: storage.users, hasher, throttle, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, notices, signOutEverywhere, clock },
     { issuer: config.issuer, lifetimeMs: config.passwordResetLifetime * 1000, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const verifier = new LocalTokenVerifier(keys, clock, { issuer: config.issuer, isRevoked: (jti) => revocations.isRevoked(jti) });

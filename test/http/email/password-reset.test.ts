@@ -213,6 +213,20 @@ describe('password reset (OWASP Forgot Password Cheat Sheet)', () => {
     expect((await forgot(t, 'ann@example.com')).statusCode).toBe(200);
   });
 
+  it('refuses both forms without the CSRF token (403): no link is sent, no password set', async () => {
+    t = await startTestGatehouse();
+    await signedInAgent(t, 'ann@example.com');
+    const agent = new TestAgent(t.app);
+    await agent.get('/forgot-password');
+    expect((await agent.postForm('/forgot-password', { email: 'ann@example.com', _csrf: 'forged' })).statusCode).toBe(403);
+    expect(await received(t, 'ann@example.com', 'reset-password')).toBe(0);
+    const link = await resetLinkFor(t, 'ann@example.com');
+    await agent.get(link);
+    const token = new URL(link, ISSUER).searchParams.get('token')!;
+    expect((await agent.postForm('/reset-password', { token, new_password: NEW_PASSWORD, _csrf: 'forged' })).statusCode).toBe(403);
+    expect((await resetWith(t, link, NEW_PASSWORD)).statusCode).toBe(303);
+  });
+
   it('limits reset requests per client IP with 429 and Retry-After', async () => {
     t = await startTestGatehouse({ GATEHOUSE_MAIL_LIMIT_PER_IP: '3' });
     for (let i = 0; i < 3; i++) expect((await forgot(t, `user${i}@example.com`)).statusCode).toBe(200);

@@ -195,6 +195,27 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     expect(limited.body).toContain('action="/verify-email/resend"');
   });
 
+  it('limits the signed-in resend too (429 with Retry-After), and refuses it without the CSRF token', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_MAIL_LIMIT_PER_ADDRESS: '2' });
+    const { agent } = await signedInAgent(t);
+    await agent.get('/account');
+    expect((await agent.postForm('/account/verify-email/resend', {})).statusCode).toBe(303);
+    const limited = await agent.postForm('/account/verify-email/resend', {});
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await agent.postForm('/account/verify-email/resend', { _csrf: 'forged' })).statusCode).toBe(403);
+    expect(await received(t, 'ann@example.com', 'verify-email')).toBe(2);
+  });
+
+  it('refuses the signed-out resend without the CSRF token (403), sending nothing', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_EMAIL_VERIFICATION: 'required' });
+    await new TestAgent(t.app).signUp('ann@example.com', PASSWORD);
+    const agent = new TestAgent(t.app);
+    await agent.get('/login');
+    expect((await agent.postForm('/verify-email/resend', { email: 'ann@example.com', _csrf: 'forged' })).statusCode).toBe(403);
+    expect(await received(t, 'ann@example.com', 'verify-email')).toBe(1);
+  });
+
   it('off sends nothing and shows no banner', async () => {
     t = await startTestGatehouse({ GATEHOUSE_EMAIL_VERIFICATION: 'off' });
     const { agent } = await signedInAgent(t);

@@ -148,7 +148,7 @@ ${deleteAccountSection(model)}`,
 
 /** "Verify your address": shown until the link sent to it is opened. */
 function verifyBanner(model: AccountPageModel): SafeHtml {
-  return html`<div class="notice" role="status" id="verify-email-banner">
+  return html`<div class="notice" id="verify-email-banner">
   <p>Your address <strong>${model.email}</strong> is not verified yet: open the link we sent to it.</p>
   <form method="post" action="/account/verify-email/resend">
     <input type="hidden" name="_csrf" value="${model.csrfToken}">

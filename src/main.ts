@@ -39,6 +39,8 @@ import { buildApp } from './http/app.js';
 import { EmailSignIn } from './core/accounts/email-sign-in.js';
 import { EmailTokens } from './core/accounts/email-tokens.js';
 import { EmailChange } from './core/accounts/email-change.js';
+import { EmailVerification } from './core/accounts/email-verification.js';
+import { PasswordReset } from './core/accounts/password-reset.js';
 import { parseSecurityNotices, SecurityNotices } from './core/accounts/security-notices.js';
 import { DeferredWork } from './core/mail/deferred-work.js';
 import { MailLimits } from './core/mail/mail-limits.js';
@@ -171,6 +173,11 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     deferred: new DeferredWork((error) => options.logger?.error({ err: error }, 'email work after a request failed')),
   };
   const notices = new SecurityNotices(mail.outbox, mail.deferred, { issuer: config.issuer, enabled: parseSecurityNotices(config.securityNotices) });
+  const verification = new EmailVerification(
+    { users: storage.users, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, clock, onSkipped: (reason) => options.logger?.warn(reason) },
+    // Unset: on (optional) wherever email can be sent.
+    { mode: config.emailVerification ?? (mail.mode === 'off' ? 'off' : 'optional'), issuer: config.issuer, lifetimeMs: config.emailVerificationLifetime * 1000 },
+  );
   const accounts = new AccountService(
     {
       users: storage.users,
@@ -187,7 +194,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     },
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
-  const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock });
+  const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock, requireVerifiedEmail: verification.required });
   const signIn = new SignIn({ sessions, notices });
   // Every session, refresh family and access token of the user: what an account taken back ends.
   const signOutEverywhere = async (userId: string): Promise<void> => {
@@ -260,6 +267,10 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     },
     async (familyId) => void (await revocations.revoke({ familyId })),
   );
+  const passwordReset = new PasswordReset(
+    { users: storage.users, hasher, throttle, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, notices, signOutEverywhere, clock },
+    { issuer: config.issuer, lifetimeMs: config.passwordResetLifetime * 1000, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
+  );
   const verifier = new LocalTokenVerifier(keys, clock, { issuer: config.issuer, isRevoked: (jti) => revocations.isRevoked(jti) });
   const codes = new AuthorizationCodeService(storage.authorizationCodes, clock, { lifetimeMs: config.authorizationCodeLifetime * 1000 });
   const consents = new ConsentService(storage.consents, clock, (userId, clientId) => refreshTokens.revokeGrantsOf(userId, clientId));
@@ -328,6 +339,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     clients,
     oauth,
     federation,
+    verification,
+    passwordReset,
     mail,
     emailChange,
     checkReadiness: () => storage.ping(),

@@ -15,6 +15,8 @@ import { registerAccountEmailPages } from './routes/account-email-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
 import { registerEmailSignInPages } from './routes/email-sign-in-pages.js';
+import { registerPasswordResetPages } from './routes/password-reset-pages.js';
+import { registerVerifyEmailPages } from './routes/verify-email-pages.js';
 import { registerHealth } from './routes/health.js';
 import { registerFederation } from './routes/federation.js';
 import { registerOAuthAuthorize } from './routes/oauth-authorize.js';
@@ -176,6 +178,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerEmailSignInPages(app, ctx);
   registerAccountPages(app, ctx);
   registerAccountEmailPages(app, ctx);
+  registerVerifyEmailPages(app, ctx);
+  registerPasswordResetPages(app, ctx);
   registerSessionApi(app, ctx);
   registerTokenApi(app, ctx);
   registerWellKnown(app, ctx);

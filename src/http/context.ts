@@ -3,6 +3,8 @@ import type { AccountService } from '../core/accounts/account-service.js';
 import type { Authenticator } from '../core/accounts/authenticator.js';
 import type { EmailSignIn } from '../core/accounts/email-sign-in.js';
 import type { SignIn } from '../core/accounts/sign-in.js';
+import type { EmailVerification } from '../core/accounts/email-verification.js';
+import type { PasswordReset } from '../core/accounts/password-reset.js';
 import type { AuthenticatedSession, SessionService } from '../core/sessions/session-service.js';
 import type { Session } from '../core/ports.js';
 import type { GatehouseConfig } from '../config/schema.js';
@@ -51,6 +53,10 @@ export interface AppServices {
   federation: FederationService;
   /** Changing an account's address (confirmed at the new one, undoable from the old one). */
   emailChange: EmailChange;
+  /** Address verification: links at sign-up and on request, `required` / `optional` / `off`. */
+  verification: EmailVerification;
+  /** "Forgot password?": emailed single-use links that set a new password and end every session. */
+  passwordReset: PasswordReset;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
   checkReadiness(): Promise<void>;
 }

@@ -15,6 +15,7 @@ const FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'invalid_request',
   // Sign-in by email: a wrong code is typed again; a limit on sending says how long to wait.
   'invalid_code',
+  'email_not_verified',
   'rate_limited',
 ]);
 

@@ -772,6 +772,23 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await revokedAt(first.tokenHash)).toBe(T0 + HOUR);
         expect(await storage.refreshTokens.revokeFamiliesOf(randomUUID(), 'app', T0 + HOUR)).toEqual([]);
       });
+
+      it('revokeFamiliesOf without a client revokes the unrevoked families of that user with every client, and returns their ids', async () => {
+        const first = await createFamily({});
+        const otherClient = await createFamily({ clientId: 'other-app' });
+        const alreadyRevoked = await createFamily({ revokedAt: T0 - MINUTE });
+        const otherUsers = await createFamily({ userId: otherUser.id });
+
+        const ids = await storage.refreshTokens.revokeFamiliesOf(user.id, undefined, T0 + HOUR);
+        expect([...ids].sort()).toEqual([first.family.id, otherClient.family.id].sort());
+        expect(await revokedAt(first.tokenHash)).toBe(T0 + HOUR);
+        expect(await revokedAt(otherClient.tokenHash)).toBe(T0 + HOUR);
+        expect(await revokedAt(alreadyRevoked.tokenHash)).toBe(T0 - MINUTE);
+        expect(await revokedAt(otherUsers.tokenHash)).toBeNull();
+
+        expect(await storage.refreshTokens.revokeFamiliesOf(user.id, undefined, T0 + 2 * HOUR)).toEqual([]);
+        expect(await storage.refreshTokens.revokeFamiliesOf(randomUUID(), undefined, T0 + HOUR)).toEqual([]);
+      });
     });
 
     describe('clients', () => {

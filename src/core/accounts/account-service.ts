@@ -3,13 +3,13 @@ import { AuthError, isAuthError, type FieldProblem } from '../errors.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { AuditLog, User, UserRepository, NewUser } from '../ports.js';
-import type { SecurityNotices } from './security-notices.js';
 import { generateId } from '../secrets.js';
 import type { SessionService } from '../sessions/session-service.js';
 import type { DeviceTokens } from '../throttle/device-tokens.js';
 import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
 import { normalizeEmail } from './normalize-email.js';
 import type { ReauthMarks } from './reauth-marks.js';
+import type { SecurityNotices } from './security-notices.js';
 
 export interface AccountOptions {
   /** Whether anyone may sign up; when false only administrators (the CLI) create accounts. */
@@ -32,7 +32,7 @@ export interface AccountDeps {
   onUserDeleted?(userId: string): Promise<void>;
   /** Where a deletion is recorded (without personal data). */
   audit?: AuditLog;
-  /** Emails the owner when the account is deleted. */
+  /** Emails the owner when the account is deleted, and after a password change. */
   notices?: SecurityNotices;
 }
 
@@ -118,7 +118,7 @@ export class AccountService {
 
   /**
    * Changes the password after checking the current one (throttled like a login, so a stolen
-   * session cannot guess it), then signs out every other session. Returns the browser's new device
+   * session cannot guess it), then signs out every other session and emails the owner a notice. Returns the browser's new device
    * cookie: the old ones, bound to the old password, no longer vouch for any browser.
    * @throws AuthError `reauthentication_required` (the account has no password: nothing to check,
    *   nothing counted; it sets one with {@link setPassword}), `invalid_password` (checked first, so
@@ -135,6 +135,7 @@ export class AccountService {
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.newPassword));
     await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     await this.#deps.sessions.revokeAll(user.id, { exceptId: input.keepSessionId });
+    this.#deps.notices?.passwordChanged(user);
     return { deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey: user.emailKey, passwordHash }) };
   }
 
@@ -143,7 +144,7 @@ export class AccountService {
    * a current password it needs `reauthMark`: proof that this user signed in again with a linked
    * provider moments ago in this session ({@link ReauthMarks}). The password throttle is neither
    * read nor counted: there is nothing to guess. Then, as a password change does, it signs out every
-   * other session and returns the browser's device cookie under the new password.
+   * other session, emails the owner a notice and returns the browser's device cookie under the new password.
    * @throws AuthError `password_already_set`, `reauthentication_required` (no mark, stale, or
    *   another user's or session's), `invalid_password`.
    */
@@ -160,6 +161,7 @@ export class AccountService {
     // Only where there is still no password: two racing requests cannot both set one.
     if (!(await this.#deps.users.setPasswordHashIfNone(user.id, passwordHash, this.#deps.clock.now()))) throw new AuthError('password_already_set');
     await this.#deps.sessions.revokeAll(user.id, { exceptId: input.sessionId });
+    this.#deps.notices?.passwordChanged(user);
     return { deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey: user.emailKey, passwordHash }) };
   }
 

@@ -30,6 +30,8 @@ export interface AuthenticatorDeps {
   throttle: LoginThrottle;
   devices: DeviceTokens;
   clock: Clock;
+  /** GATEHOUSE_EMAIL_VERIFICATION=required: a password sign-in needs a verified address. */
+  requireVerifiedEmail?: boolean;
 }
 
 /**
@@ -46,7 +48,8 @@ export class Authenticator {
 
   /**
    * Checks the credentials; the caller starts the session with SignIn (sign-in.ts).
-   * @throws AuthError `too_many_attempts`, `invalid_credentials`, `account_disabled`.
+   * @throws AuthError `too_many_attempts`, `invalid_credentials`, `account_disabled`,
+   *   `email_not_verified` (only once the password was right: it never tells who has an account).
    */
   async verifyPassword(input: LoginInput): Promise<LoginResult> {
     const emailKey = emailKeyOf(input.email);
@@ -68,6 +71,7 @@ export class Authenticator {
     if (user.disabledAt !== null) throw new AuthError('account_disabled');
 
     await this.#deps.throttle.recordSuccess(keys);
+    if (this.#deps.requireVerifiedEmail === true && !user.emailVerified) throw new AuthError('email_not_verified');
     let passwordHash = user.passwordHash;
     if (this.#deps.hasher.needsRehash(passwordHash)) {
       passwordHash = await this.#deps.hasher.hash(password);

@@ -23,6 +23,8 @@ const NOTICES = {
   'provider-unlinked': 'The provider is unlinked.',
   'email-change-sent': 'We sent a link to the new address. Your address changes when you open it.',
   'email-changed': 'Your email address was changed.',
+  'verification-sent': 'We sent a new verification link to your address.',
+  'email-verified': 'Your address is verified.',
 } as const;
 
 const AccountQuery = Type.Object({
@@ -89,6 +91,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       memberSince: auth.user.createdAt,
       sessions,
       hasPassword: auth.user.passwordHash !== null,
+      emailUnverified: services.verification.isPending(auth.user),
       ...(reauthenticatedWith !== undefined && auth.user.passwordHash === null
         ? { reauthenticatedWith: services.federation.providers.find((p) => p.id === reauthenticatedWith)?.name ?? reauthenticatedWith }
         : {}),

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorStatus, type AuthError } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';
 import { signupPage, type SignupField } from '../../ui/pages/signup-page.js';
+import { checkInboxPage } from '../../ui/pages/check-inbox-page.js';
 import type { HttpContext } from '../context.js';
 import { allowFormTargets, pendingAuthorization } from '../form-action.js';
 import { sendFormFailure, sendPage } from '../form-failure.js';
@@ -15,7 +16,13 @@ const LoginQuery = Type.Object({
   // Set by the authorization endpoint: prompt=login (or an exceeded max_age) asks for the password again.
   prompt: Type.Optional(Type.Literal('login')),
   login_hint: Type.Optional(Type.String({ maxLength: 320 })),
+  notice: Type.Optional(Type.String({ maxLength: 40 })),
 });
+
+// Fixed messages chosen by key, so nothing from the URL is echoed into the page.
+const LOGIN_NOTICES: Readonly<Record<string, string>> = {
+  'password-reset': 'Your password was changed and you were signed out everywhere. Sign in with your new password.',
+};
 
 // Fields default to '' so a missing field reads as a wrong answer, not a malformed request.
 const CredentialsForm = Type.Object({
@@ -70,7 +77,11 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       if (auth && request.query.prompt !== 'login') return reply.redirect(returnTo ?? '/account', 303);
       const email = auth?.user.email ?? request.query.login_hint;
       const continueTo = await allowReturnTarget(reply, returnTo);
-      return sendPage(reply, loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, emailSignIn: emailSignInOffer, ...continueTo }));
+      const notice = request.query.notice === undefined ? undefined : LOGIN_NOTICES[request.query.notice];
+      return sendPage(
+        reply,
+        loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, passwordResetEnabled: services.passwordReset.enabled, emailSignIn: emailSignInOffer, ...(notice ? { notice } : {}), ...continueTo }),
+      );
     },
   );
 
@@ -90,8 +101,20 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {
       const continueTo = await allowReturnTarget(reply, returnTo);
-      return sendFormFailure(reply, error, (message) =>
-        loginPage({ csrfToken: csrf.token(request, reply), email: form.email, returnTo, error: message, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, emailSignIn: emailSignInOffer, ...continueTo }),
+      return sendFormFailure(reply, error, (message, refusal) =>
+        loginPage({
+          csrfToken: csrf.token(request, reply),
+          email: form.email,
+          returnTo,
+          error: message,
+          signupEnabled: services.accounts.signupEnabled,
+          providers: services.federation.providers,
+          passwordResetEnabled: services.passwordReset.enabled,
+          emailSignIn: emailSignInOffer,
+          // Said only after the right password (authenticator.ts), so it tells nobody else anything.
+          unverified: refusal.code === 'email_not_verified',
+          ...continueTo,
+        }),
       );
     }
   });
@@ -114,7 +137,9 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     try {
       const user = await services.accounts.register({ email: form.email, password: form.password, name: form.name, ip: request.ip }, { by: 'self' });
-      // Until email verification exists, a new account is signed in straight away.
+      // With verification required, the new account signs in once its address is verified.
+      const { signIn } = await services.verification.onSignUp(user, { ip: request.ip });
+      if (!signIn) return sendPage(reply, checkInboxPage({ kind: 'verify-email', email: user.email, csrfToken: csrf.token(request, reply) }));
       const { session, token } = await services.signIn.start({ user, method: 'pwd' }, signInClient(ctx, request));
       ctx.setSessionCookie(reply, token, session);
       return reply.redirect(returnTo ?? '/account', 303);

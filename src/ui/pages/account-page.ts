@@ -35,6 +35,8 @@ export interface AccountPageModel {
   consents: AccountConsentRow[];
   memberSince: number;
   sessions: AccountSessionRow[];
+  /** The address still needs verifying: a banner with a resend button. */
+  emailUnverified?: boolean;
   /** False for an account that signed up through a provider: it sets a password instead of changing one. */
   hasPassword: boolean;
   /** The provider this session re-authenticated with moments ago (lets a passwordless account set a password). */
@@ -73,6 +75,7 @@ export function accountPage(model: AccountPageModel): string {
     signedInAs: { email: model.email, csrfToken: model.csrfToken },
     body: html`<h1>Your account</h1>
 ${notice(model.notice)}
+${model.emailUnverified ? verifyBanner(model) : ''}
 <section class="card" aria-labelledby="profile-heading">
   <h2 id="profile-heading">Profile</h2>
   ${formError(model, 'profile')}
@@ -141,6 +144,17 @@ ${emailSection(model)}
 ${model.hasPassword ? changePassword(model) : setPassword(model)}
 ${deleteAccountSection(model)}`,
   });
+}
+
+/** "Verify your address": shown until the link sent to it is opened. */
+function verifyBanner(model: AccountPageModel): SafeHtml {
+  return html`<div class="notice" id="verify-email-banner">
+  <p>Your address <strong>${model.email}</strong> is not verified yet: open the link we sent to it.</p>
+  <form method="post" action="/account/verify-email/resend">
+    <input type="hidden" name="_csrf" value="${model.csrfToken}">
+    <button type="submit" class="secondary">Send a new verification link</button>
+  </form>
+</div>`;
 }
 
 function changePassword(model: AccountPageModel): SafeHtml {

@@ -1,5 +1,6 @@
 import { html } from '../html.js';
-import { alert, layout } from '../layout.js';
+import { alert, layout, notice } from '../layout.js';
+import { resendVerificationForm } from './resend-verification-form.js';
 
 export interface LoginPageModel {
   csrfToken: string;
@@ -13,6 +14,12 @@ export interface LoginPageModel {
   providers?: Array<{ id: string; name: string }>;
   /** Sign-in by email, as far as it is on: "Email me a sign-in link" / "Email me a code". */
   emailSignIn?: { link: boolean; code: boolean };
+  /** Offer "Forgot password?" (email can be sent). */
+  passwordResetEnabled?: boolean;
+  /** The password was right but the address is not verified yet (`email_not_verified`): offer a new link. */
+  unverified?: boolean;
+  /** A fixed message after a redirect here (a password was reset). */
+  notice?: string;
 }
 
 export function loginPage(model: LoginPageModel): string {
@@ -25,7 +32,9 @@ export function loginPage(model: LoginPageModel): string {
     body: html`<div class="card">
 <h1>Sign in</h1>
 ${model.clientName ? html`<p class="continue-to">Sign in to continue to <strong>${model.clientName}</strong></p>` : ''}
+${notice(model.notice)}
 ${alert(model.error)}
+${model.unverified ? resendVerificationForm({ csrfToken: model.csrfToken, email: model.email }) : ''}
 <form method="post" action="/login" novalidate>
   <input type="hidden" name="_csrf" value="${model.csrfToken}">
   ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
@@ -40,6 +49,7 @@ ${alert(model.error)}
 ${email && (email.link || email.code)
   ? html`<div class="providers" role="group" aria-label="Sign in without a password">${email.link ? html`<a class="button secondary" href="${emailHref('link')}">Email me a sign-in link</a>` : ''}${email.code ? html`<a class="button secondary" href="${emailHref('code')}">Email me a code</a>` : ''}</div>`
   : ''}
+${model.passwordResetEnabled ? html`<p><a href="/forgot-password">Forgot password?</a></p>` : ''}
 ${model.providers && model.providers.length > 0
   ? html`<div class="providers" role="group" aria-label="Other ways to sign in">${model.providers.map(
       (p) => html`<a class="button secondary" href="/login/${p.id}${model.returnTo ? html`?return_to=${encodeURIComponent(model.returnTo)}` : ''}">Log in with ${p.name}</a>`,

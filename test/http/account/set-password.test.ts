@@ -137,6 +137,9 @@ describe('setting a first password on an account that signed up through a provid
     expect((await elsewhere.get('/api/session', { accept: 'application/json' })).statusCode).toBe(401);
     expect(await liveSessionCount(t, user.id)).toBe(1);
     for (const spy of watched) expect(spy).not.toHaveBeenCalled();
+    // The owner is told (GATEHOUSE_SECURITY_NOTICES), with a way back in if it was not them.
+    await t.mailSettled();
+    expect(t.mailbox!.last('alice@example.com', 'password-changed').text).toContain('http://localhost:8080/forgot-password');
 
     // Now the account has a password: /account offers to change it, and it signs in.
     const after = await agent.get('/account?notice=password-set');

@@ -16,7 +16,6 @@ import type { PasswordHasher } from './core/passwords/password-hasher.js';
 import { SessionService } from './core/sessions/session-service.js';
 import { RevocationService } from './core/revocation/revocation-service.js';
 import { DeviceTokens } from './core/throttle/device-tokens.js';
-import { CodeThrottle } from './core/throttle/code-throttle.js';
 import { LoginThrottle } from './core/throttle/login-throttle.js';
 import { AccessTokenIssuer } from './core/tokens/access-token-issuer.js';
 import { RefreshTokenService } from './core/tokens/refresh-token-service.js';
@@ -36,17 +35,9 @@ import { UpstreamClient } from './core/federation/upstream-client.js';
 import type { OAuthClient, SigningAlgorithm, User } from './core/ports.js';
 import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
-import { EmailSignIn } from './core/accounts/email-sign-in.js';
-import { EmailTokens } from './core/accounts/email-tokens.js';
-import { EmailChange } from './core/accounts/email-change.js';
-import { EmailVerification } from './core/accounts/email-verification.js';
-import { PasswordReset } from './core/accounts/password-reset.js';
-import { parseSecurityNotices, SecurityNotices } from './core/accounts/security-notices.js';
-import { DeferredWork } from './core/mail/deferred-work.js';
-import { MailLimits } from './core/mail/mail-limits.js';
-import type { MailOutbox } from './core/mail/mail-outbox.js';
 import type { MailTransport } from './core/mail-ports.js';
-import { openMail, type MailMode } from './mail/open-mail.js';
+import { composeEmail, type GatehouseMail } from './composition/compose-email.js';
+export type { GatehouseMail } from './composition/compose-email.js';
 import type { AppServices, OAuthServices } from './http/context.js';
 import { openSqlStorage, type SqlStorage } from './storage/sql/sql-storage.js';
 
@@ -68,18 +59,6 @@ export interface GatehouseOptions {
   onNotice?: (message: string) => void;
   /** Replaces the transport the configuration names (tests capture messages with it). */
   mailTransport?: MailTransport;
-}
-
-/** Email as built from the configuration. */
-export interface GatehouseMail {
-  outbox: MailOutbox;
-  /** `smtp`, `outbox` (development without SMTP: DATA_DIR/outbox) or `off` (production without SMTP). */
-  mode: MailMode;
-  from: string;
-  tokens: EmailTokens;
-  limits: MailLimits;
-  /** Lookups and sends a request starts after answering (so its timing says nothing); settle() waits for them. */
-  deferred: DeferredWork;
 }
 
 export interface Gatehouse {
@@ -165,19 +144,22 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     keys: () => (reauthKeys ??= lazyRing.deriveKeys('reauth mark v1')),
     lifetimeMs: REAUTH_MAX_AGE_SECONDS * 1000,
   });
-  let codeKeys: Buffer[] | undefined;
-  const mail: GatehouseMail = {
-    ...openMail(config, { repository: storage.mailOutbox, clock, log: options.logger, ...(options.mailTransport ? { transport: options.mailTransport } : {}) }),
-    tokens: new EmailTokens({ repository: storage.emailTokens, clock, codeKeys: () => (codeKeys ??= lazyRing.deriveKeys('email code v1')) }),
-    limits: new MailLimits(storage.throttle, clock, { perAddress: config.mailLimitPerAddress, perIp: config.mailLimitPerIp }),
-    deferred: new DeferredWork((error) => options.logger?.error({ err: error }, 'email work after a request failed')),
+  // Every session, refresh family and access token of the user: what an account taken back ends.
+  const signOutEverywhere = async (userId: string): Promise<void> => {
+    await sessions.revokeAll(userId);
+    await refreshTokens.revokeAllOf(userId);
+    await revocations.revoke({ subject: userId });
   };
-  const notices = new SecurityNotices(mail.outbox, mail.deferred, { issuer: config.issuer, enabled: parseSecurityNotices(config.securityNotices) });
-  const verification = new EmailVerification(
-    { users: storage.users, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, clock, onSkipped: (reason) => options.logger?.warn(reason) },
-    // Unset: on (optional) wherever email can be sent.
-    { mode: config.emailVerification ?? (mail.mode === 'off' ? 'off' : 'optional'), issuer: config.issuer, lifetimeMs: config.emailVerificationLifetime * 1000 },
-  );
+  const { mail, notices, verification, emailChange, emailSignIn, passwordReset } = composeEmail(config, {
+    storage,
+    clock,
+    hasher,
+    throttle,
+    signOutEverywhere,
+    deriveKeys: (purpose) => lazyRing.deriveKeys(purpose),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.mailTransport ? { transport: options.mailTransport } : {}),
+  });
   const accounts = new AccountService(
     {
       users: storage.users,
@@ -196,38 +178,6 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   );
   const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock, requireVerifiedEmail: verification.required });
   const signIn = new SignIn({ sessions, notices });
-  // Every session, refresh family and access token of the user: what an account taken back ends.
-  const signOutEverywhere = async (userId: string): Promise<void> => {
-    await sessions.revokeAll(userId);
-    await refreshTokens.revokeAllOf(userId);
-    await revocations.revoke({ subject: userId });
-  };
-  const emailChange = new EmailChange(
-    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, clock, signOutEverywhere },
-    {
-      issuer: config.issuer,
-      confirmLifetimeMs: config.emailVerificationLifetime * 1000,
-      undoLifetimeMs: config.emailChangeUndoLifetime * 1000,
-      notifyOldAddress: notices.isOn('email-changed'),
-    },
-  );
-  const codeThrottle = new CodeThrottle(storage.throttle, clock, {
-    ipMaxAttempts: config.loginIpMaxAttempts,
-    windowMs: config.loginAttemptWindow * 1000,
-    lockoutBaseMs: config.loginLockout * 1000,
-    lockoutMaxMs: config.loginLockoutMax * 1000,
-  });
-  const emailSignIn = new EmailSignIn(
-    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, throttle: codeThrottle, clock },
-    {
-      link: config.emailSignInLink,
-      code: config.emailSignInCode,
-      codeLength: config.emailSignInCodeLength,
-      codeMaxAttempts: config.emailSignInCodeMaxAttempts,
-      lifetimeMs: config.emailSignInLifetime * 1000,
-      linkUrl: `${config.issuer}/login/email/link`,
-    },
-  );
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
   // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
@@ -266,10 +216,6 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       revokedRetentionMs: 30 * 24 * 3600 * 1000,
     },
     async (familyId) => void (await revocations.revoke({ familyId })),
-  );
-  const passwordReset = new PasswordReset(
-    { users: storage.users, hasher, throttle, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, notices, signOutEverywhere, clock },
-    { issuer: config.issuer, lifetimeMs: config.passwordResetLifetime * 1000, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const verifier = new LocalTokenVerifier(keys, clock, { issuer: config.issuer, isRevoked: (jti) => revocations.isRevoked(jti) });
   const codes = new AuthorizationCodeService(storage.authorizationCodes, clock, { lifetimeMs: config.authorizationCodeLifetime * 1000 });

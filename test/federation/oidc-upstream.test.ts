@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { linkIn } from '../support/mailbox.js';
 import { TestAgent } from '../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js';
 import { PASSWORD, signedInAgent } from '../support/oauth.js';
@@ -206,6 +207,22 @@ describe('"Log in with" an OpenID provider', () => {
       expectNoSessionCookie(done);
       expect(await identitiesOf(t, userId)).toEqual([]);
       expect(await t.gatehouse.storage.identities.find('corp', 'verified')).toBeUndefined();
+    });
+
+    it('with linkVerifiedEmail, links into a password account once its owner verified the address by the emailed link', async () => {
+      const { t, upstream } = await start({ linkVerifiedEmail: true });
+      const { agent, userId } = await signedInAgent(t, 'ann@example.com');
+      // Before verification the password account stays apart (the test above).
+      expectPage(await signInThrough(new TestAgent(t.app), upstream, 'verified'), 409, 'You already have an account');
+      await t.mailSettled();
+      const link = linkIn(t.mailbox!.last('ann@example.com', 'verify-email'), 'http://localhost:8080/verify-email?token=');
+      expect((await agent.get(link.slice('http://localhost:8080'.length))).statusCode).toBeLessThan(400);
+      expect((await t.gatehouse.storage.users.findById(userId))!.emailVerified).toBe(true);
+      const done = await signInThrough(new TestAgent(t.app), upstream, 'verified');
+      expect(done.statusCode, done.body).toBe(303);
+      expectSessionCookie(done);
+      expect((await allUsers(t)).map((u) => u.id)).toEqual([userId]);
+      expect(await identitiesOf(t, userId)).toMatchObject([{ provider: 'corp', subject: 'verified', userId }]);
     });
 
     it('a first sign-in with a verified email creates an account whose email counts as verified', async () => {

@@ -29,9 +29,9 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('address 
   });
 
   /** The newest link of `kind` in the test mailbox, once the email work has settled. */
-  async function mailedLink(kind: 'verify-email' | 'reset-password', path: string): Promise<string> {
+  async function mailedLink(kind: 'verify-email' | 'reset-password' | 'confirm-email-change' | 'email-changed', path: string, to = email): Promise<string> {
     await gatehouse.mailSettled();
-    return linkIn(gatehouse.mailbox!.last(email, kind), `${origin}${path}?token=`);
+    return linkIn(gatehouse.mailbox!.last(to, kind), `${origin}${path}?token=`);
   }
 
   it('signs up, opens the emailed link, is verified and signs in; then forgets the password and resets it from the emailed link', async () => {
@@ -69,6 +69,47 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('address 
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${origin}/account`);
 
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('changes the address from /account through the link sent to the new one, then undoes it from the old one', async () => {
+    const changed = 'mail-user.new@example.com';
+    const { context, page } = await openWatchedPage(browser, 'change', problems, { baseURL: origin });
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${origin}/account`);
+
+    const section = page.getByRole('region', { name: 'Email address' });
+    await section.getByLabel('New email address').fill(changed);
+    await section.getByLabel('Current password').fill(newPassword);
+    await section.getByRole('button', { name: 'Change email' }).click();
+    await page.waitForURL(`${origin}/account?notice=email-change-sent`);
+    expect(await page.locator('#account-email').textContent()).toBe(email);
+
+    // The new address's link, opened in another browser (a phone's mail app): it asks, then applies.
+    const phone = await openWatchedPage(browser, 'phone', problems, { baseURL: origin });
+    await phone.page.goto(await mailedLink('confirm-email-change', '/account/email/confirm', changed));
+    await phone.page.getByRole('button', { name: 'Confirm my new address' }).click();
+    await expect.poll(() => phone.page.getByRole('heading', { level: 1 }).textContent()).toBe('Address changed');
+    await page.reload();
+    expect(await page.locator('#account-email').textContent()).toBe(changed);
+
+    // The old address's notice undoes it: the old address returns and every session ends.
+    await phone.page.goto(await mailedLink('email-changed', '/account/email/undo'));
+    await phone.page.getByRole('button', { name: 'Undo the change and sign out everywhere' }).click();
+    await expect.poll(() => phone.page.getByRole('heading', { level: 1 }).textContent()).toBe('Change undone');
+    await page.reload();
+    await page.waitForURL(`${origin}/login?return_to=%2Faccount`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password', { exact: true }).fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${origin}/account`);
+    expect(await page.locator('#account-email').textContent()).toBe(email);
+
+    await phone.context.close();
     await context.close();
     expect(problems).toEqual([]);
   }, 120_000);

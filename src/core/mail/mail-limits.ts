@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
-import { AuthError } from '../errors.js';
 import type { ThrottleRepository } from '../ports.js';
 import { throttleAddress } from '../throttle/throttle-address.js';
+import { countAttempt } from '../throttle/count-attempt.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -33,9 +33,6 @@ export class MailLimits {
 
   async #count(key: string, maxAttempts: number): Promise<void> {
     const now = this.#clock.now();
-    const outcome = await this.#store.attempt(key, now, { maxAttempts, windowStart: now - HOUR_MS, lockoutBaseMs: HOUR_MS, lockoutMaxMs: HOUR_MS });
-    if (!outcome.allowed) {
-      throw new AuthError('rate_limited', { retryAfter: Math.max(1, Math.ceil((outcome.lockedUntil - now) / 1000)), detail: `mail limit: ${key.slice(0, key.indexOf(':'))}` });
-    }
+    await countAttempt(this.#store, this.#clock, key, { maxAttempts, windowStart: now - HOUR_MS, lockoutBaseMs: HOUR_MS, lockoutMaxMs: HOUR_MS }, 'rate_limited');
   }
 }

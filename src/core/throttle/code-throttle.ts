@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
-import { AuthError } from '../errors.js';
-import type { AttemptPolicy, ThrottleRepository } from '../ports.js';
+import type { ThrottleRepository } from '../ports.js';
 import { throttleAddress } from './throttle-address.js';
+import { countAttempt } from './count-attempt.js';
 
 const DAY_MS = 24 * 3_600_000;
 const HOUR_MS = 3_600_000;
@@ -40,8 +40,8 @@ export class CodeThrottle {
   async attempt(input: { emailKey: string; ip: string }): Promise<void> {
     const now = this.#clock.now();
     const { ipMaxAttempts, windowMs, lockoutBaseMs, lockoutMaxMs } = this.#options;
-    await this.#count(ipKey(input.ip), { maxAttempts: ipMaxAttempts, windowStart: now - windowMs, lockoutBaseMs, lockoutMaxMs });
-    await this.#count(addressKey(input.emailKey), { maxAttempts: ADDRESS_MAX_FAILURES, windowStart: now - DAY_MS, lockoutBaseMs: HOUR_MS, lockoutMaxMs: HOUR_MS });
+    await countAttempt(this.#store, this.#clock, ipKey(input.ip), { maxAttempts: ipMaxAttempts, windowStart: now - windowMs, lockoutBaseMs, lockoutMaxMs });
+    await countAttempt(this.#store, this.#clock, addressKey(input.emailKey), { maxAttempts: ADDRESS_MAX_FAILURES, windowStart: now - DAY_MS, lockoutBaseMs: HOUR_MS, lockoutMaxMs: HOUR_MS });
   }
 
   /** A right code ends the address's run of failures and takes its entry back from the IP. */
@@ -50,13 +50,6 @@ export class CodeThrottle {
     await this.#store.forgive(ipKey(input.ip));
   }
 
-  async #count(key: string, policy: AttemptPolicy): Promise<void> {
-    const now = this.#clock.now();
-    const outcome = await this.#store.attempt(key, now, policy);
-    if (!outcome.allowed) {
-      throw new AuthError('too_many_attempts', { retryAfter: Math.max(1, Math.ceil((outcome.lockedUntil - now) / 1000)), detail: `locked: ${key.slice(0, key.indexOf(':'))}` });
-    }
-  }
 }
 
 const ipKey = (ip: string): string => `code-ip:${throttleAddress(ip)}`;

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
-import { AuthError } from '../errors.js';
 import type { AttemptPolicy, ThrottleRepository } from '../ports.js';
 import { throttleAddress } from './throttle-address.js';
+import { countAttempt } from './count-attempt.js';
 
 export interface LoginThrottleOptions {
   /** Attempts per account within the window; the one that reaches it locks the account for a while. */
@@ -103,13 +103,7 @@ export class LoginThrottle {
       lockoutBaseMs: this.#options.lockoutBaseMs,
       lockoutMaxMs: this.#options.lockoutMaxMs,
     };
-    const outcome = await this.#store.attempt(key, now, policy);
-    if (!outcome.allowed) {
-      throw new AuthError('too_many_attempts', {
-        retryAfter: Math.max(1, Math.ceil((outcome.lockedUntil - now) / 1000)),
-        detail: `locked: ${key.slice(0, key.indexOf(':'))}`,
-      });
-    }
+    await countAttempt(this.#store, this.#clock, key, policy);
   }
 }
 

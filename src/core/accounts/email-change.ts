@@ -122,14 +122,16 @@ export class EmailChange {
     const changedTo = normalizeEmail(record.data).emailKey;
     if (!user) throw new AuthError('invalid_link', { detail: 'account gone' });
     const old = normalizeEmail(record.email);
+    // Signed out first, whatever follows: restoring the address can fail (another account signed up
+    // with the old address meanwhile: email_taken), and must not leave whoever made the change signed in.
+    await this.#deps.tokens.endAll(user.id, [...ALL_LINKS, 'undo-email-change']);
+    await this.#deps.signOutEverywhere(user.id);
     // Already back (or changed again by its owner from the new address): only sign out everywhere.
     if (user.emailKey === changedTo) {
       await this.#deps.users.changeEmail(user.id, { fromEmailKey: changedTo, email: old.email, emailKey: old.emailKey, verified: true }, this.#deps.clock.now());
     } else if (user.emailKey !== old.emailKey) {
       throw new AuthError('invalid_link', { detail: 'the address changed again since' });
     }
-    await this.#deps.tokens.endAll(user.id, [...ALL_LINKS, 'undo-email-change']);
-    await this.#deps.signOutEverywhere(user.id);
     return { ...user, email: old.email, emailKey: old.emailKey, emailVerified: true };
   }
 }

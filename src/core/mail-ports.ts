@@ -135,8 +135,11 @@ export interface EmailTokenRecord {
 }
 
 export interface EmailTokenRepository {
-  /** Stores a token, ending the user's unconsumed tokens of the same purpose (only the newest works). */
-  insert(token: EmailTokenRecord): Promise<void>;
+  /**
+   * Stores a token, ending the user's unconsumed tokens of the same purpose (only the newest works),
+   * unless `keepEarlier` (undo links: each one sent to an earlier address stays its owner's way back).
+   */
+  insert(token: EmailTokenRecord, options?: { keepEarlier?: boolean }): Promise<void>;
   /** A live token (unconsumed, unexpired) by its hash. */
   findLive(tokenHash: string, now: number): Promise<EmailTokenRecord | undefined>;
   /** Consumes a live token by its hash, exactly once (one winner among concurrent requests). */

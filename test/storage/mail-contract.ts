@@ -177,6 +177,15 @@ export function mailStorageContract(current: () => { storage: Storage; harness: 
       expect(await storage.emailTokens.findLive(other.tokenHash, T0 + MINUTE)).toMatchObject({ id: other.id });
     });
 
+    it('insert with keepEarlier leaves the earlier live token of the purpose working (undo links)', async () => {
+      const first = newToken(userId, { purpose: 'undo-email-change', data: 'one@example.com' });
+      await storage.emailTokens.insert(first);
+      const second = newToken(userId, { purpose: 'undo-email-change', data: 'two@example.com', createdAt: T0 + MINUTE, expiresAt: T0 + HOUR });
+      await storage.emailTokens.insert(second, { keepEarlier: true });
+      expect(await storage.emailTokens.findLive(first.tokenHash, T0 + MINUTE)).toMatchObject({ id: first.id });
+      expect(await storage.emailTokens.findLive(second.tokenHash, T0 + MINUTE)).toMatchObject({ id: second.id });
+    });
+
     it('an expired token is not live and cannot be consumed', async () => {
       const token = newToken(userId, { expiresAt: T0 + MINUTE });
       await storage.emailTokens.insert(token);

@@ -88,7 +88,9 @@ export class EmailChange {
     }
     await this.#deps.tokens.endAll(user.id, ALL_LINKS);
     if (this.#options.notifyOldAddress) {
-      const undo = await this.#deps.tokens.issueLink({ purpose: 'undo-email-change', userId: user.id, email: user.email, data: next.email, lifetimeMs: this.#options.undoLifetimeMs });
+      // Earlier undo links stay live: a second change (by whoever made the first) must not take the
+      // first address's way back away.
+      const undo = await this.#deps.tokens.issueLink({ purpose: 'undo-email-change', userId: user.id, email: user.email, data: next.email, lifetimeMs: this.#options.undoLifetimeMs, keepEarlier: true });
       await this.#deps.outbox.send(user.email, 'email-changed', {
         undoLink: `${this.#options.issuer}/account/email/undo?token=${encodeURIComponent(undo)}`,
         newEmail: next.email,
@@ -119,18 +121,16 @@ export class EmailChange {
     const record = await this.#deps.tokens.consume('undo-email-change', token);
     if (!record || record.data === null) throw new AuthError('invalid_link', { detail: 'undo link not live' });
     const user = await this.#deps.users.findById(record.userId);
-    const changedTo = normalizeEmail(record.data).emailKey;
     if (!user) throw new AuthError('invalid_link', { detail: 'account gone' });
     const old = normalizeEmail(record.email);
     // Signed out first, whatever follows: restoring the address can fail (another account signed up
     // with the old address meanwhile: email_taken), and must not leave whoever made the change signed in.
+    // The other undo links end too: this one has taken the account back.
     await this.#deps.tokens.endAll(user.id, [...ALL_LINKS, 'undo-email-change']);
     await this.#deps.signOutEverywhere(user.id);
-    // Already back (or changed again by its owner from the new address): only sign out everywhere.
-    if (user.emailKey === changedTo) {
-      await this.#deps.users.changeEmail(user.id, { fromEmailKey: changedTo, email: old.email, emailKey: old.emailKey, verified: true }, this.#deps.clock.now());
-    } else if (user.emailKey !== old.emailKey) {
-      throw new AuthError('invalid_link', { detail: 'the address changed again since' });
+    // Whatever the address is now (changed again since, by whoever made this change), the old one returns.
+    if (user.emailKey !== old.emailKey) {
+      await this.#deps.users.changeEmail(user.id, { fromEmailKey: user.emailKey, email: old.email, emailKey: old.emailKey, verified: true }, this.#deps.clock.now());
     }
     return { ...user, email: old.email, emailKey: old.emailKey, emailVerified: true };
   }

@@ -24,6 +24,8 @@ export interface IssueInput {
   data?: string | null;
   /** The requesting browser's binding cookie value (sign-in links and codes). */
   browser?: string | undefined;
+  /** Leave the user's earlier live tokens of this purpose working (undo links). */
+  keepEarlier?: boolean;
 }
 
 /** What a code entry came to. */
@@ -45,7 +47,7 @@ export class EmailTokens {
   /** Stores a new link token; returns the secret to put in the link. */
   async issueLink(input: IssueInput): Promise<string> {
     const token = generateSecret(EMAIL_TOKEN_PREFIX);
-    await this.#deps.repository.insert(this.#record(input, token, null));
+    await this.#deps.repository.insert(this.#record(input, token, null), { keepEarlier: input.keepEarlier ?? false });
     return token;
   }
 

@@ -21,16 +21,18 @@ function toToken(row: Selectable<EmailTokensTable>): EmailTokenRecord {
 
 export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenRepository {
   return {
-    async insert(token) {
+    async insert(token, options = {}) {
       await db.transaction().execute(async (trx) => {
         // Only the newest token of a purpose works: a new code does not add guesses to the old one.
-        await trx
-          .updateTable('email_tokens')
-          .set({ consumed_at: token.createdAt })
-          .where('user_id', '=', token.userId)
-          .where('purpose', '=', token.purpose)
-          .where('consumed_at', 'is', null)
-          .execute();
+        if (!options.keepEarlier) {
+          await trx
+            .updateTable('email_tokens')
+            .set({ consumed_at: token.createdAt })
+            .where('user_id', '=', token.userId)
+            .where('purpose', '=', token.purpose)
+            .where('consumed_at', 'is', null)
+            .execute();
+        }
         await trx
           .insertInto('email_tokens')
           .values({

@@ -89,7 +89,7 @@ export function composeEmail(config: GatehouseConfig, deps: EmailDeps): EmailSer
     lockoutMaxMs: config.loginLockoutMax * 1000,
   });
   const emailSignIn = new EmailSignIn(
-    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, throttle: codeThrottle, clock },
+    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, throttle: codeThrottle, clock, signOutEverywhere: deps.signOutEverywhere },
     {
       link: config.emailSignInLink,
       code: config.emailSignInCode,

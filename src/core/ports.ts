@@ -37,6 +37,8 @@ export interface UserRepository {
   updatePasswordHash(id: string, passwordHash: string, now: number): Promise<void>;
   /** Sets the password of a user who has none (one conditional update); false when it had one or no such user. */
   setPasswordHashIfNone(id: string, passwordHash: string, now: number): Promise<boolean>;
+  /** Removes the password (set by someone who never proved the mailbox); the account signs in by email or a provider until a new one is set. */
+  clearPasswordHash(id: string, now: number): Promise<void>;
   /** Sets the user's display name (null clears it). */
   updateName(id: string, name: string | null, now: number): Promise<void>;
   /** Marks the address verified, if it is still `emailKey` (a link for an address changed since verifies nothing). */

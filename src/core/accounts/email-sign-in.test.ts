@@ -20,6 +20,7 @@ function service(outboxEnabled: boolean, configured = options): EmailSignIn {
       limits: {} as MailLimits,
       deferred: {} as DeferredWork,
       throttle: {} as CodeThrottle,
+      signOutEverywhere: async () => {},
       clock: new ManualClock(),
     },
     configured,

@@ -22,6 +22,8 @@ export interface EmailSignInDeps {
   /** Limits on code entries per client IP and per address, across codes. */
   throttle: CodeThrottle;
   clock: Clock;
+  /** Ends every session, refresh family and access token of a user. */
+  signOutEverywhere(userId: string): Promise<void>;
 }
 
 export interface EmailSignInOptions {
@@ -165,8 +167,15 @@ export class EmailSignIn {
     if (!user) throw changed;
     if (user.disabledAt !== null) throw new AuthError('account_disabled');
     if (parseEmailKey(record.email) !== user.emailKey) throw changed;
-    if (!user.emailVerified) await this.#deps.users.markEmailVerified(user.id, user.emailKey, this.#deps.clock.now());
-    return { ...user, emailVerified: true };
+    if (user.emailVerified) return user;
+    // The first proof of the mailbox. Whoever set up the account so far never proved it: it may be
+    // someone who signed up with the owner's address (pre-account takeover, Sudhodanan & Paverd
+    // 2022). Their sessions and tokens end and their password goes; the owner sets one by a reset.
+    const now = this.#deps.clock.now();
+    await this.#deps.users.markEmailVerified(user.id, user.emailKey, now);
+    await this.#deps.signOutEverywhere(user.id);
+    if (user.passwordHash !== null) await this.#deps.users.clearPasswordHash(user.id, now);
+    return { ...user, emailVerified: true, passwordHash: null };
   }
 }
 

@@ -74,7 +74,7 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
   return {
     engine,
     description,
-    users: guarded(durable(createSqlUserRepository(db, engine), ['updatePasswordHash', 'setPasswordHashIfNone', 'changeEmail', 'disable', 'delete'], durably)),
+    users: guarded(durable(createSqlUserRepository(db, engine), ['updatePasswordHash', 'setPasswordHashIfNone', 'clearPasswordHash', 'changeEmail', 'disable', 'delete'], durably)),
     sessions: guarded(durable(createSqlSessionRepository(db), ['revoke', 'revokeAll'], durably)),
     throttle: guarded(createSqlThrottleRepository(db)),
     signingKeys: guarded(durable(createSqlSigningKeyRepository(db), ['insert', 'retire'], durably)),

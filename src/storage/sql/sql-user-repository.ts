@@ -64,6 +64,9 @@ export function createSqlUserRepository(db: Kysely<Database>, engine: Engine): U
       const result = await db.updateTable('users').set({ password_hash: passwordHash, updated_at: now }).where('id', '=', id).where('password_hash', 'is', null).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+    async clearPasswordHash(id, now) {
+      await db.updateTable('users').set({ password_hash: null, updated_at: now }).where('id', '=', id).execute();
+    },
     async updateName(id, name, now) {
       await db.updateTable('users').set({ name, updated_at: now }).where('id', '=', id).execute();
     },

@@ -1,21 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TestAgent } from '../../support/agent.js';
 import { PASSWORD, signedInAgent } from '../../support/oauth.js';
-import { ask, linkSentTo, startEmailGatehouse, type EmailTestGatehouse } from '../email-sign-in/harness.js';
+import { ask, linkSentTo, startEmailGatehouse, type EmailTestGatehouse } from './harness.js';
 
-// Review (issue 11): pre-account takeover (Sudhodanan & Paverd, 2022, "classic-federated merge").
+// Pre-account takeover (Sudhodanan & Paverd, 2022, "classic-federated merge").
 // Someone signs up with an address they do not own and sets the password; the owner of the
 // mailbox later signs in by an emailed link. That sign-in marks the address verified, so the
-// account now looks like the owner's, while the squatter's password and session still work.
-describe('review: the first proof of the mailbox ends what the squatter set up', () => {
+// account would look like the owner's while the squatter's password and session still worked.
+describe('the first proof of the mailbox ends what the squatter set up', () => {
   let t: EmailTestGatehouse;
   beforeEach(async () => {
     t = await startEmailGatehouse();
   });
   afterEach(() => t.close());
 
-  // Open finding (not fixed here): it.fails until the first proof of the mailbox ends the squatter's hold.
-  it.fails('an unverified account signed in by link for the first time keeps no session of the squatter', async () => {
+  it('an unverified account signed in by link for the first time keeps no session of the squatter', async () => {
     const { agent: squatter, userId } = await signedInAgent(t, 'victim@example.com');
     expect((await t.gatehouse.storage.users.findById(userId))!.emailVerified).toBe(false);
 

@@ -8,9 +8,9 @@ const CONFIRM = `${ISSUER}/account/email/confirm?token=`;
 const UNDO = `${ISSUER}/account/email/undo?token=`;
 const tokenOf = (link: string): string => new URL(link).searchParams.get('token')!;
 
-// Review (issue 11): the undo link is the owner's way back after someone with the password changed
+// the undo link is the owner's way back after someone with the password changed
 // the address. An attacker must not be able to kill it afterwards.
-describe('review: the undo link survives what the attacker does next', () => {
+describe('the undo link survives what the attacker does next', () => {
   let t: TestGatehouse;
   beforeEach(async () => {
     t = await startTestGatehouse();

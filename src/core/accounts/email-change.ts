@@ -101,9 +101,9 @@ export class EmailChange {
   }
 
   /** The new address a confirmation link would apply, without using the link (its confirmation page). */
-  async findChange(token: string): Promise<{ newEmail: string } | undefined> {
+  async findChange(token: string): Promise<{ newEmail: string; oldEmail: string } | undefined> {
     const record = await this.#deps.tokens.peek('change-email', token);
-    return record ? { newEmail: record.email } : undefined;
+    return record && record.data !== null ? { newEmail: record.email, oldEmail: record.data } : undefined;
   }
 
   /** The change an undo link would take back, without using the link (its confirmation page). */

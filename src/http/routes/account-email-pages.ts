@@ -57,7 +57,8 @@ export function registerAccountEmailPages(app: FastifyInstance, ctx: HttpContext
       reply,
       linkConfirmPage({
         title: 'Confirm your new address',
-        message: html`Use <strong>${change.newEmail}</strong> as the email address of your account?`,
+        // Naming the asking account: a change someone else started (to attach this mailbox to their account) is recognisable.
+        message: html`The account <strong>${change.oldEmail}</strong> asked to use <strong>${change.newEmail}</strong> as its email address instead. Confirm only if that account is yours.`,
         action: '/account/email/confirm',
         token: request.query.token,
         csrfToken: csrf.token(request, reply),

@@ -56,6 +56,8 @@ describe('changing the email address', () => {
     const page = await elsewhere.get(pathOf(linkIn(message, CONFIRM)));
     expect(page.statusCode).toBe(200);
     expect(page.headers['cache-control']).toBe('no-store');
+    // The page names the account that asked, so a change someone else started is recognisable.
+    expect(page.body).toContain('<strong>ann@example.com</strong> asked to use <strong>Ann.New@example.com</strong>');
     expect((await t.gatehouse.storage.users.findById(userId))!.email).toBe('ann@example.com');
     const done = await elsewhere.postForm('/account/email/confirm', { token: new URL(linkIn(message, CONFIRM)).searchParams.get('token')! });
     expect(done.statusCode, done.body).toBe(200);

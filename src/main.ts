@@ -171,6 +171,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       clock,
       onUserDisabled: async (subject) => void (await revocations.revoke({ subject })),
       onUserDeleted: () => revocations.sync(),
+      isEmailReserved: (emailKey) => mail.tokens.isReserved(emailKey),
       audit: storage.audit,
       notices,
     },

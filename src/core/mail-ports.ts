@@ -156,4 +156,9 @@ export interface EmailTokenRepository {
   /** Consumes every live token of the user for these purposes; returns how many. */
   consumeAll(userId: string, purposes: readonly EmailTokenPurpose[], now: number): Promise<number>;
   deleteExpired(before: number): Promise<number>;
+  /**
+   * The account a live undo link to this address (its key) was sent from: until the link expires or
+   * is used, the address is that account's to take back, and no other account may take it.
+   */
+  findReservation(emailKey: string, now: number): Promise<string | undefined>;
 }

@@ -186,6 +186,19 @@ export function mailStorageContract(current: () => { storage: Storage; harness: 
       expect(await storage.emailTokens.findLive(second.tokenHash, T0 + MINUTE)).toMatchObject({ id: second.id });
     });
 
+    it('findReservation names the account a live undo link to the address was sent from, by the address key', async () => {
+      const undo = newToken(userId, { purpose: 'undo-email-change', data: 'new@example.com', expiresAt: T0 + HOUR });
+      await storage.emailTokens.insert(undo, { keepEarlier: true });
+      const key = undo.email.toLowerCase();
+      expect(await storage.emailTokens.findReservation(key, T0 + MINUTE)).toBe(userId);
+      // Other purposes reserve nothing; an expired or used undo link frees the address.
+      await storage.emailTokens.insert(newToken(userId, { purpose: 'verify-email', email: 'other@example.com' }));
+      expect(await storage.emailTokens.findReservation('other@example.com', T0 + MINUTE)).toBeUndefined();
+      expect(await storage.emailTokens.findReservation(key, T0 + HOUR)).toBeUndefined();
+      await storage.emailTokens.consume(undo.tokenHash, T0 + MINUTE);
+      expect(await storage.emailTokens.findReservation(key, T0 + 2 * MINUTE)).toBeUndefined();
+    });
+
     it('an expired token is not live and cannot be consumed', async () => {
       const token = newToken(userId, { expiresAt: T0 + MINUTE });
       await storage.emailTokens.insert(token);

@@ -30,6 +30,8 @@ export interface AccountDeps {
   onUserDisabled?(userId: string): Promise<void>;
   /** Told when an account was deleted (its tokens are on the denylist already), so this node learns of them. */
   onUserDeleted?(userId: string): Promise<void>;
+  /** Whether an address is held for the account an undo link was sent from (email-change.ts); no other account may take it. */
+  isEmailReserved?(emailKey: string): Promise<boolean>;
   /** Where a deletion is recorded (without personal data). */
   audit?: AuditLog;
   /** Emails the owner when the account is deleted, and after a password change. */
@@ -68,8 +70,7 @@ export class AccountService {
     const name = normalizeName(input.name);
     // Hash first, so a taken email answers no faster than a free one.
     const passwordHash = await this.#deps.hasher.hash(normalizePassword(input.password));
-    const existing = await this.#deps.users.findByEmailKey(emailKey);
-    if (existing) throw new AuthError('email_taken');
+    if ((await this.#deps.users.findByEmailKey(emailKey)) || (await this.#deps.isEmailReserved?.(emailKey))) throw new AuthError('email_taken');
     return this.#deps.users.insert({ id: generateId(), email, emailKey, passwordHash, name, createdAt: this.#deps.clock.now() });
   }
 
@@ -103,7 +104,7 @@ export class AccountService {
   async prepareFederated(input: { email: string; name: string | null; emailVerified: boolean }): Promise<NewUser> {
     if (!this.#options.signupEnabled) throw new AuthError('signup_closed');
     const { email, emailKey } = normalizeEmail(input.email);
-    if (await this.#deps.users.findByEmailKey(emailKey)) throw new AuthError('email_taken');
+    if ((await this.#deps.users.findByEmailKey(emailKey)) || (await this.#deps.isEmailReserved?.(emailKey))) throw new AuthError('email_taken');
     const name = input.name === null ? null : normalizeName(input.name.slice(0, 200));
     return { id: generateId(), email, emailKey, passwordHash: null, name, emailVerified: input.emailVerified, createdAt: this.#deps.clock.now() };
   }

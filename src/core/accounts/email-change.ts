@@ -59,7 +59,7 @@ export class EmailChange {
     if (emailKey === user.emailKey) throw new AuthError('invalid_request', { description: 'That is your address already.' });
     await this.#deps.limits.count({ emailKey, ip: input.ip });
     this.#deps.deferred.run(async () => {
-      if (await this.#deps.users.findByEmailKey(emailKey)) return;
+      if ((await this.#deps.users.findByEmailKey(emailKey)) || (await this.#deps.tokens.isReserved(emailKey, user.id))) return;
       const token = await this.#deps.tokens.issueLink({ purpose: 'change-email', userId: user.id, email, data: user.email, lifetimeMs: this.#options.confirmLifetimeMs });
       await this.#deps.outbox.send(email, 'confirm-email-change', {
         link: `${this.#options.issuer}/account/email/confirm?token=${encodeURIComponent(token)}`,
@@ -82,6 +82,7 @@ export class EmailChange {
     if (!user || normalizeEmail(record.data).emailKey !== user.emailKey) throw new AuthError('invalid_link', { detail: 'the account or its address changed since the link was sent' });
     if (user.disabledAt !== null) throw new AuthError('account_disabled');
     const next = normalizeEmail(record.email);
+    if (await this.#deps.tokens.isReserved(next.emailKey, user.id)) throw new AuthError('email_taken', { detail: 'the address is held by an undo link of another account' });
     const now = this.#deps.clock.now();
     if (!(await this.#deps.users.changeEmail(user.id, { fromEmailKey: user.emailKey, email: next.email, emailKey: next.emailKey, verified: true }, now))) {
       throw new AuthError('invalid_link', { detail: 'the address changed while the link was used' });

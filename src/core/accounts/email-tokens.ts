@@ -95,6 +95,12 @@ export class EmailTokens {
     return this.#deps.repository.consumeAll(userId, purposes, this.#deps.clock.now());
   }
 
+  /** Whether a live undo link holds the address (its key) for an account other than `exceptUserId`. */
+  async isReserved(emailKey: string, exceptUserId?: string): Promise<boolean> {
+    const holder = await this.#deps.repository.findReservation(emailKey, this.#deps.clock.now());
+    return holder !== undefined && holder !== exceptUserId;
+  }
+
   /** Deletes tokens that expired more than a day ago. */
   cleanup(): Promise<number> {
     return this.#deps.repository.deleteExpired(this.#deps.clock.now() - 24 * 3_600_000);

@@ -276,6 +276,8 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
         .addColumn('purpose', 'text', (c) => c.notNull())
         .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
         .addColumn('email', 'text', (c) => c.notNull())
+        // The address's key (normalised, lower case): an undo link reserves its address for its owner.
+        .addColumn('email_key', 'text', (c) => c.notNull())
         .addColumn('data', 'text')
         .addColumn('browser_hash', 'text')
         .addColumn('code_hash', 'text')
@@ -286,6 +288,7 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
         .execute();
       await db.schema.createIndex('email_tokens_user_purpose').on('email_tokens').columns(['user_id', 'purpose']).execute();
       await db.schema.createIndex('email_tokens_expires_at').on('email_tokens').column('expires_at').execute();
+      await db.schema.createIndex('email_tokens_email_key').on('email_tokens').columns(['email_key', 'purpose']).execute();
     },
     async down(db: Kysely<unknown>) {
       await sql`drop table email_tokens`.execute(db);

@@ -188,6 +188,7 @@ export interface EmailTokensTable {
   purpose: string;
   user_id: string;
   email: string;
+  email_key: string;
   data: string | null;
   browser_hash: string | null;
   code_hash: string | null;

@@ -41,6 +41,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
             purpose: token.purpose,
             user_id: token.userId,
             email: token.email,
+            email_key: token.email.toLowerCase(),
             data: token.data,
             browser_hash: token.browserHash,
             code_hash: token.codeHash,
@@ -117,6 +118,17 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .where('consumed_at', 'is', null)
         .executeTakeFirst();
       return Number(result.numUpdatedRows);
+    },
+    async findReservation(emailKey, now) {
+      const row = await db
+        .selectFrom('email_tokens')
+        .select('user_id')
+        .where('email_key', '=', emailKey)
+        .where('purpose', '=', 'undo-email-change')
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+      return row?.user_id;
     },
     async deleteExpired(before) {
       const result = await db.deleteFrom('email_tokens').where('expires_at', '<', before).executeTakeFirst();

@@ -48,16 +48,37 @@ describe('the undo link survives what the attacker does next', () => {
     expect(await signedOut(attacker)).toBe(true);
   });
 
-  it('an account signed up meanwhile with the old address does not leave the attacker signed in', async () => {
-    const { agent: attacker } = await signedInAgent(t);
+  it('the old address cannot be taken by another account while its undo link is live, so the owner gets it back', async () => {
+    const { agent: attacker, userId } = await signedInAgent(t);
     await changeTo(attacker, 'mallory@example.com');
     const undo = linkIn(t.mailbox!.last('ann@example.com', 'email-changed'), UNDO);
-    await signedInAgent(t, 'ann@example.com'); // the attacker squats the freed address
+    // The attacker tries to squat the freed address: by sign-up, and by an email change of another account.
+    const squat = new TestAgent(t.app);
+    expect((await squat.signUp('ann@example.com', PASSWORD)).statusCode).toBe(409);
+    const { agent: other } = await signedInAgent(t, 'bob@example.com');
+    await other.get('/account');
+    await other.postForm('/account/email', { new_email: 'ann@example.com', current_password: PASSWORD });
+    await t.mailSettled();
+    expect(t.mailbox!.to('ann@example.com').filter((m) => m.kind === 'confirm-email-change')).toEqual([]);
 
     const owner = new TestAgent(t.app);
     await owner.get(undo.slice(ISSUER.length));
-    await owner.postForm('/account/email/undo', { token: tokenOf(undo) });
-    // Whatever the page says, the sessions of whoever made the change must end.
+    expect((await owner.postForm('/account/email/undo', { token: tokenOf(undo) })).statusCode).toBe(200);
+    expect((await t.gatehouse.storage.users.findById(userId))!.email).toBe('ann@example.com');
     expect(await signedOut(attacker)).toBe(true);
+  });
+
+  it('after the undo window the address is free again', async () => {
+    const { agent } = await signedInAgent(t);
+    await changeTo(agent, 'ann.new@example.com');
+    t.clock.advance(t.gatehouse.config.emailChangeUndoLifetime * 1000 + 1);
+    expect((await new TestAgent(t.app).signUp('ann@example.com', PASSWORD)).statusCode).toBe(303);
+  });
+
+  it('the account itself may change back to its old address by a new change', async () => {
+    const { agent, userId } = await signedInAgent(t);
+    await changeTo(agent, 'ann.new@example.com');
+    await changeTo(agent, 'ann@example.com');
+    expect((await t.gatehouse.storage.users.findById(userId))!.email).toBe('ann@example.com');
   });
 });

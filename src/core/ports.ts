@@ -246,22 +246,6 @@ export interface RefreshTokenRepository {
   deleteExpired(now: number, revokedBefore: number): Promise<number>;
 }
 
-/** A security event kept for operators (reuse detected, family revoked, …). */
-export interface AuditEvent {
-  type: string;
-  at: number;
-  userId: string | null;
-  clientId: string | null;
-  /** Non-secret details. */
-  data: Record<string, unknown>;
-}
-
-export interface AuditLog {
-  record(event: AuditEvent): Promise<void>;
-  /** Newest first. */
-  list(options: { limit: number; type?: string }): Promise<AuditEvent[]>;
-}
-
 /** How a client proves its identity at the token endpoint (RFC 7591 §2, OIDC Core §9). */
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
@@ -380,6 +364,8 @@ export interface ReplayRepository {
 // The federation ports live in their own file (a first step of splitting this one by port).
 export type { FederatedIdentity, FederationState, FederationStateRepository, IdentityRepository } from './federation-ports.js';
 import type { EmailTokenRepository, MailOutboxRepository } from './mail-ports.js';
+import type { AuditLog } from './audit-ports.js';
+export type { AuditEvent, AuditLog } from './audit-ports.js';
 export type { EmailTokenRecord, EmailTokenRepository, MailOutboxRepository, QueuedMail } from './mail-ports.js';
 
 /** Everything the core needs from a storage engine. */

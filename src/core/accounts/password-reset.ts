@@ -3,7 +3,7 @@ import { AuthError } from '../errors.js';
 import type { DeferredWork } from '../mail/deferred-work.js';
 import type { MailLimits } from '../mail/mail-limits.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
-import type { EmailTokenRecord } from '../mail-ports.js';
+import type { EmailTokenPurpose, EmailTokenRecord } from '../mail-ports.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { User, UserRepository } from '../ports.js';
@@ -11,6 +11,9 @@ import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { EmailTokens } from './email-tokens.js';
 import { normalizeEmail } from './normalize-email.js';
 import type { SecurityNotices } from './security-notices.js';
+
+/** Every emailed link but the undo links (those lead the account's earlier addresses back). */
+const LINKS_A_RESET_ENDS: readonly EmailTokenPurpose[] = ['reset-password', 'change-email', 'verify-email', 'sign-in-link', 'sign-in-code'];
 
 export interface PasswordResetDeps {
   users: UserRepository;
@@ -106,7 +109,9 @@ export class PasswordReset {
     await this.#deps.throttle.resetAccount(user.emailKey);
     // Whoever reset the password may not be whoever was signed in.
     await this.#deps.signOutEverywhere(user.id);
-    await this.#deps.tokens.endAll(user.id, ['reset-password']);
+    // Links asked for before the reset go too: a pending email change (confirmed at an address of
+    // whoever was signed in) would otherwise hand them the account back after it was taken back.
+    await this.#deps.tokens.endAll(user.id, LINKS_A_RESET_ENDS);
     this.#deps.notices.passwordChanged(user);
     return user;
   }

@@ -169,6 +169,25 @@ describe('password reset (OWASP Forgot Password Cheat Sheet)', () => {
     }
   });
 
+  it('ends a pending email change: whoever was signed in cannot confirm it after the reset and take the address', async () => {
+    t = await startTestGatehouse();
+    const { agent, userId } = await signedInAgent(t, 'ann@example.com');
+    // Someone signed in as Ann (a guessed or stolen password) asks to move the account to their address.
+    await agent.get('/account');
+    expect((await agent.postForm('/account/email', { new_email: 'mallory@example.com', current_password: PASSWORD })).statusCode).toBe(303);
+    await t.mailSettled();
+    const confirmLink = linkIn(t.mailbox!.last('mallory@example.com', 'confirm-email-change'), `${ISSUER}/account/email/confirm?token=`);
+
+    // Ann takes the account back.
+    expect((await resetWith(t, await resetLinkFor(t, 'ann@example.com'), NEW_PASSWORD)).statusCode).toBe(303);
+
+    const mallory = new TestAgent(t.app);
+    expect((await mallory.get(confirmLink.slice(ISSUER.length))).statusCode).toBe(400);
+    await mallory.get('/login');
+    expect((await mallory.postForm('/account/email/confirm', { token: new URL(confirmLink).searchParams.get('token')! })).statusCode).toBe(400);
+    expect((await t.gatehouse.storage.users.findById(userId))!.email).toBe('ann@example.com');
+  });
+
   it('clears the login lockout of the account and ends a signed-in browser\'s session cookie', async () => {
     t = await startTestGatehouse();
     const { agent } = await signedInAgent(t, 'ann@example.com');

@@ -28,4 +28,17 @@ describe('the first proof of the mailbox ends what the squatter set up', () => {
     expect((await squatter.get('/api/session', { accept: 'application/json' })).statusCode).toBe(401);
     expect((await new TestAgent(t.app).logIn('victim@example.com', PASSWORD)).statusCode).toBe(401);
   });
+
+  it('a change of address the squatter asked for no longer works once the owner proved the mailbox', async () => {
+    const { agent: squatter } = await signedInAgent(t, 'victim@example.com');
+    await squatter.get('/account');
+    expect((await squatter.postForm('/account/email', { new_email: 'mallory@example.com', current_password: PASSWORD })).statusCode).toBe(303);
+    await t.mailSettled();
+    const confirm = t.mailbox!.last('mallory@example.com', 'confirm-email-change').text.match(/http:\/\/localhost:8080(\/account\/email\/confirm\?token=\S+)/)![1]!;
+
+    const owner = new TestAgent(t.app);
+    await ask(owner, 'victim@example.com', 'link');
+    expect((await owner.get(await linkSentTo(t, 'victim@example.com'))).statusCode).toBe(303);
+    expect((await new TestAgent(t.app).get(confirm)).statusCode).toBe(400);
+  });
 });

@@ -108,6 +108,12 @@ export class EmailVerification {
    * @throws AuthError `invalid_link`: unknown, tampered, expired, used, of another purpose, of a
    *   deleted account, or sent to an address the account no longer has.
    */
+  /** The address a live verification link would verify, without using the link (its confirmation page). */
+  async findLink(token: string): Promise<{ email: string } | undefined> {
+    const record = await this.#deps.tokens.peek('verify-email', token);
+    return record ? { email: record.email } : undefined;
+  }
+
   async verify(token: string): Promise<User> {
     const record = await this.#deps.tokens.consume('verify-email', token);
     if (!record) throw new AuthError('invalid_link', { detail: 'verification token not live' });

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
-import { errorStatus, isAuthError } from '../../core/errors.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError, errorStatus, isAuthError } from '../../core/errors.js';
+import { html } from '../../ui/html.js';
+import { linkConfirmPage } from '../../ui/pages/link-confirm-page.js';
 import { checkInboxPage } from '../../ui/pages/check-inbox-page.js';
 import { emailVerifiedPage } from '../../ui/pages/email-verified-page.js';
 import { invalidLinkPage } from '../../ui/pages/invalid-link-page.js';
@@ -11,6 +13,7 @@ import { getSession } from '../route-checks.js';
 
 // A missing or oversized token reads as an invalid link, not a malformed request.
 const TokenQuery = Type.Object({ token: Type.String({ maxLength: 200, default: '' }) });
+const TokenForm = Type.Object({ token: Type.String({ maxLength: 200, default: '' }), _csrf: Type.Optional(Type.String({ maxLength: 128 })) });
 const ResendForm = Type.Object({
   email: Type.String({ maxLength: 320, default: '' }),
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
@@ -18,24 +21,47 @@ const ResendForm = Type.Object({
 const CsrfOnlyForm = Type.Object({ _csrf: Type.Optional(Type.String({ maxLength: 128 })) });
 
 /**
- * Address verification: GET /verify-email (the emailed link), POST /verify-email/resend (signed
+ * Address verification: GET /verify-email (the emailed link: a page that asks), POST /verify-email (verifies), POST /verify-email/resend (signed
  * out: the same answer for every address) and POST /account/verify-email/resend (the caller's own).
  */
 export function registerVerifyEmailPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
 
-  app.get<{ Querystring: Static<typeof TokenQuery> }>(
+  const invalidLink = (request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply => {
+    if (!isAuthError(error) || error.code !== 'invalid_link') throw error;
+    reply.log.info({ code: error.code, detail: error.detail }, 'verification link refused');
+    return sendPage(reply, invalidLinkPage({ kind: 'verify-email', csrfToken: csrf.token(request, reply) }), errorStatus.invalid_link);
+  };
+
+  // The link opens a page that asks first: mail scanners and link previews fetch links, and a
+  // verification they triggered could make an account someone else signed up with look like the
+  // owner's (and linkable by a provider's verified email).
+  app.get<{ Querystring: Static<typeof TokenQuery> }>('/verify-email', { config: { page: true }, schema: { querystring: TokenQuery } }, async (request, reply) => {
+    const link = await services.verification.findLink(request.query.token);
+    if (!link) return invalidLink(request, reply, new AuthError('invalid_link', { detail: 'verification token not live' }));
+    return sendPage(
+      reply,
+      linkConfirmPage({
+        title: 'Verify your address',
+        message: html`Confirm that <strong>${link.email}</strong> is your address. If you did not create an account with it, do not confirm: ignore the message.`,
+        action: '/verify-email',
+        token: request.query.token,
+        csrfToken: csrf.token(request, reply),
+        button: 'Verify my address',
+      }),
+    );
+  });
+
+  app.post<{ Body: Static<typeof TokenForm> }>(
     '/verify-email',
-    { config: { page: true, session: 'optional' }, schema: { querystring: TokenQuery } },
+    { config: { page: true, csrf: 'form', session: 'optional' }, schema: { body: TokenForm } },
     async (request, reply) => {
       try {
-        const user = await services.verification.verify(request.query.token);
+        const user = await services.verification.verify(request.body.token);
         const signedIn = request.session?.user.id === user.id;
         return sendPage(reply, emailVerifiedPage({ email: user.email, signedIn }));
       } catch (error) {
-        if (!isAuthError(error) || error.code !== 'invalid_link') throw error;
-        reply.log.info({ code: error.code, detail: error.detail }, 'verification link refused');
-        return sendPage(reply, invalidLinkPage({ kind: 'verify-email', csrfToken: csrf.token(request, reply) }), errorStatus.invalid_link);
+        return invalidLink(request, reply, error);
       }
     },
   );

@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { MailKind } from '../../../src/core/mail-ports.js';
+import type { TestAgent } from '../../support/agent.js';
 import type { TestGatehouse } from '../../support/gatehouse.js';
 import { linkIn } from '../../support/mailbox.js';
 import { ISSUER } from '../../support/oauth.js';
@@ -13,6 +14,17 @@ export async function emailedLink(t: TestGatehouse, address: string, kind: MailK
   const link = linkIn(t.mailbox!.last(address, kind), `${ISSUER}${path}?token=`);
   expect(link).toMatch(new RegExp(`^${ISSUER}${path}\\?token=ghe_[A-Za-z0-9_-]{43}$`));
   return link.slice(ISSUER.length);
+}
+
+/**
+ * Opens a verification link as a person does: the page asks first, the button verifies. Returns the
+ * page the button leads to, or the first page when it offers no button (an invalid link).
+ */
+export async function openVerifyLink(agent: TestAgent, path: string): Promise<LightMyRequestResponse> {
+  const page = await agent.get(path);
+  if (page.statusCode !== 200 || !page.body.includes('action="/verify-email"')) return page;
+  // Opening the page verifies nothing yet (a mail scanner that fetches the link does not verify it).
+  return agent.postForm('/verify-email', { token: new URL(path, ISSUER).searchParams.get('token') ?? '' });
 }
 
 /** How many `kind` messages `address` has received, once the email work has settled. */

@@ -5,7 +5,7 @@ import { TestAgent } from '../../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 import { codeFlow, PASSWORD, registerClient, signedInAgent } from '../../support/oauth.js';
 import { userinfo } from '../../support/oauth-tokens.js';
-import { comparable, emailedLink, expectInvalidLink, received, SESSION_COOKIE, tampered } from './email-support.js';
+import { comparable, emailedLink, expectInvalidLink, received, SESSION_COOKIE, tampered, openVerifyLink } from './email-support.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -32,12 +32,32 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     expect(account.body).toContain('id="verify-email-banner"');
     expect(account.body).toContain('action="/account/verify-email/resend"');
 
-    const opened = await agent.get(link);
+    const opened = await openVerifyLink(agent, link);
     expect(opened.statusCode).toBe(200);
     expect(opened.body).toContain('data-page="email-verified"');
     expect(opened.body).toContain('href="/account"');
     expect(await isVerified(t, 'ann@example.com')).toBe(true);
     expect((await agent.get('/account')).body).not.toContain('id="verify-email-banner"');
+  });
+
+  it('a fetch of the link alone (a mail scanner, a preview) verifies nothing; the button does, once, with the CSRF token', async () => {
+    t = await startTestGatehouse();
+    await signedInAgent(t);
+    const link = await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email');
+    const scanner = new TestAgent(t.app);
+    for (let i = 0; i < 2; i++) {
+      const page = await scanner.get(link);
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('action="/verify-email"');
+    }
+    expect(await isVerified(t, 'ann@example.com')).toBe(false);
+    const token = new URL(link, 'http://localhost:8080').searchParams.get('token')!;
+    expect((await scanner.postForm('/verify-email', { token, _csrf: 'forged' })).statusCode).toBe(403);
+    expect((await scanner.postForm('/verify-email', { token }, { origin: 'https://evil.example' })).statusCode).toBe(403);
+    expect(await isVerified(t, 'ann@example.com')).toBe(false);
+    expect((await scanner.postForm('/verify-email', { token })).statusCode).toBe(200);
+    expect(await isVerified(t, 'ann@example.com')).toBe(true);
+    expectInvalidLink(await scanner.postForm('/verify-email', { token }), '/verify-email/resend');
   });
 
   it('releases email_verified false before and true after verification, in the ID token and at userinfo', async () => {
@@ -47,7 +67,7 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     const before = await codeFlow(t, agent, client);
     expect(decodeJwt(String(before.body.id_token)).email_verified).toBe(false);
 
-    expect((await agent.get(await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email'))).statusCode).toBe(200);
+    expect((await openVerifyLink(agent, await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email'))).statusCode).toBe(200);
     const after = await codeFlow(t, agent, client);
     expect(after.status).toBe(200);
     expect(decodeJwt(String(after.body.id_token))).toMatchObject({ email: 'ann@example.com', email_verified: true });
@@ -64,8 +84,8 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     expect(resent.headers.location).toBe('/account?notice=verification-sent');
     const second = await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email');
     expect(second).not.toBe(first);
-    expectInvalidLink(await agent.get(first), '/verify-email/resend');
-    expect((await agent.get(second)).statusCode).toBe(200);
+    expectInvalidLink(await openVerifyLink(agent, first), '/verify-email/resend');
+    expect((await openVerifyLink(agent, second)).statusCode).toBe(200);
     // Nothing left to verify: no message, straight back to the account.
     expect((await agent.postForm('/account/verify-email/resend', {})).headers.location).toBe('/account?notice=email-verified');
     expect(await received(t, 'ann@example.com', 'verify-email')).toBe(2);
@@ -76,7 +96,7 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     const { agent } = await signedInAgent(t);
     const link = await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email');
 
-    expectInvalidLink(await agent.get(tampered(link)), '/verify-email/resend');
+    expectInvalidLink(await openVerifyLink(agent, tampered(link)), '/verify-email/resend');
     expectInvalidLink(await agent.get('/verify-email'), '/verify-email/resend');
     expectInvalidLink(await agent.get('/verify-email?token=not-a-token'), '/verify-email/resend');
     // A reset link's token is refused here, and is not used up by it.
@@ -89,7 +109,7 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     expect(await isVerified(t, 'ann@example.com')).toBe(false);
 
     t.clock.advance(HOUR_MS + 1000);
-    expectInvalidLink(await agent.get(link), '/verify-email/resend');
+    expectInvalidLink(await openVerifyLink(agent, link), '/verify-email/resend');
     expect(await isVerified(t, 'ann@example.com')).toBe(false);
   });
 
@@ -97,8 +117,8 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     t = await startTestGatehouse();
     const { agent } = await signedInAgent(t);
     const link = await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email');
-    expect((await agent.get(link)).statusCode).toBe(200);
-    expectInvalidLink(await agent.get(link), '/verify-email/resend');
+    expect((await openVerifyLink(agent, link)).statusCode).toBe(200);
+    expectInvalidLink(await openVerifyLink(agent, link), '/verify-email/resend');
   });
 
   it('refuses the link of a deleted account, and one sent to an address the account no longer has', async () => {
@@ -106,13 +126,13 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
     const { userId: annId } = await signedInAgent(t, 'ann@example.com');
     const annLink = await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email');
     await t.gatehouse.services.accounts.delete(annId);
-    expectInvalidLink(await new TestAgent(t.app).get(annLink), '/verify-email/resend');
+    expectInvalidLink(await openVerifyLink(new TestAgent(t.app), annLink), '/verify-email/resend');
 
     const { userId: bobId } = await signedInAgent(t, 'bob@example.com');
     const bobLink = await emailedLink(t, 'bob@example.com', 'verify-email', '/verify-email');
     const moved = normalizeEmail('bob@elsewhere.example');
     expect(await t.gatehouse.storage.users.changeEmail(bobId, { fromEmailKey: 'bob@example.com', ...moved, verified: false }, t.clock.now())).toBe(true);
-    expectInvalidLink(await new TestAgent(t.app).get(bobLink), '/verify-email/resend');
+    expectInvalidLink(await openVerifyLink(new TestAgent(t.app), bobLink), '/verify-email/resend');
     expect(await isVerified(t, 'bob@elsewhere.example')).toBe(false);
   });
 
@@ -145,7 +165,7 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
       expect(api.statusCode).toBe(403);
       expect(api.json().error).toBe('email_not_verified');
 
-      const opened = await agent.get(await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email'));
+      const opened = await openVerifyLink(agent, await emailedLink(t, 'ann@example.com', 'verify-email', '/verify-email'));
       expect(opened.statusCode).toBe(200);
       expect(opened.body).toContain('href="/login"');
       const signedIn = await agent.logIn('ann@example.com', PASSWORD);
@@ -157,7 +177,7 @@ describe('address verification (GATEHOUSE_EMAIL_VERIFICATION)', () => {
       t = await startTestGatehouse(REQUIRED);
       await new TestAgent(t.app).signUp('ann@example.com', PASSWORD);
       await new TestAgent(t.app).signUp('bob@example.com', PASSWORD);
-      expect((await new TestAgent(t.app).get(await emailedLink(t, 'bob@example.com', 'verify-email', '/verify-email'))).statusCode).toBe(200);
+      expect((await openVerifyLink(new TestAgent(t.app), await emailedLink(t, 'bob@example.com', 'verify-email', '/verify-email'))).statusCode).toBe(200);
 
       const answers = [await askForLink(t, 'ann@example.com'), await askForLink(t, 'bob@example.com'), await askForLink(t, 'nobody@example.com')];
       expect(answers[0]!.statusCode).toBe(200);

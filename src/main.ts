@@ -145,12 +145,13 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     lifetimeMs: REAUTH_MAX_AGE_SECONDS * 1000,
   });
   // Every session, refresh family and access token of the user: what an account taken back ends.
-  // Pending emailed links end too (a change of address someone else asked for must not outlive it);
-  // undo links stay, the owner's way back.
+  // Codes not redeemed yet and pending emailed links end too (a code or a change of address someone
+  // else asked for must not outlive it); undo links stay, the owner's way back.
   const signOutEverywhere = async (userId: string): Promise<void> => {
     await sessions.revokeAll(userId);
     await refreshTokens.revokeAllOf(userId);
     await revocations.revoke({ subject: userId });
+    await storage.authorizationCodes.deleteUnredeemedOf(userId);
     await mail.tokens.endAll(userId, ['reset-password', 'change-email', 'verify-email', 'sign-in-link', 'sign-in-code']);
   };
   const { mail, notices, verification, emailChange, emailSignIn, passwordReset } = composeEmail(config, {

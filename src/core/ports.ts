@@ -330,6 +330,8 @@ export interface AuthorizationCodeRepository {
   markReplayed(codeHash: string, now: number): Promise<void>;
   /** Whether {@link markReplayed} has run for the code. */
   wasReplayed(codeHash: string): Promise<boolean>;
+  /** Deletes the user's codes not redeemed yet (an account taken back: no code minted before may still become tokens); returns how many. */
+  deleteUnredeemedOf(userId: string): Promise<number>;
   /** Deletes codes that expired before `before`. */
   deleteExpired(before: number): Promise<number>;
 }

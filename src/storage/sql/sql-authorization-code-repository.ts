@@ -72,6 +72,10 @@ export function createSqlAuthorizationCodeRepository(db: Kysely<Database>): Auth
       const row = await db.selectFrom('authorization_codes').select('replayed_at').where('code_hash', '=', codeHash).executeTakeFirst();
       return row?.replayed_at !== null && row?.replayed_at !== undefined;
     },
+    async deleteUnredeemedOf(userId) {
+      const result = await db.deleteFrom('authorization_codes').where('user_id', '=', userId).where('consumed_at', 'is', null).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
     async deleteExpired(before) {
       const result = await db.deleteFrom('authorization_codes').where('expires_at', '<', before).executeTakeFirst();
       return Number(result.numDeletedRows);

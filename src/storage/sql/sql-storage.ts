@@ -82,7 +82,7 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
     refreshTokens: guarded(durable(createSqlRefreshTokenRepository(db), ['rotate', 'revokeFamily', 'revokeFamiliesOf'], durably)),
     audit: guarded(createSqlAuditLog(db)),
     clients: guarded(durable(createSqlClientRepository(db), ['insert', 'upsert', 'delete'], durably)),
-    authorizationCodes: guarded(durable(createSqlAuthorizationCodeRepository(db), ['consume', 'markReplayed'], durably)),
+    authorizationCodes: guarded(durable(createSqlAuthorizationCodeRepository(db), ['consume', 'markReplayed', 'deleteUnredeemedOf'], durably)),
     consents: guarded(durable(createSqlConsentRepository(db), ['delete'], durably)),
     replays: guarded(durable(createSqlReplayRepository(db), ['useOnce'], durably)),
     identities: guarded(durable(createSqlIdentityRepository(db, engine), ['delete', 'deleteUnlessLast'], durably)),

@@ -4,7 +4,7 @@ import { generateId } from '../../../src/core/secrets.js';
 import { TestAgent } from '../../support/agent.js';
 import { startTestGatehouse, type TestGatehouse } from '../../support/gatehouse.js';
 import { linkIn } from '../../support/mailbox.js';
-import { codeFlow, ISSUER, PASSWORD, registerClient, signedInAgent } from '../../support/oauth.js';
+import { authorizationCode, codeFlow, ISSUER, PASSWORD, REDIRECT_URI, registerClient, signedInAgent } from '../../support/oauth.js';
 import { expectOAuthError, introspection, tokenRequest, userinfo } from '../../support/oauth-tokens.js';
 import { comparable, emailedLink, expectInvalidLink, received, SESSION_COOKIE, tampered } from './email-support.js';
 
@@ -167,6 +167,16 @@ describe('password reset (OWASP Forgot Password Cheat Sheet)', () => {
       expect(await introspection(t, client, String(flow.body.access_token))).toEqual({ active: false });
       expect((await userinfo(t, String(flow.body.access_token))).statusCode).toBe(401);
     }
+  });
+
+  it('ends the authorization codes not redeemed yet: one minted before the reset (offline_access) never becomes tokens', async () => {
+    t = await startTestGatehouse();
+    const web = await registerClient(t, { name: 'Web' });
+    const { agent } = await signedInAgent(t, 'ann@example.com');
+    const { code, verifier } = await authorizationCode(agent, web);
+    expect((await resetWith(t, await resetLinkFor(t, 'ann@example.com'), NEW_PASSWORD)).statusCode).toBe(303);
+    const redeemed = await tokenRequest(t, web, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier });
+    expectOAuthError(redeemed, 400, 'invalid_grant');
   });
 
   it('ends a pending email change: whoever was signed in cannot confirm it after the reset and take the address', async () => {

@@ -37,6 +37,7 @@ import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
 import type { MailTransport } from './core/mail-ports.js';
 import { composeEmail, type GatehouseMail } from './composition/compose-email.js';
+import { PENDING_LINKS } from './core/accounts/email-tokens.js';
 export type { GatehouseMail } from './composition/compose-email.js';
 import type { AppServices, OAuthServices } from './http/context.js';
 import { openSqlStorage, type SqlStorage } from './storage/sql/sql-storage.js';
@@ -152,7 +153,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     await refreshTokens.revokeAllOf(userId);
     await revocations.revoke({ subject: userId });
     await storage.authorizationCodes.deleteUnredeemedOf(userId);
-    await mail.tokens.endAll(userId, ['reset-password', 'change-email', 'verify-email', 'sign-in-link', 'sign-in-code']);
+    await mail.tokens.endAll(userId, PENDING_LINKS);
   };
   const { mail, notices, verification, emailChange, emailSignIn, passwordReset } = composeEmail(config, {
     storage,

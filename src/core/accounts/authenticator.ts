@@ -6,7 +6,7 @@ import { normalizePassword } from '../passwords/password-policy.js';
 import type { UserRepository } from '../ports.js';
 import type { DeviceTokens } from '../throttle/device-tokens.js';
 import type { LoginThrottle, ThrottleKeys } from '../throttle/login-throttle.js';
-import { normalizeEmail } from './normalize-email.js';
+import { findEmailKey } from './normalize-email.js';
 import type { Principal } from './sign-in.js';
 
 export interface LoginInput {
@@ -52,7 +52,7 @@ export class Authenticator {
    *   `email_not_verified` (only once the password was right: it never tells who has an account).
    */
   async verifyPassword(input: LoginInput): Promise<LoginResult> {
-    const emailKey = emailKeyOf(input.email);
+    const emailKey = findEmailKey(input.email) ?? '';
     const user = emailKey ? await this.#deps.users.findByEmailKey(emailKey) : undefined;
     // A browser that signed in to this account before, under its current password, is throttled on
     // its own (OWASP device cookies).
@@ -88,13 +88,5 @@ export class Authenticator {
   #dummy(): Promise<string> {
     this.#dummyHash ??= this.#deps.hasher.hash(randomBytes(16).toString('base64url'));
     return this.#dummyHash;
-  }
-}
-
-function emailKeyOf(email: string): string {
-  try {
-    return normalizeEmail(email).emailKey;
-  } catch {
-    return '';
   }
 }

@@ -3,9 +3,8 @@ import { AuthError } from '../errors.js';
 import type { DeferredWork } from '../mail/deferred-work.js';
 import type { MailLimits } from '../mail/mail-limits.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
-import type { EmailTokenPurpose } from '../mail-ports.js';
 import type { User, UserRepository } from '../ports.js';
-import type { EmailTokens } from './email-tokens.js';
+import { PENDING_LINKS, type EmailTokens } from './email-tokens.js';
 import { normalizeEmail } from './normalize-email.js';
 
 export interface EmailChangeDeps {
@@ -26,9 +25,6 @@ export interface EmailChangeOptions {
   /** Send the old address a notice with an undo link (GATEHOUSE_SECURITY_NOTICES `email-changed`). */
   notifyOldAddress: boolean;
 }
-
-/** Every emailed link of an account: once its address changes, none sent to the old one may work. */
-const ALL_LINKS: readonly EmailTokenPurpose[] = ['verify-email', 'reset-password', 'sign-in-link', 'sign-in-code', 'change-email'];
 
 /**
  * Changing an account's address: nothing changes until the new address confirms (a link sent
@@ -87,7 +83,7 @@ export class EmailChange {
     if (!(await this.#deps.users.changeEmail(user.id, { fromEmailKey: user.emailKey, email: next.email, emailKey: next.emailKey, verified: true }, now))) {
       throw new AuthError('invalid_link', { detail: 'the address changed while the link was used' });
     }
-    await this.#deps.tokens.endAll(user.id, ALL_LINKS);
+    await this.#deps.tokens.endAll(user.id, PENDING_LINKS);
     if (this.#options.notifyOldAddress) {
       // Earlier undo links stay live: a second change (by whoever made the first) must not take the
       // first address's way back away.
@@ -126,8 +122,9 @@ export class EmailChange {
     const old = normalizeEmail(record.email);
     // Signed out first, whatever follows: restoring the address can fail (another account signed up
     // with the old address meanwhile: email_taken), and must not leave whoever made the change signed in.
-    // The other undo links end too: this one has taken the account back.
-    await this.#deps.tokens.endAll(user.id, [...ALL_LINKS, 'undo-email-change']);
+    // The other undo links end too: this one has taken the account back (signOutEverywhere ends the
+    // other pending links).
+    await this.#deps.tokens.endAll(user.id, ['undo-email-change']);
     await this.#deps.signOutEverywhere(user.id);
     // Whatever the address is now (changed again since, by whoever made this change), the old one returns.
     if (user.emailKey !== old.emailKey) {

@@ -7,7 +7,7 @@ import type { EmailTokenRecord } from '../mail-ports.js';
 import type { User, UserRepository } from '../ports.js';
 import type { CodeThrottle } from '../throttle/code-throttle.js';
 import { isSameBrowser, type EmailTokens } from './email-tokens.js';
-import { normalizeEmail } from './normalize-email.js';
+import { findEmailKey, normalizeEmail } from './normalize-email.js';
 import type { Principal } from './sign-in.js';
 
 /** How the user asked to sign in by email. */
@@ -145,7 +145,7 @@ export class EmailSignIn {
    */
   async redeemCode(input: { email: string; code: string; ip: string }): Promise<Principal> {
     if (!this.codeEnabled) throw new AuthError('not_found');
-    const emailKey = parseEmailKey(input.email);
+    const emailKey = findEmailKey(input.email);
     // Counted by address, account or not, before anything is looked up.
     const keys = { emailKey: emailKey ?? '', ip: input.ip };
     await this.#deps.throttle.attempt(keys);
@@ -166,7 +166,7 @@ export class EmailSignIn {
     const user = await this.#deps.users.findById(record.userId);
     if (!user) throw changed;
     if (user.disabledAt !== null) throw new AuthError('account_disabled');
-    if (parseEmailKey(record.email) !== user.emailKey) throw changed;
+    if (findEmailKey(record.email) !== user.emailKey) throw changed;
     if (user.emailVerified) return user;
     // The first proof of the mailbox. Whoever set up the account so far never proved it: it may be
     // someone who signed up with the owner's address (pre-account takeover, Sudhodanan & Paverd
@@ -179,13 +179,6 @@ export class EmailSignIn {
   }
 }
 
-function parseEmailKey(email: string): string | undefined {
-  try {
-    return normalizeEmail(email).emailKey;
-  } catch {
-    return undefined;
-  }
-}
 
 /** "ann@example.com" -> "a…@example.com": enough to recognise one's own account, not to read someone else's. */
 export function maskEmail(email: string): string {

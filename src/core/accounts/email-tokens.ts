@@ -3,6 +3,12 @@ import type { Clock } from '../clock.js';
 import type { EmailTokenPurpose, EmailTokenRecord, EmailTokenRepository } from '../mail-ports.js';
 import { generateId, generateSecret, hashSecret, safeEqual } from '../secrets.js';
 
+/**
+ * Every emailed link of an account but its undo links: what an address change or a sign-out
+ * everywhere ends (undo links lead the account's earlier addresses back, and stay).
+ */
+export const PENDING_LINKS: readonly EmailTokenPurpose[] = ['verify-email', 'reset-password', 'sign-in-link', 'sign-in-code', 'change-email'];
+
 /** The prefix of an emailed link's token (recognisable to secret scanners). */
 export const EMAIL_TOKEN_PREFIX = 'ghe_';
 

@@ -36,3 +36,12 @@ export function normalizeEmail(input: string): NormalizedEmail {
   if (email.length > 254) throw new AuthError('invalid_email');
   return { email, emailKey: email.toLowerCase() };
 }
+
+/** The normalised key of `email`, or undefined when it is not a valid address (a lookup that must not throw). */
+export function findEmailKey(email: string): string | undefined {
+  try {
+    return normalizeEmail(email).emailKey;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,7 +3,7 @@ import { AuthError } from '../errors.js';
 import type { DeferredWork } from '../mail/deferred-work.js';
 import type { MailLimits } from '../mail/mail-limits.js';
 import type { MailOutbox } from '../mail/mail-outbox.js';
-import type { EmailTokenPurpose, EmailTokenRecord } from '../mail-ports.js';
+import type { EmailTokenRecord } from '../mail-ports.js';
 import type { PasswordHasher } from '../passwords/password-hasher.js';
 import { assertAcceptablePassword, normalizePassword, type PasswordPolicy } from '../passwords/password-policy.js';
 import type { User, UserRepository } from '../ports.js';
@@ -12,8 +12,6 @@ import type { EmailTokens } from './email-tokens.js';
 import { normalizeEmail } from './normalize-email.js';
 import type { SecurityNotices } from './security-notices.js';
 
-/** Every emailed link but the undo links (those lead the account's earlier addresses back). */
-const LINKS_A_RESET_ENDS: readonly EmailTokenPurpose[] = ['reset-password', 'change-email', 'verify-email', 'sign-in-link', 'sign-in-code'];
 
 export interface PasswordResetDeps {
   users: UserRepository;
@@ -107,11 +105,10 @@ export class PasswordReset {
     // The link reached the address: it is the owner's (a `required` account can sign in now).
     await this.#deps.users.markEmailVerified(user.id, user.emailKey, now);
     await this.#deps.throttle.resetAccount(user.emailKey);
-    // Whoever reset the password may not be whoever was signed in.
+    // Whoever reset the password may not be whoever was signed in. Their pending emailed links go
+    // too (signOutEverywhere): a pending email change, confirmed at an address of whoever was
+    // signed in, would otherwise hand them the account back after it was taken back.
     await this.#deps.signOutEverywhere(user.id);
-    // Links asked for before the reset go too: a pending email change (confirmed at an address of
-    // whoever was signed in) would otherwise hand them the account back after it was taken back.
-    await this.#deps.tokens.endAll(user.id, LINKS_A_RESET_ENDS);
     this.#deps.notices.passwordChanged(user);
     return user;
   }

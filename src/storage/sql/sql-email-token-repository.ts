@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { EmailTokenPurpose, EmailTokenRecord, EmailTokenRepository } from '../../core/mail-ports.js';
 import type { Database, EmailTokensTable } from './schema.js';
 
@@ -18,6 +18,12 @@ function toToken(row: Selectable<EmailTokensTable>): EmailTokenRecord {
     consumedAt: row.consumed_at === null ? null : Number(row.consumed_at),
   };
 }
+
+/** Not consumed and not expired at `now`: a token that still works. */
+const live =
+  (now: number) =>
+  (eb: ExpressionBuilder<Database, 'email_tokens'>) =>
+    eb.and([eb('consumed_at', 'is', null), eb('expires_at', '>', now)]);
 
 export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenRepository {
   return {
@@ -58,8 +64,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .selectFrom('email_tokens')
         .selectAll()
         .where('token_hash', '=', tokenHash)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(live(now))
         .executeTakeFirst();
       return row && toToken(row);
     },
@@ -68,8 +73,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .updateTable('email_tokens')
         .set({ consumed_at: now })
         .where('token_hash', '=', tokenHash)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(live(now))
         .returningAll()
         .executeTakeFirst();
       return row && toToken(row);
@@ -80,8 +84,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .selectAll()
         .where('user_id', '=', userId)
         .where('purpose', '=', 'sign-in-code')
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(live(now))
         .orderBy('created_at', 'desc')
         .executeTakeFirst();
       return row && toToken(row);
@@ -91,8 +94,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .updateTable('email_tokens')
         .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
         .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(live(now))
         .where('attempts', '<', maxAttempts)
         .returning('attempts')
         .executeTakeFirst();
@@ -103,8 +105,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .updateTable('email_tokens')
         .set({ consumed_at: now })
         .where('id', '=', id)
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(live(now))
         .executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
@@ -125,8 +126,7 @@ export function createSqlEmailTokenRepository(db: Kysely<Database>): EmailTokenR
         .select('user_id')
         .where('email_key', '=', emailKey)
         .where('purpose', '=', 'undo-email-change')
-        .where('consumed_at', 'is', null)
-        .where('expires_at', '>', now)
+        .where(live(now))
         .executeTakeFirst();
       return row?.user_id;
     },

@@ -164,6 +164,7 @@ export const configSchema = Type.Object(
             token_endpoint_auth_method: Type.Optional(Type.String()),
             jwks: Type.Optional(Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) })),
             first_party: Type.Optional(Type.Boolean()),
+            require_mfa: Type.Optional(Type.Boolean()),
             access_token_lifetime: Type.Optional(Type.Integer({ minimum: 30, maximum: 86400 })),
             id_token_signed_response_alg: Type.Optional(Type.String()),
           },
@@ -171,7 +172,7 @@ export const configSchema = Type.Object(
         ),
         {
           description:
-            'OAuth clients registered at every start and by `gatehouse migrate` (a reproducible deployment), as a JSON array of RFC 7591 metadata: `client_id`, `client_name`, `client_secret` (at least 32 characters; omit for `public: true` or `private_key_jwt`), `redirect_uris`, `post_logout_redirect_uris`, `grant_types`, `scope`, `token_endpoint_auth_method`, `jwks`, `first_party`, `access_token_lifetime`, `id_token_signed_response_alg`. A listed client replaces a stored one with the same id.',
+            'OAuth clients registered at every start and by `gatehouse migrate` (a reproducible deployment), as a JSON array of RFC 7591 metadata: `client_id`, `client_name`, `client_secret` (at least 32 characters; omit for `public: true` or `private_key_jwt`), `redirect_uris`, `post_logout_redirect_uris`, `grant_types`, `scope`, `token_endpoint_auth_method`, `jwks`, `first_party`, `require_mfa` (every sign-in for it needs a second factor), `access_token_lifetime`, `id_token_signed_response_alg`. A listed client replaces a stored one with the same id.',
           default: [],
           maxItems: 1000,
         },

@@ -48,6 +48,14 @@ export const errorStatus = {
   invalid_link: 400,
   /** Our own: an emailed code that is wrong, expired, or out of attempts. */
   invalid_code: 400,
+  /** Our own: the password (or other first factor) was right; a second factor must follow. */
+  second_factor_required: 401,
+  /** Our own: a passkey assertion or registration that does not verify (or a cloned authenticator's). */
+  invalid_passkey: 401,
+  /** Our own: the credential is registered already. */
+  passkey_exists: 409,
+  /** Our own: removing it would leave an account that must have a second factor without one. */
+  last_factor: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   too_many_attempts: 429,
@@ -98,6 +106,10 @@ const defaultDescriptions: Record<ErrorCode, string> = {
   password_already_set: 'Your account has a password already: change it instead.',
   invalid_link: 'This link is invalid, has expired or was used already. Ask for a new one.',
   invalid_code: 'That code is wrong or has expired.',
+  second_factor_required: 'Confirm it is you with your second factor.',
+  invalid_passkey: 'That passkey could not be verified. Try again, or use another way to sign in.',
+  passkey_exists: 'This passkey is registered already.',
+  last_factor: 'This server requires a second factor: add another one before you remove this one.',
   payload_too_large: 'The request body is too large.',
   unsupported_media_type: 'Unsupported content type.',
   too_many_attempts: 'Too many attempts. Wait a moment and try again.',

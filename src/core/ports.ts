@@ -1,4 +1,5 @@
 import type { FederationStateRepository, IdentityRepository } from './federation-ports.js';
+import type { AuthMethodRef } from './mfa/assurance.js';
 
 /**
  * Storage interfaces the adapters implement (SQL today, Redis later). The core speaks only these;
@@ -71,13 +72,12 @@ export interface Session {
   absoluteExpiresAt: number;
   ip: string;
   userAgent: string;
-  /** How the user signed in: `pwd` (password) or `fed` (an upstream provider); the ID token's `amr`. */
-  authMethod: SessionAuthMethod;
+  /** How the user proved who they are, every factor of the latest authentication (the ID token's `amr`, mfa/assurance.ts). */
+  amr: AuthMethodRef[];
+  /** When the user last authenticated in this session (a sign-in or a step-up): the ID token's `auth_time`. */
+  authTime: number;
   revokedAt: number | null;
 }
-
-/** How a session's user proved who they are (RFC 8176 `amr` values, plus `email` for an emailed link). */
-export type SessionAuthMethod = 'pwd' | 'fed' | 'email' | 'otp';
 
 export interface SessionRepository {
   insert(session: Session): Promise<void>;
@@ -91,6 +91,11 @@ export interface SessionRepository {
    * time is older than `touchedBefore` (so concurrent requests write at most once per interval).
    */
   touch(id: string, update: { lastSeenAt: number; idleExpiresAt: number; touchedBefore: number }): Promise<void>;
+  /**
+   * Records a fresh authentication in a live session (a step-up: a further factor, or the same ones
+   * again): its `amr` and `authTime`; false when the session is not live (revoked) or not this user's.
+   */
+  recordAuthentication(userId: string, sessionId: string, authentication: { amr: AuthMethodRef[]; authTime: number }): Promise<boolean>;
   /** Revokes one session of this user; false when it does not exist, is not theirs or is already revoked. */
   revoke(userId: string, sessionId: string, now: number): Promise<boolean>;
   /** Revokes every live session of the user except `exceptId`; returns how many. */
@@ -210,6 +215,16 @@ export interface RefreshFamily {
   /** No token of the family is valid after this, however recently rotated. */
   absoluteExpiresAt: number;
   revokedAt: number | null;
+  /** How the user authenticated for the grant (access tokens refreshed from it carry it); null for families made before it was recorded. */
+  authentication: GrantAuthentication | null;
+}
+
+/** The authentication a grant was made with: `auth_time`, `acr` and `amr` of the tokens issued from it. */
+export interface GrantAuthentication {
+  /** Epoch milliseconds. */
+  authTime: number;
+  acr: string;
+  amr: AuthMethodRef[];
 }
 
 export interface RefreshTokenRecord {
@@ -269,6 +284,8 @@ export interface OAuthClient {
   jwks: string | null;
   /** First-party clients skip the consent page. */
   firstParty: boolean;
+  /** Every sign-in for this client needs more than one factor (acr `2` at least); users without a second factor enrol first. */
+  requireMfa: boolean;
   /** Overrides the configured access-token lifetime, in seconds (null: the default). */
   accessTokenLifetime: number | null;
   /** `id_token_signed_response_alg` (OIDC Registration §2; default RS256). */
@@ -366,6 +383,8 @@ export interface ReplayRepository {
 // The federation ports live in their own file (a first step of splitting this one by port).
 export type { FederatedIdentity, FederationState, FederationStateRepository, IdentityRepository } from './federation-ports.js';
 import type { EmailTokenRepository, MailOutboxRepository } from './mail-ports.js';
+import type { PasskeyRepository, RecoveryCodeRepository, TotpFactorRepository } from './mfa-ports.js';
+export type { PasskeyRecord, PasskeyRepository, RecoveryCodeRepository, TotpFactorRecord, TotpFactorRepository } from './mfa-ports.js';
 import type { AuditLog } from './audit-ports.js';
 export type { AuditEvent, AuditLog } from './audit-ports.js';
 export type { EmailTokenRecord, EmailTokenRepository, MailOutboxRepository, QueuedMail } from './mail-ports.js';
@@ -387,6 +406,9 @@ export interface Storage {
   readonly federationStates: FederationStateRepository;
   readonly mailOutbox: MailOutboxRepository;
   readonly emailTokens: EmailTokenRepository;
+  readonly passkeys: PasskeyRepository;
+  readonly totpFactors: TotpFactorRepository;
+  readonly recoveryCodes: RecoveryCodeRepository;
   /** Resolves when the engine answers a trivial query; raises `temporarily_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -44,26 +44,26 @@ describe('SignIn', () => {
   });
 
   it('starts a session that records how the user signed in', async () => {
-    const { session, token } = await signIn.start({ user: ann, method: 'fed' }, browser);
-    expect(session).toMatchObject({ userId: ann.id, authMethod: 'fed', ip: browser.ip, userAgent: browser.userAgent });
+    const { session, token } = await signIn.start({ user: ann, amr: ['fed'] }, browser);
+    expect(session).toMatchObject({ userId: ann.id, amr: ['fed'], ip: browser.ip, userAgent: browser.userAgent });
     expect((await sessions.authenticate(token))?.session.id).toBe(session.id);
   });
 
   it('ends the session the browser presented (no fixation), whoever it belonged to', async () => {
-    const before = await signIn.start({ user: ann, method: 'pwd' }, browser);
-    const after = await signIn.start({ user: bob, method: 'pwd' }, { ...browser, presentedToken: before.token });
+    const before = await signIn.start({ user: ann, amr: ['pwd'] }, browser);
+    const after = await signIn.start({ user: bob, amr: ['pwd'] }, { ...browser, presentedToken: before.token });
     expect(after.token).not.toBe(before.token);
     expect(await sessions.authenticate(before.token)).toBeUndefined();
     expect((await sessions.authenticate(after.token))?.user.id).toBe(bob.id);
   });
 
   it('keeps the long idle timeout for "keep me signed in"', async () => {
-    const { session } = await signIn.start({ user: ann, method: 'pwd' }, { ...browser, remember: true });
+    const { session } = await signIn.start({ user: ann, amr: ['pwd'] }, { ...browser, remember: true });
     expect(session.idleTimeoutMs).toBe(12 * 3600_000);
   });
 
   it('end() revokes a live session and ignores a missing, unknown or ended one', async () => {
-    const { token } = await signIn.start({ user: ann, method: 'pwd' }, browser);
+    const { token } = await signIn.start({ user: ann, amr: ['pwd'] }, browser);
     await signIn.end(undefined);
     await signIn.end('gths_not-a-session');
     await signIn.end(token);

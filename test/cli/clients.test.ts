@@ -210,7 +210,7 @@ describe('gatehouse client', { timeout: 90_000 }, () => {
       expect(rows.map((r) => r.client_name)).toEqual(['Orders web', 'SPA', 'Back office', 'Signed', 'Readable']);
       expect(Object.keys(rows[0]!).sort()).toEqual([
         'access_token_lifetime', 'client_id', 'client_name', 'created_at', 'first_party', 'grant_types', 'id_token_signed_response_alg',
-        'post_logout_redirect_uris', 'redirect_uris', 'scope', 'source', 'token_endpoint_auth_method', 'type', 'updated_at',
+        'post_logout_redirect_uris', 'redirect_uris', 'require_mfa', 'scope', 'source', 'token_endpoint_auth_method', 'type', 'updated_at',
       ]);
       expect(result.stdout).not.toContain(confidential.client_secret);
       expect(result.stdout).not.toContain(hashSecret(confidential.client_secret));

@@ -18,6 +18,7 @@ import type {
   User,
 } from '../../src/core/ports.js';
 import { mailStorageContract } from './mail-contract.js';
+import { factorStorageContract } from './factor-contract.js';
 
 /** A freshly migrated, empty storage for one test, and how to dispose of it. */
 export interface StorageHarness {
@@ -74,7 +75,8 @@ function newSession(userId: string, overrides: Partial<Session> = {}): Session {
     absoluteExpiresAt: createdAt + 12 * HOUR,
     ip: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
-    authMethod: 'pwd',
+    amr: ['pwd'],
+    authTime: createdAt,
     revokedAt: null,
     ...overrides,
   };
@@ -286,6 +288,21 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(found?.user.disabledAt).toBe(T0 + 2 * MINUTE);
       });
 
+      it('records a step-up (amr and auth time) in a live session of its user only', async () => {
+        const session = newSession(user.id, { amr: ['pwd'] });
+        const revoked = newSession(user.id, { revokedAt: T0 });
+        await storage.sessions.insert(session);
+        await storage.sessions.insert(revoked);
+        const stepUp = { amr: ['pwd', 'otp', 'mfa'] as Session['amr'], authTime: T0 + HOUR };
+
+        expect(await storage.sessions.recordAuthentication(otherUser.id, session.id, stepUp)).toBe(false);
+        expect(await storage.sessions.recordAuthentication(user.id, revoked.id, stepUp)).toBe(false);
+        expect((await storage.sessions.findById(session.id))?.amr).toStrictEqual(['pwd']);
+        expect(await storage.sessions.recordAuthentication(user.id, session.id, stepUp)).toBe(true);
+        expect(await storage.sessions.findByTokenHash(session.tokenHash)).toStrictEqual({ session: { ...session, ...stepUp }, user: stored(user) });
+        expect((await storage.sessions.findById(revoked.id))?.amr).toStrictEqual(['pwd']);
+      });
+
       it('refuses a session whose user does not exist', async () => {
         await expect(storage.sessions.insert(newSession(randomUUID()))).rejects.toThrow();
       });
@@ -449,7 +466,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         const sessions = [newSession(user.id), newSession(other.id)];
         for (const session of sessions) await storage.sessions.insert(session);
         const families = [user, other].map((u) => ({
-          family: { id: randomUUID(), userId: u.id, clientId: 'app', sessionId: null, scope: 'openid', resource: '', createdAt: T0, absoluteExpiresAt: T0 + DAY, revokedAt: null },
+          family: { id: randomUUID(), userId: u.id, clientId: 'app', sessionId: null, scope: 'openid', resource: '', createdAt: T0, absoluteExpiresAt: T0 + DAY, revokedAt: null, authentication: null },
           token: { id: randomUUID(), tokenHash: randomUUID().replaceAll('-', '').repeat(2), familyId: '', createdAt: T0, expiresAt: T0 + DAY, rotatedAt: null },
         }));
         for (const { family, token } of families) await storage.refreshTokens.createFamily(family, { ...token, familyId: family.id });
@@ -732,6 +749,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
           createdAt: T0,
           absoluteExpiresAt: T0 + 30 * DAY,
           revokedAt: null,
+          authentication: null,
           ...overrides,
         };
         const token: RefreshTokenRecord = {
@@ -750,6 +768,11 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
 
       it('keeps the resources of a refresh family', async () => {
         const { family, tokenHash } = await createFamily({ resource: 'https://api.example.com https://billing.example.com' });
+        expect((await storage.refreshTokens.find(tokenHash))?.family).toStrictEqual(family);
+      });
+
+      it("keeps the grant's authentication (auth_time, acr, amr) of a refresh family", async () => {
+        const { family, tokenHash } = await createFamily({ authentication: { authTime: T0 - MINUTE, acr: 'phr', amr: ['pwd', 'swk', 'mfa'] } });
         expect((await storage.refreshTokens.find(tokenHash))?.family).toStrictEqual(family);
       });
 
@@ -804,6 +827,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         tokenEndpointAuthMethod: 'client_secret_basic',
         jwks: null,
         firstParty: false,
+        requireMfa: false,
         accessTokenLifetime: null,
         idTokenSignedResponseAlg: 'RS256',
         source: 'cli',
@@ -813,7 +837,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
       });
 
       it('round-trips every field, with null jwks and secret, booleans, empty lists and numbers', async () => {
-        const confidential = newClient({ firstParty: true, accessTokenLifetime: 300, createdAt: T0 + 1, updatedAt: T0 + 2 });
+        const confidential = newClient({ firstParty: true, requireMfa: true, accessTokenLifetime: 300, createdAt: T0 + 1, updatedAt: T0 + 2 });
         const keyed = newClient({
           type: 'confidential',
           secretHash: null,
@@ -1343,6 +1367,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
     });
 
     mailStorageContract(() => ({ storage, harness }));
+    factorStorageContract(() => ({ storage }));
   });
 }
 

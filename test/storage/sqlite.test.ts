@@ -61,7 +61,7 @@ describe('SQLite durable writes among concurrent transactions', () => {
       await storage.users.insert({ id: userId, email: 'ann@example.com', emailKey: 'ann@example.com', passwordHash: 'x', createdAt: now });
       const work = Array.from({ length: 60 }, (_, i) => {
         const familyId = `family-${i}`;
-        const family = { id: familyId, userId, clientId: 'app', sessionId: null, scope: 'openid', resource: '', createdAt: now, absoluteExpiresAt: now + 60_000, revokedAt: null };
+        const family = { id: familyId, userId, clientId: 'app', sessionId: null, scope: 'openid', resource: '', createdAt: now, absoluteExpiresAt: now + 60_000, revokedAt: null, authentication: null };
         const token = { id: randomUUID(), tokenHash: randomUUID(), familyId, createdAt: now, expiresAt: now + 60_000, rotatedAt: null };
         // createFamily is a transaction; revokeFamily and revokeJti are durable; throttle.attempt is neither.
         return storage.refreshTokens

@@ -18,6 +18,7 @@ function clientRow(client: OAuthClient): Record<string, unknown> {
     post_logout_redirect_uris: client.postLogoutRedirectUris,
     scope: client.scopes.join(' '),
     first_party: client.firstParty,
+    require_mfa: client.requireMfa === true,
     access_token_lifetime: client.accessTokenLifetime,
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     source: client.source,
@@ -43,7 +44,7 @@ export const clientCommands: Record<string, Command> = {
     summary: 'register an OAuth client',
     usage:
       'Usage: gatehouse client create --name NAME [--redirect-uri URI]… [--post-logout-redirect-uri URI]… [--public]\n' +
-      '         [--grant-types a,b] [--scopes "s1 s2"] [--auth-method METHOD] [--jwks FILE] [--first-party]\n' +
+      '         [--grant-types a,b] [--scopes "s1 s2"] [--auth-method METHOD] [--jwks FILE] [--first-party] [--require-mfa]\n' +
       '         [--access-token-lifetime DURATION] [--id-token-alg ALG] [--json]\n' +
       '  Registers an OAuth client and prints its client_id and, for a confidential client, its secret: shown once,\n' +
       '  stored only as a hash. --json prints { "client_id": …, "client_secret": … } (no secret for a public client).\n' +
@@ -57,6 +58,7 @@ export const clientCommands: Record<string, Command> = {
       '  --auth-method METHOD            client_secret_basic (default), client_secret_post, private_key_jwt; none if --public\n' +
       '  --jwks FILE                     a JWK Set of the client\'s public keys, for private_key_jwt\n' +
       '  --first-party                   skips the consent page\n' +
+      '  --require-mfa                   every sign-in for this client needs a second factor\n' +
       '  --access-token-lifetime DURATION  overrides the configured lifetime: seconds, or 30s, 5m, 1h (30s to 1d)\n' +
       '  --id-token-alg ALG              id_token_signed_response_alg (default RS256)',
     async run(argv) {
@@ -72,6 +74,7 @@ export const clientCommands: Record<string, Command> = {
           'auth-method': { type: 'string' },
           jwks: { type: 'string' },
           'first-party': { type: 'boolean' },
+          'require-mfa': { type: 'boolean' },
           'access-token-lifetime': { type: 'string' },
           'id-token-alg': { type: 'string' },
           json: { type: 'boolean' },
@@ -95,6 +98,7 @@ export const clientCommands: Record<string, Command> = {
         tokenEndpointAuthMethod: values['auth-method'],
         jwks: values.jwks === undefined ? undefined : readJwks(values.jwks),
         firstParty: values['first-party'] ?? false,
+        requireMfa: values['require-mfa'] ?? false,
         accessTokenLifetime,
         idTokenSignedResponseAlg: values['id-token-alg'],
       };

@@ -77,7 +77,7 @@ export class Authenticator {
       passwordHash = await this.#deps.hasher.hash(password);
       await this.#deps.users.updatePasswordHash(user.id, passwordHash, this.#deps.clock.now());
     }
-    return { principal: { user, method: 'pwd', fromNewDevice: device === undefined }, deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey, passwordHash }) };
+    return { principal: { user, amr: ['pwd'], fromNewDevice: device === undefined }, deviceCookie: this.#deps.devices.issue(input.deviceCookie, { emailKey, passwordHash }) };
   }
 
   /** Computes the dummy hash ahead of the first login so the first unknown email is not faster. */

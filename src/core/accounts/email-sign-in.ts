@@ -134,7 +134,7 @@ export class EmailSignIn {
     const record = await this.#deps.tokens.consume('sign-in-link', token);
     if (!record) throw new AuthError('invalid_link', { detail: 'sign-in link not live' });
     const user = await this.#proven(record, new AuthError('invalid_link', { detail: 'the address changed since the link was sent' }));
-    return { user, method: 'email', returnTo: record.data ?? undefined };
+    return { user, amr: ['email'], returnTo: record.data ?? undefined };
   }
 
   /**
@@ -155,7 +155,7 @@ export class EmailSignIn {
     if (!outcome.ok) throw new AuthError('invalid_code', { detail: `sign-in code refused, ${outcome.attemptsLeft} attempts left` });
     const proven = await this.#proven(outcome.token, new AuthError('invalid_code', { detail: 'the address changed since the code was sent' }));
     await this.#deps.throttle.recordSuccess(keys);
-    return { user: proven, method: 'otp' };
+    return { user: proven, amr: ['otp'] };
   }
 
   /**

@@ -1,4 +1,5 @@
-import type { Session, SessionAuthMethod, User } from '../ports.js';
+import type { AuthMethodRef } from '../mfa/assurance.js';
+import type { Session, User } from '../ports.js';
 import type { AuthenticatedSession, SessionService } from '../sessions/session-service.js';
 import type { SecurityNotices } from './security-notices.js';
 
@@ -8,7 +9,8 @@ import type { SecurityNotices } from './security-notices.js';
  */
 export interface Principal {
   user: User;
-  method: SessionAuthMethod;
+  /** Every factor proven (RFC 8176 values, mfa/assurance.ts): `['pwd']` for a password alone. */
+  amr: AuthMethodRef[];
   /** A password sign-in from a browser without this account's device cookie (a security notice goes out). */
   fromNewDevice?: boolean;
 }
@@ -47,7 +49,7 @@ export class SignIn {
       ip: client.ip,
       userAgent: client.userAgent,
       remember: client.remember ?? false,
-      authMethod: principal.method,
+      amr: principal.amr,
     });
     if (principal.fromNewDevice) this.#notices?.newDevice(principal.user, client);
     return started;

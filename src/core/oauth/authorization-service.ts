@@ -1,26 +1,19 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { AuthenticatedSession } from '../sessions/session-service.js';
-import type { SessionAuthMethod } from '../ports.js';
+import { acrOf, satisfiesAcr, type Acr } from '../mfa/assurance.js';
 import type { AuthorizationCodeService } from './authorization-code-service.js';
 import { LOGIN_AFTER_PARAM, type AuthorizationRequest, type AuthorizeParams, type ResponseTarget } from './authorize/authorization-request.js';
 import { validateAuthorizationRequest, type AuthorizeDeps } from './authorize/index.js';
 import type { ConsentService } from './consent-service.js';
 import type { ScopeCatalog } from './scopes.js';
 
-/**
- * `amr` by how the session signed in: RFC 8176 `pwd` for a password; `fed` (not in the RFC 8176
- * registry, used by other providers) for a sign-in delegated to an upstream provider.
- */
-// RFC 8176 §2 values; `email` (an emailed link) is ours, as RFC 8176 has none for it.
-export const SESSION_AMR: Readonly<Record<SessionAuthMethod, string[]>> = { pwd: ['pwd'], fed: ['fed'], email: ['email'], otp: ['otp'] };
-/** Single-factor authentication (ISO/IEC 29115 level 1). */
-export const PASSWORD_ACR = '1';
-
 /** What the authorization endpoint does next. */
 export type AuthorizeOutcome =
   /** Send the user to sign in, then back to the authorization endpoint with `returnParams`. */
   | { kind: 'login'; reauthenticate: boolean; loginHint?: string; returnParams: Record<string, string | string[]> }
+  /** The session does not meet the requested `acr`: a further factor first (a step-up), then back with `returnParams`. */
+  | { kind: 'step-up'; acr: Acr; returnParams: Record<string, string | string[]> }
   /** Ask the user; `scopes` are those not granted before, explained. */
   | { kind: 'consent'; request: AuthorizationRequest; userEmail: string; scopes: Array<{ name: string; description: string }> }
   /** Send the response (code or error) to the client. */
@@ -65,7 +58,7 @@ export class AuthorizationService {
       // The sign-in about to happen is fresh: marked, so prompt=login or max_age does not ask a second time.
       return { kind: 'login', reauthenticate: false, ...hint(request), returnParams: afterFreshLogin(request, nowSeconds) };
     }
-    const authTime = Math.floor(auth.session.createdAt / 1000);
+    const authTime = Math.floor(auth.session.authTime / 1000);
     // After a forced sign-in the marker alone decides, so max_age=0 or prompt=login cannot loop.
     // OIDC Core §3.1.2.1 (errata set 2): max_age=0 is equivalent to prompt=login, even within the same second.
     const stale =
@@ -75,6 +68,14 @@ export class AuthorizationService {
     if (stale) {
       if (request.prompt.has('none')) return this.error(request, new AuthError('login_required'));
       return { kind: 'login', reauthenticate: true, ...hint(request), returnParams: afterFreshLogin(request, nowSeconds) };
+    }
+    // OIDC Core §3.1.2.1 acr_values (and a client's require_mfa): a session that meets none of them
+    // proves a further factor first. The first value the user is asked to reach is the most preferred.
+    const { acrValues } = request;
+    const [wanted] = acrValues;
+    if (wanted !== undefined && !acrValues.some((acr) => satisfiesAcr(auth.session.amr, acr))) {
+      if (request.prompt.has('none')) return this.error(request, new AuthError('login_required', { description: 'The request needs a stronger sign-in than this session has.' }));
+      return { kind: 'step-up', acr: wanted, returnParams: request.params };
     }
 
     if (decision === 'deny') return this.error(request, new AuthError('access_denied', { description: 'The user declined.' }));
@@ -92,9 +93,9 @@ export class AuthorizationService {
     const code = await this.#codes.issue(request, {
       userId: auth.user.id,
       sessionId: auth.session.id,
-      authTime: auth.session.createdAt,
-      amr: SESSION_AMR[auth.session.authMethod],
-      acr: PASSWORD_ACR,
+      authTime: auth.session.authTime,
+      amr: auth.session.amr,
+      acr: acrOf(auth.session.amr, acrValues),
     });
     return this.respond(request, { code });
   }

@@ -54,6 +54,7 @@ function makeClient(id: string, overrides: Partial<OAuthClient>): OAuthClient {
     tokenEndpointAuthMethod: 'client_secret_basic',
     jwks: null,
     firstParty: false,
+    requireMfa: false,
     accessTokenLifetime: null,
     idTokenSignedResponseAlg: 'RS256',
     source: 'cli',

@@ -26,6 +26,8 @@ export interface ClientRegistration {
   jwks?: unknown;
   /** Skips the consent page. Default: false. */
   firstParty?: boolean;
+  /** Every sign-in for this client needs a second factor. Default: false. */
+  requireMfa?: boolean;
   /** Seconds, 30–86400. Default: the configured lifetime. */
   accessTokenLifetime?: number;
   /** Default: RS256. */
@@ -50,6 +52,7 @@ export interface DeclaredClient {
   readonly token_endpoint_auth_method?: string;
   readonly jwks?: unknown;
   readonly first_party?: boolean;
+  readonly require_mfa?: boolean;
   readonly access_token_lifetime?: number;
   readonly id_token_signed_response_alg?: string;
 }
@@ -135,7 +138,7 @@ async function checkJwks(jwks: unknown): Promise<string[]> {
 const fingerprint = (c: OAuthClient): string =>
   JSON.stringify([
     c.name, c.type, c.secretHash, c.redirectUris, c.postLogoutRedirectUris, c.grantTypes, c.scopes,
-    c.tokenEndpointAuthMethod, c.jwks, c.firstParty, c.accessTokenLifetime, c.idTokenSignedResponseAlg, c.source,
+    c.tokenEndpointAuthMethod, c.jwks, c.firstParty, c.requireMfa === true, c.accessTokenLifetime, c.idTokenSignedResponseAlg, c.source,
   ]);
 
 /**
@@ -273,6 +276,7 @@ export class ClientService {
       tokenEndpointAuthMethod: entry.token_endpoint_auth_method,
       jwks: entry.jwks,
       firstParty: entry.first_party,
+      requireMfa: entry.require_mfa,
       accessTokenLifetime: entry.access_token_lifetime,
       idTokenSignedResponseAlg: entry.id_token_signed_response_alg,
     });
@@ -369,6 +373,7 @@ export class ClientService {
       tokenEndpointAuthMethod: method as TokenEndpointAuthMethod,
       jwks: method === 'private_key_jwt' ? JSON.stringify(registration.jwks) : null,
       firstParty: registration.firstParty === true,
+      requireMfa: registration.requireMfa === true,
       accessTokenLifetime: lifetime ?? null,
       idTokenSignedResponseAlg: idTokenAlg as SigningAlgorithm,
     };

@@ -1,3 +1,4 @@
+import { ACR_VALUES } from '../mfa/assurance.js';
 import type { SigningAlgorithm } from '../ports.js';
 import { ASSERTION_ALGORITHMS } from './client-authenticator.js';
 import { SUPPORTED_GRANT_TYPES } from './grants/index.js';
@@ -50,7 +51,7 @@ export function providerMetadata(options: { issuer: string; scopes: ScopeCatalog
     code_challenge_methods_supported: ['S256'],
     prompt_values_supported: ['none', 'login', 'consent'],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'at_hash', 'name', 'updated_at', 'email', 'email_verified'],
-    acr_values_supported: ['1'],
+    acr_values_supported: [...ACR_VALUES],
     claims_parameter_supported: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,

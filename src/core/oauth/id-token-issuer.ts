@@ -13,7 +13,7 @@ export interface IdTokenRequest {
   authTime: number;
   nonce?: string | null;
   sessionId: string;
-  amr: string[];
+  amr: readonly string[];
   acr: string;
   /** The access token issued with it, for at_hash. */
   accessToken: string;

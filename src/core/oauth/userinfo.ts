@@ -26,5 +26,8 @@ export async function userInfo(
   if (!user || user.disabledAt !== null) throw new AuthError('invalid_token', { detail: 'token subject is not an active user' });
   const scopes = spaceList(typeof claims.scope === 'string' ? claims.scope : undefined);
   if (!scopes.includes('openid')) throw new AuthError('insufficient_scope', { description: 'The access token lacks the openid scope.' });
-  return { sub: user.id, ...claimsForScopes(user, scopes) };
+  // How the user authenticated for the grant, as the token says (RFC 9470 §6.1 names these claims
+  // for access tokens; OIDC Core §5.3.2 lets userinfo return further claims).
+  const authentication = Object.fromEntries(['auth_time', 'acr', 'amr'].filter((name) => claims[name] !== undefined).map((name) => [name, claims[name]]));
+  return { sub: user.id, ...claimsForScopes(user, scopes), ...authentication };
 }

@@ -33,6 +33,13 @@ class MemorySessionRepository implements SessionRepository {
       .sort((a, b) => b.createdAt - a.createdAt);
   }
 
+  async recordAuthentication(userId: string, sessionId: string, authentication: Pick<Session, 'amr' | 'authTime'>): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (!session || session.userId !== userId || session.revokedAt !== null) return false;
+    Object.assign(session, authentication);
+    return true;
+  }
+
   async touch(id: string, update: { lastSeenAt: number; idleExpiresAt: number; touchedBefore: number }): Promise<void> {
     const session = this.sessions.get(id);
     if (!session || session.revokedAt !== null || session.lastSeenAt > update.touchedBefore) return;

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
-import type { Session, SessionAuthMethod, SessionRepository, User } from '../ports.js';
+import type { AuthMethodRef } from '../mfa/assurance.js';
+import type { Session, SessionRepository, User } from '../ports.js';
 import { generateId, generateSecret, hashSecret } from '../secrets.js';
 import { describeUserAgent } from './describe-user-agent.js';
 
@@ -29,8 +30,10 @@ export interface NewSessionInput {
   ip: string;
   userAgent: string;
   remember: boolean;
-  /** How the user signed in (default: password). */
-  authMethod?: SessionAuthMethod;
+  /** How the user signed in: every factor (default: a password). */
+  amr?: AuthMethodRef[];
+  /** When the user authenticated (default: now); a rotation keeps the session's. */
+  authTime?: number;
   /** Keep this absolute end instead of starting a new lifetime (rotation). */
   absoluteExpiresAt?: number;
 }
@@ -89,7 +92,8 @@ export class SessionService {
       absoluteExpiresAt,
       ip: input.ip,
       userAgent: input.userAgent.slice(0, 512),
-      authMethod: input.authMethod ?? 'pwd',
+      amr: input.amr ?? ['pwd'],
+      authTime: input.authTime ?? now,
       revokedAt: null,
     };
     await this.#store.insert(session);
@@ -160,11 +164,25 @@ export class SessionService {
       userAgent: client.userAgent,
       remember: session.idleTimeoutMs >= this.#options.absoluteLifetimeMs,
       absoluteExpiresAt: session.absoluteExpiresAt,
-      authMethod: session.authMethod,
+      amr: session.amr,
+      authTime: session.authTime,
     });
     await this.#store.revoke(session.userId, session.id, this.#clock.now());
     await this.#events.sessionRevoked?.(session.id);
     return replacement;
+  }
+
+  /**
+   * Records a fresh authentication in the session (a step-up): the user proved `amr` now. The session
+   * keeps its secret: the tokens and refresh families other applications hold from it live on.
+   * @throws AuthError `unauthenticated` when the session ended meanwhile.
+   */
+  async recordAuthentication(auth: AuthenticatedSession, amr: AuthMethodRef[]): Promise<AuthenticatedSession> {
+    const authTime = this.#clock.now();
+    if (!(await this.#store.recordAuthentication(auth.user.id, auth.session.id, { amr, authTime }))) {
+      throw new AuthError('unauthenticated', { detail: 'session ended during a step-up' });
+    }
+    return { user: auth.user, session: { ...auth.session, amr, authTime } };
   }
 
   /** Deletes expired sessions and long-revoked ones; returns how many. */

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
 import type { KeyService } from '../keys/key-service.js';
-import type { IssuedTokenRecord } from '../ports.js';
+import type { GrantAuthentication, IssuedTokenRecord } from '../ports.js';
 import { generateId } from '../secrets.js';
 
 export interface AccessTokenRequest {
@@ -19,6 +19,8 @@ export interface AccessTokenRequest {
   familyId?: string;
   /** Overrides the configured lifetime. */
   lifetimeMs?: number;
+  /** How the user authenticated: `auth_time`, `acr` and `amr` (RFC 9068 §2.2.1, RFC 9470 §6.1); none for a client's own token. */
+  authentication?: GrantAuthentication | null;
   /** Further claims; registered claims above cannot be overridden. */
   claims?: Record<string, unknown>;
 }
@@ -72,6 +74,9 @@ export class AccessTokenIssuer {
       client_id: request.clientId,
       ...(request.scope ? { scope: request.scope } : {}),
       ...(request.sessionId ? { sid: request.sessionId } : {}),
+      ...(request.authentication
+        ? { auth_time: Math.floor(request.authentication.authTime / 1000), acr: request.authentication.acr, amr: request.authentication.amr }
+        : {}),
     })
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
       .setIssuer(this.#options.issuer)

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
-import type { AuditLog, RefreshFamily, RefreshTokenRecord, RefreshTokenRepository } from '../ports.js';
+import type { AuditLog, GrantAuthentication, RefreshFamily, RefreshTokenRecord, RefreshTokenRepository } from '../ports.js';
 import { generateId, generateSecret, hashSecret } from '../secrets.js';
 
 /** Prefix of refresh tokens, recognisable by secret scanners. */
@@ -24,6 +24,8 @@ export interface RefreshGrant {
   resource?: string;
   /** The family's id: the grant's id when the grant already has one (an authorization code's). */
   familyId?: string;
+  /** How the user authenticated for the grant; access tokens refreshed from it carry it. */
+  authentication?: GrantAuthentication;
 }
 
 export interface IssuedRefreshToken {
@@ -74,6 +76,7 @@ export class RefreshTokenService {
       createdAt: now,
       absoluteExpiresAt: now + this.#options.absoluteLifetimeMs,
       revokedAt: null,
+      authentication: grant.authentication ?? null,
     };
     const { token, record } = this.#newToken(family, now);
     await this.#store.createFamily(family, record);

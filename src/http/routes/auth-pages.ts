@@ -140,7 +140,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       // With verification required, the new account signs in once its address is verified.
       const { signIn } = await services.verification.onSignUp(user, { ip: request.ip });
       if (!signIn) return sendPage(reply, checkInboxPage({ kind: 'verify-email', email: user.email, csrfToken: csrf.token(request, reply) }));
-      const { session, token } = await services.signIn.start({ user, method: 'pwd' }, signInClient(ctx, request));
+      const { session, token } = await services.signIn.start({ user, amr: ['pwd'] }, signInClient(ctx, request));
       ctx.setSessionCookie(reply, token, session);
       return reply.redirect(returnTo ?? '/account', 303);
     } catch (error) {

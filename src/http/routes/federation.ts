@@ -57,7 +57,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
       case 'signed-in': {
-        const { session, token } = await ctx.services.signIn.start({ user: outcome.user, method: 'fed' }, { ...signInClient(ctx, request), current });
+        const { session, token } = await ctx.services.signIn.start({ user: outcome.user, amr: ['fed'] }, { ...signInClient(ctx, request), current });
         ctx.setSessionCookie(reply, token, session);
         return reply.redirect(outcome.returnTo ?? '/account', 303);
       }

@@ -48,6 +48,10 @@ export function registerOAuthAuthorize(app: FastifyInstance, ctx: HttpContext): 
         if (outcome.reauthenticate) login.set('prompt', 'login');
         return reply.redirect(`/login?${login.toString()}`, 303);
       }
+      case 'step-up': {
+        const returnTo = `/oauth2/authorize?${toQuery(outcome.returnParams)}`;
+        return reply.redirect(`/login/second-factor?${new URLSearchParams({ return_to: returnTo, acr: outcome.acr }).toString()}`, 303);
+      }
       case 'consent': {
         const csrfToken = ctx.csrf.token(request, reply);
         allowFormTargets(reply, [outcome.request.redirectUri]);

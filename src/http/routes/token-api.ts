@@ -1,3 +1,4 @@
+import { acrOf } from '../../core/mfa/assurance.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../../core/errors.js';
@@ -49,6 +50,7 @@ export function registerTokenApi(app: FastifyInstance, ctx: HttpContext): void {
         audience,
         ...(scope === '' ? {} : { scope }),
         sessionId: auth.session.id,
+        authentication: { authTime: auth.session.authTime, acr: acrOf(auth.session.amr), amr: auth.session.amr },
       });
       // RFC 6749 §5.1: token responses are not cached.
       reply.header('pragma', 'no-cache');

@@ -295,6 +295,61 @@ const migrations = (engine: Engine): Record<string, Migration> => ({
       await sql`drop table mail_outbox`.execute(db);
     },
   },
+  '0009_factors': {
+    async up(db: Kysely<unknown>) {
+      // Every factor of a session's latest authentication (JSON array) and when it happened; null on
+      // sessions from before, read as their auth_method and created_at.
+      await db.schema.alterTable('sessions').addColumn('amr', 'text').execute();
+      await db.schema.alterTable('sessions').addColumn('auth_time', 'bigint').execute();
+      await db.schema.alterTable('refresh_families').addColumn('auth_time', 'bigint').execute();
+      await db.schema.alterTable('refresh_families').addColumn('acr', 'text').execute();
+      await db.schema.alterTable('refresh_families').addColumn('amr', 'text').execute();
+      await db.schema.alterTable('oauth_clients').addColumn('require_mfa', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .createTable('passkeys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('counter', 'bigint', (c) => c.notNull())
+        .addColumn('transports', 'text', (c) => c.notNull())
+        .addColumn('device_type', 'text', (c) => c.notNull())
+        .addColumn('backed_up', 'integer', (c) => c.notNull())
+        .addColumn('aaguid', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('passkeys_user_id').on('passkeys').column('user_id').execute();
+      await db.schema
+        .createTable('totp_factors')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('sealed_secret', 'text', (c) => c.notNull())
+        .addColumn('confirmed_at', 'bigint')
+        .addColumn('last_used_step', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('totp_factors_user_id').on('totp_factors').column('user_id').execute();
+      await db.schema
+        .createTable('recovery_codes')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('code_hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addPrimaryKeyConstraint('recovery_codes_pk', ['user_id', 'code_hash'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table recovery_codes`.execute(db);
+      await sql`drop table totp_factors`.execute(db);
+      await sql`drop table passkeys`.execute(db);
+      await db.schema.alterTable('oauth_clients').dropColumn('require_mfa').execute();
+      for (const column of ['auth_time', 'acr', 'amr']) await db.schema.alterTable('refresh_families').dropColumn(column).execute();
+      for (const column of ['amr', 'auth_time']) await db.schema.alterTable('sessions').dropColumn(column).execute();
+    },
+  },
 });
 
 export interface MigrationOutcome {

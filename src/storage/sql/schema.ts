@@ -26,6 +26,10 @@ export interface SessionsTable {
   user_agent: string;
   auth_method: string;
   revoked_at: number | null;
+  /** JSON array of `amr` values; null on sessions from before migration 0009 (read as auth_method). */
+  amr: string | null;
+  /** Null on sessions from before migration 0009 (read as created_at). */
+  auth_time: number | null;
 }
 
 export interface LoginThrottleTable {
@@ -72,6 +76,11 @@ export interface RefreshFamiliesTable {
   created_at: number;
   absolute_expires_at: number;
   revoked_at: number | null;
+  /** The grant's authentication (migration 0009); null on older families. */
+  auth_time: number | null;
+  acr: string | null;
+  /** JSON array. */
+  amr: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -104,6 +113,8 @@ export interface OAuthClientsTable {
   token_endpoint_auth_method: string;
   jwks: string | null;
   first_party: number;
+  /** Migration 0009. */
+  require_mfa: number;
   access_token_lifetime: number | null;
   id_token_signed_response_alg: string;
   source: string;
@@ -198,6 +209,39 @@ export interface EmailTokensTable {
   consumed_at: number | null;
 }
 
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  public_key: string;
+  counter: number;
+  /** JSON array. */
+  transports: string;
+  device_type: string;
+  backed_up: number;
+  aaguid: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface TotpFactorsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  sealed_secret: string;
+  confirmed_at: number | null;
+  last_used_step: number | null;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -216,4 +260,7 @@ export interface Database {
   federation_states: FederationStatesTable;
   mail_outbox: MailOutboxTable;
   email_tokens: EmailTokensTable;
+  passkeys: PasskeysTable;
+  totp_factors: TotpFactorsTable;
+  recovery_codes: RecoveryCodesTable;
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { parseAmr } from '../../core/mfa/assurance.js';
 import type { RefreshFamily, RefreshTokenRecord, RefreshTokenRepository } from '../../core/ports.js';
 import type { Database, RefreshFamiliesTable, RefreshTokensTable } from './schema.js';
 
@@ -13,7 +14,14 @@ function toFamily(row: Selectable<RefreshFamiliesTable>): RefreshFamily {
     createdAt: row.created_at,
     absoluteExpiresAt: row.absolute_expires_at,
     revokedAt: row.revoked_at,
+    authentication: authenticationOf(row),
   };
+}
+
+function authenticationOf(row: Pick<RefreshFamiliesTable, 'auth_time' | 'acr' | 'amr'>): RefreshFamily['authentication'] {
+  if (row.auth_time === null || row.acr === null || row.amr === null) return null;
+  const amr = parseAmr(JSON.parse(row.amr));
+  return amr ? { authTime: row.auth_time, acr: row.acr, amr } : null;
 }
 
 function toToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
@@ -52,6 +60,9 @@ export function createSqlRefreshTokenRepository(db: Kysely<Database>): RefreshTo
             created_at: family.createdAt,
             absolute_expires_at: family.absoluteExpiresAt,
             revoked_at: family.revokedAt,
+            auth_time: family.authentication?.authTime ?? null,
+            acr: family.authentication?.acr ?? null,
+            amr: family.authentication ? JSON.stringify(family.authentication.amr) : null,
           })
           .execute();
         await trx.insertInto('refresh_tokens').values(tokenRow(first)).execute();

@@ -1,9 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { Session, SessionAuthMethod, SessionRepository } from '../../core/ports.js';
+import { parseAmr } from '../../core/mfa/assurance.js';
+import type { Session, SessionRepository } from '../../core/ports.js';
 import type { Database, SessionsTable } from './schema.js';
 import { toUser } from './sql-user-repository.js';
-
-const SESSION_AUTH_METHODS: ReadonlySet<string> = new Set<SessionAuthMethod>(['pwd', 'fed', 'email', 'otp']);
 
 function toSession(row: Selectable<SessionsTable>): Session {
   return {
@@ -17,7 +16,9 @@ function toSession(row: Selectable<SessionsTable>): Session {
     absoluteExpiresAt: row.absolute_expires_at,
     ip: row.ip,
     userAgent: row.user_agent,
-    authMethod: SESSION_AUTH_METHODS.has(row.auth_method) ? (row.auth_method as SessionAuthMethod) : 'pwd',
+    // Sessions from before migration 0009 recorded one method and authenticated when they started.
+    amr: (row.amr === null ? undefined : parseAmr(JSON.parse(row.amr))) ?? parseAmr([row.auth_method]) ?? ['pwd'],
+    authTime: row.auth_time ?? row.created_at,
     revokedAt: row.revoked_at,
   };
 }
@@ -38,7 +39,10 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
           absolute_expires_at: session.absoluteExpiresAt,
           ip: session.ip,
           user_agent: session.userAgent,
-          auth_method: session.authMethod,
+          // The first factor, for a rollback to a version that reads only this column.
+          auth_method: session.amr[0] ?? 'pwd',
+          amr: JSON.stringify(session.amr),
+          auth_time: session.authTime,
           revoked_at: session.revokedAt,
         })
         .execute();
@@ -100,6 +104,16 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
         .where('revoked_at', 'is', null)
         .where('last_seen_at', '<=', touchedBefore)
         .execute();
+    },
+    async recordAuthentication(userId, sessionId, { amr, authTime }) {
+      const result = await db
+        .updateTable('sessions')
+        .set({ amr: JSON.stringify(amr), auth_time: authTime })
+        .where('id', '=', sessionId)
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
     async revoke(userId, sessionId, now) {
       const result = await db

@@ -17,6 +17,9 @@ import { createSqlThrottleRepository } from './sql-throttle-repository.js';
 import { createSqlUserRepository } from './sql-user-repository.js';
 import { createSqlEmailTokenRepository } from './sql-email-token-repository.js';
 import { createSqlMailOutboxRepository } from './sql-mail-outbox-repository.js';
+import { createSqlPasskeyRepository } from './sql-passkey-repository.js';
+import { createSqlRecoveryCodeRepository } from './sql-recovery-code-repository.js';
+import { createSqlTotpFactorRepository } from './sql-totp-factor-repository.js';
 
 export interface SqlStorage extends Storage {
   readonly engine: Engine;
@@ -90,6 +93,11 @@ export function openSqlStorage(url: string, options: ConnectOptions = {}): SqlSt
     // A queued message must survive the crash that follows its request's answer (at-least-once delivery).
     mailOutbox: guarded(durable(createSqlMailOutboxRepository(db), ['enqueue', 'markSent'], durably)),
     emailTokens: guarded(durable(createSqlEmailTokenRepository(db), ['consume', 'consumeById', 'consumeAll', 'countAttempt'], durably)),
+    // A passkey's counter, a code's time step and a recovery code's use are single-use marks: lost to
+    // a power loss they could be used again. Removing a factor narrows access.
+    passkeys: guarded(durable(createSqlPasskeyRepository(db), ['recordUse', 'delete', 'deleteAllOf'], durably)),
+    totpFactors: guarded(durable(createSqlTotpFactorRepository(db), ['useStep', 'delete', 'deleteAllOf'], durably)),
+    recoveryCodes: guarded(durable(createSqlRecoveryCodeRepository(db), ['replace', 'use', 'deleteAllOf'], durably)),
     async ping() {
       try {
         await connection.ping();

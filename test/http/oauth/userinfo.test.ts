@@ -39,7 +39,9 @@ describe('/oauth2/userinfo (OIDC Core §5.3, RFC 6750)', () => {
 
     const emailOnly = await userTokens(t, 'openid email', 'bob@example.com');
     const narrow = (await userinfo(t, emailOnly.tokens.access_token)).json() as Record<string, unknown>;
-    expect(Object.keys(narrow).sort()).toEqual(['email', 'email_verified', 'sub']);
+    // How the user signed in travels with the claims (RFC 9470 §6.1 names them for access tokens).
+    expect(Object.keys(narrow).sort()).toEqual(['acr', 'amr', 'auth_time', 'email', 'email_verified', 'sub']);
+    expect(narrow).toMatchObject({ acr: '1', amr: ['pwd'] });
   });
 
   it('answers POST with the token in the form body (RFC 6750 §2.2)', async () => {

@@ -1,3 +1,4 @@
+import type { Acr } from '../../mfa/assurance.js';
 import type { OAuthClient } from '../../ports.js';
 
 import type { OAuthParams } from '../params.js';
@@ -24,6 +25,8 @@ export interface AuthorizationRequest extends ResponseTarget {
   codeChallenge?: string;
   codeChallengeMethod?: 'S256';
   prompt: ReadonlySet<Prompt>;
+  /** OIDC Core §3.1.2.1 acr_values that Gatehouse issues, in order of preference (empty: any). */
+  acrValues: Acr[];
   /** OIDC Core §3.1.2.1 max_age, seconds. */
   maxAge?: number;
   loginHint?: string;

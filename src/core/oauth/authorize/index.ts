@@ -2,6 +2,7 @@ import { isAuthError, type AuthError } from '../../errors.js';
 import type { OAuthClient } from '../../ports.js';
 import type { ScopeCatalog } from '../scopes.js';
 import type { AuthorizationRequest, AuthorizeParams, AuthorizeState, ResponseTarget } from './authorization-request.js';
+import { checkAcr } from './check-acr.js';
 import { checkClient } from './check-client.js';
 import { checkParams } from './check-params.js';
 import { checkPkce } from './check-pkce.js';
@@ -35,6 +36,7 @@ export const AUTHORIZE_STEPS: { shownToUser: readonly Step[]; redirected: readon
     (state, deps) => checkResource(state, deps.scopes),
     (state, deps) => checkPkce(state, { requireForConfidential: deps.requirePkceForConfidential }),
     checkPrompt,
+    checkAcr,
   ],
 };
 

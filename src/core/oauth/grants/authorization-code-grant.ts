@@ -1,4 +1,6 @@
 import { AuthError } from '../../errors.js';
+import { parseAmr } from '../../mfa/assurance.js';
+import type { GrantAuthentication } from '../../ports.js';
 import { verifyPkce } from '../pkce.js';
 import { spaceList } from '../scopes.js';
 import { parseResources } from '../authorize/check-resource.js';
@@ -36,6 +38,8 @@ export const authorizationCodeGrant: Grant = {
     if (!offline && !(await deps.isSessionLive(code.sessionId))) throw new AuthError('invalid_grant', { detail: 'the sign-in session ended before the code was redeemed' });
 
     const { granted, audience, tokenScopes } = resolveResources(scopes, spaceList(code.resource), requestedResources, deps);
+    const amr = parseAmr(JSON.parse(code.amr)) ?? [];
+    const authentication: GrantAuthentication = { authTime: code.authTime, acr: code.acr, amr };
 
     const access = await deps.accessTokens.issue({
       subject: user.id,
@@ -44,6 +48,7 @@ export const authorizationCodeGrant: Grant = {
       scope: tokenScopes.join(' '),
       familyId: code.grantId,
       ...(offline ? {} : { sessionId: code.sessionId }),
+      authentication,
       ...lifetimeOf(client),
     });
     // Without offline_access the refresh token lives only as long as the sign-in session.
@@ -55,6 +60,7 @@ export const authorizationCodeGrant: Grant = {
           resource: granted.join(' '),
           familyId: code.grantId,
           ...(offline ? {} : { sessionId: code.sessionId }),
+          authentication,
         })
       : undefined;
     const idToken = scopes.includes('openid')
@@ -65,7 +71,7 @@ export const authorizationCodeGrant: Grant = {
           authTime: code.authTime,
           nonce: code.nonce,
           sessionId: code.sessionId,
-          amr: JSON.parse(code.amr) as string[],
+          amr,
           acr: code.acr,
           accessToken: access.token,
         })

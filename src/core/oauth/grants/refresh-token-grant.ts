@@ -35,6 +35,7 @@ export const refreshTokenGrant: Grant = {
       scope: tokenScopes.join(' '),
       familyId: rotated.family.id,
       ...(rotated.family.sessionId === null ? {} : { sessionId: rotated.family.sessionId }),
+      authentication: rotated.family.authentication ?? null,
       ...lifetimeOf(client),
     });
     return {

@@ -5,8 +5,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as expressSdk from '@gatehouse-auth/sdk/express';
 import { gatehouseExpress, requireScope as requireScopeExpress } from '@gatehouse-auth/sdk/express';
+import * as fastifySdk from '@gatehouse-auth/sdk/fastify';
 import { gatehouseFastify, requireScope as requireScopeFastify } from '@gatehouse-auth/sdk/fastify';
+import * as honoSdk from '@gatehouse-auth/sdk/hono';
 import { gatehouseHono, requireScope as requireScopeHono, type GatehouseEnv } from '@gatehouse-auth/sdk/hono';
 import { createVerifier, VerificationError, type Verifier } from '@gatehouse-auth/sdk';
 import { createSigningKey, FakeIssuer, signToken, type SignedKey } from './support/fake-issuer.js';
@@ -14,8 +17,11 @@ import { createSigningKey, FakeIssuer, signToken, type SignedKey } from './suppo
 /**
  * Each middleware in its real framework: Express and Fastify over real HTTP on 127.0.0.1, Hono
  * through its `app.request()` helper. The same resource server in each: /notes needs
- * `notes:read`, /admin needs `notes:read admin`, /whoami any valid token.
+ * `notes:read`, /admin needs `notes:read admin`, /whoami any valid token; for step-up (RFC 9470)
+ * /payments needs acr hwk or mfa, /recent an authentication at most 300 s old, /transfer both.
  */
+const HWK = 'urn:example:hwk';
+const MFA = 'urn:example:mfa';
 const AUDIENCE = 'https://api.example.com';
 /** A token the test verifier answers with `unavailable`, as when the issuer is down. */
 const UNAVAILABLE = 'issuer.is.down';
@@ -30,8 +36,14 @@ interface Harness {
   close(): Promise<void>;
 }
 
-function handler(auth: { subject: string; scopes: string[] } | undefined): { subject?: string; scopes?: string[] } {
-  return { subject: auth?.subject, scopes: auth?.scopes };
+interface Auth {
+  subject: string;
+  scopes: string[];
+  acr?: string | undefined;
+  authTime?: number | undefined;
+}
+function handler(auth: Auth | undefined): Partial<Auth> {
+  return { subject: auth?.subject, scopes: auth?.scopes, acr: auth?.acr, authTime: auth?.authTime };
 }
 
 async function overHttp(server: Server): Promise<Harness> {
@@ -62,6 +74,15 @@ const frameworks: Record<string, (verifier: Pick<Verifier, 'verify'>) => Promise
     app.get('/whoami', (req, res) => {
       res.json(handler(req.auth));
     });
+    app.get('/payments', expressSdk.requireAcr(HWK, MFA), (req, res) => {
+      res.json(handler(req.auth));
+    });
+    app.get('/recent', expressSdk.requireMaxAge(300), (req, res) => {
+      res.json(handler(req.auth));
+    });
+    app.get('/transfer', expressSdk.requireUserAuthentication({ acrValues: [MFA], maxAge: 300 }), (req, res) => {
+      res.json(handler(req.auth));
+    });
     return overHttp(app.listen(0, '127.0.0.1'));
   },
 
@@ -70,6 +91,9 @@ const frameworks: Record<string, (verifier: Pick<Verifier, 'verify'>) => Promise
     const authenticate = gatehouseFastify(verifier);
     app.get('/notes', { preHandler: [authenticate, requireScopeFastify('notes:read')] }, async (request) => handler(request.auth));
     app.get('/admin', { preHandler: [authenticate, requireScopeFastify('notes:read', 'admin')] }, async (request) => handler(request.auth));
+    app.get('/payments', { preHandler: [authenticate, fastifySdk.requireAcr(HWK, MFA)] }, async (request) => handler(request.auth));
+    app.get('/recent', { preHandler: [authenticate, fastifySdk.requireMaxAge(300)] }, async (request) => handler(request.auth));
+    app.get('/transfer', { preHandler: [authenticate, fastifySdk.requireUserAuthentication({ acrValues: [MFA], maxAge: 300 })] }, async (request) => handler(request.auth));
     app.register(async (scoped) => {
       scoped.addHook('preHandler', authenticate);
       scoped.get('/whoami', async (request) => handler(request.auth));
@@ -91,6 +115,9 @@ const frameworks: Record<string, (verifier: Pick<Verifier, 'verify'>) => Promise
     app.get('/notes', requireScopeHono('notes:read'), (c) => c.json(handler(c.get('auth'))));
     app.get('/admin', requireScopeHono('notes:read', 'admin'), (c) => c.json(handler(c.get('auth'))));
     app.get('/whoami', (c) => c.json(handler(c.get('auth'))));
+    app.get('/payments', honoSdk.requireAcr(HWK, MFA), (c) => c.json(handler(c.get('auth'))));
+    app.get('/recent', honoSdk.requireMaxAge(300), (c) => c.json(handler(c.get('auth'))));
+    app.get('/transfer', honoSdk.requireUserAuthentication({ acrValues: [MFA], maxAge: 300 }), (c) => c.json(handler(c.get('auth'))));
     return {
       async request(path, headers = {}) {
         const response = await app.request(path, { headers });
@@ -178,9 +205,65 @@ describe.each(Object.keys(frameworks))('%s middleware', (framework) => {
     expect((await harness.request('/notes', { authorization: `Bearer ${token} extra` })).status).toBe(400);
   });
 
+  describe('step-up authentication (RFC 9470)', () => {
+    const ACR_CHALLENGE = `Bearer error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="${HWK} ${MFA}"`;
+    const MAX_AGE_CHALLENGE = 'Bearer error="insufficient_user_authentication", error_description="more recent authentication is required", max_age="300"';
+    const bearer = async (claims: JWTPayload): Promise<Record<string, string>> => ({ authorization: `Bearer ${await mint(claims)}` });
+    const now = (): number => Math.floor(Date.now() / 1000);
+
+    it('passes a token whose acr is one of the values, with acr and authTime on the request', async () => {
+      const authTime = now() - 10;
+      const answer = await harness.request('/payments', await bearer({ acr: MFA, auth_time: authTime }));
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ subject: 'user-1', scopes: [], acr: MFA, authTime });
+      expect((await harness.request('/payments', await bearer({ acr: HWK }))).status).toBe(200);
+    });
+
+    it('answers 401 insufficient_user_authentication with acr_values for another acr or none', async () => {
+      expectError(await harness.request('/payments', await bearer({ acr: 'urn:example:pwd' })), 401, 'insufficient_user_authentication', ACR_CHALLENGE);
+      expectError(await harness.request('/payments', await bearer({})), 401, 'insufficient_user_authentication', ACR_CHALLENGE);
+    });
+
+    it('passes a recent auth_time and answers 401 with max_age for a stale or missing one', async () => {
+      expect((await harness.request('/recent', await bearer({ auth_time: now() - 10 }))).status).toBe(200);
+      expectError(await harness.request('/recent', await bearer({ auth_time: now() - 3600 })), 401, 'insufficient_user_authentication', MAX_AGE_CHALLENGE);
+      expectError(await harness.request('/recent', await bearer({})), 401, 'insufficient_user_authentication', MAX_AGE_CHALLENGE);
+    });
+
+    it('names both requirements when a route has both', async () => {
+      expect((await harness.request('/transfer', await bearer({ acr: MFA, auth_time: now() - 10 }))).status).toBe(200);
+      const stale = await harness.request('/transfer', await bearer({ acr: MFA, auth_time: now() - 3600 }));
+      expectError(stale, 401, 'insufficient_user_authentication', `Bearer error="insufficient_user_authentication", error_description="more recent authentication is required", acr_values="${MFA}", max_age="300"`);
+      const weak = await harness.request('/transfer', await bearer({ acr: HWK, auth_time: now() - 10 }));
+      expectError(weak, 401, 'insufficient_user_authentication', `Bearer error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="${MFA}", max_age="300"`);
+    });
+
+    it('still answers 401 invalid_token before any step-up check, and refuses acr or auth_time of the wrong type', async () => {
+      expectError(await harness.request('/payments'), 401, 'invalid_token', 'Bearer');
+      expectError(await harness.request('/whoami', await bearer({ acr: 2 })), 401, 'invalid_token', 'Bearer error="invalid_token", error_description="invalid ?acr? claim"');
+      expectError(await harness.request('/whoami', await bearer({ auth_time: String(now()) })), 401, 'invalid_token', 'Bearer error="invalid_token", error_description="invalid ?auth_time? claim"');
+    });
+  });
+
   it('answers 503 without a challenge when the issuer cannot be reached', async () => {
     const answer = await harness.request('/whoami', { authorization: `Bearer ${UNAVAILABLE}` });
     expectError(answer, 503, 'unavailable', null);
+  });
+});
+
+describe('step-up arguments', () => {
+  it('are checked when the route is declared', () => {
+    for (const sdk of [expressSdk, fastifySdk, honoSdk]) {
+      expect(() => sdk.requireAcr()).toThrow(TypeError);
+      for (const bad of ['', 'two words', 'quote"', 'back\\slash', 'x\r\nSet-Cookie: a=b', 'é']) expect(() => sdk.requireAcr(MFA, bad), bad).toThrow(TypeError);
+      expect(() => sdk.requireAcr(MFA, HWK, '0', 'phr')).not.toThrow();
+      for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '60' as unknown as number]) expect(() => sdk.requireMaxAge(bad), String(bad)).toThrow(TypeError);
+      expect(() => sdk.requireMaxAge(0)).not.toThrow();
+      expect(() => sdk.requireMaxAge(300, { clockToleranceSeconds: -1 })).toThrow(TypeError);
+      expect(() => sdk.requireUserAuthentication({})).toThrow(TypeError);
+      expect(() => sdk.requireUserAuthentication({ acrValues: [] })).toThrow(TypeError);
+      expect(() => sdk.requireUserAuthentication({ acrValues: [MFA], max_age: 60 } as never)).toThrow(TypeError);
+    }
   });
 });
 

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { assertScopes, bearerErrorResponse, extractBearerToken, parseRequiredScopes } from './bearer-auth.js';
+import {
+  assertAcr,
+  assertMaxAge,
+  assertScopes,
+  assertUserAuthentication,
+  bearerErrorResponse,
+  extractBearerToken,
+  parseRequiredScopes,
+  parseUserAuthenticationRequirement,
+} from './bearer-auth.js';
 import { VerificationError } from './verification-error.js';
 
 function failure(run: () => unknown): VerificationError {
@@ -59,6 +68,101 @@ describe('scopes', () => {
   });
 });
 
+describe('acr (RFC 9470 §3)', () => {
+  const mfa = { ...auth, acr: 'urn:example:mfa' };
+
+  it('accepts a token whose acr is one of the values', () => {
+    expect(() => assertAcr(mfa, ['urn:example:mfa'])).not.toThrow();
+    expect(() => assertAcr(mfa, ['urn:example:hwk', 'urn:example:mfa'])).not.toThrow();
+  });
+
+  it('refuses another acr, or none, with insufficient_user_authentication and acr_values in order', () => {
+    for (const token of [{ ...auth, acr: 'urn:example:pwd' }, auth, { ...auth, acr: 'urn:example:mfa ' }]) {
+      const error = failure(() => assertAcr(token, ['urn:example:hwk', 'urn:example:mfa']));
+      expect([error.code, error.status, error.acrValues, error.maxAge]).toEqual(['insufficient_user_authentication', 401, ['urn:example:hwk', 'urn:example:mfa'], undefined]);
+      expect(error.wwwAuthenticate).toBe(
+        'Bearer error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="urn:example:hwk urn:example:mfa"',
+      );
+    }
+  });
+
+  it('refuses an empty list and values that are not 1*NQSCHAR (RFC 6749 Appendix A)', () => {
+    for (const bad of [[], [''], ['a b'], ['a"b'], ['a\\b'], ['é'], ['ok', 'x\r\nSet-Cookie: a=b'], [5]]) {
+      expect(() => assertAcr(mfa, bad as string[])).toThrow(TypeError);
+    }
+  });
+});
+
+describe('max age (RFC 9470 §3)', () => {
+  const authTime = 1_700_000_000;
+  const at = (secondsAfter: number): { currentDate: Date } => ({ currentDate: new Date((authTime + secondsAfter) * 1000) });
+  const fresh = { ...auth, authTime };
+
+  it('accepts an auth_time at most max age old, plus the clock tolerance (default 30 s)', () => {
+    expect(() => assertMaxAge(fresh, 300, at(0))).not.toThrow();
+    expect(() => assertMaxAge(fresh, 300, at(330))).not.toThrow();
+    expect(() => assertMaxAge(fresh, 300, { ...at(300), clockToleranceSeconds: 0 })).not.toThrow();
+    expect(() => assertMaxAge(fresh, 0, at(30))).not.toThrow();
+  });
+
+  it('refuses an older auth_time, or none, with insufficient_user_authentication and max_age', () => {
+    for (const [token, options] of [
+      [fresh, at(331)],
+      [fresh, { ...at(301), clockToleranceSeconds: 0 }],
+      [fresh, { ...at(400), clockToleranceSeconds: 60 }],
+      [auth, at(0)],
+      [fresh, { currentDate: new Date(Number.NaN) }],
+    ] as const) {
+      const error = failure(() => assertMaxAge(token, 300, options));
+      expect([error.code, error.status, error.maxAge, error.acrValues]).toEqual(['insufficient_user_authentication', 401, 300, undefined]);
+      expect(error.wwwAuthenticate).toBe('Bearer error="insufficient_user_authentication", error_description="more recent authentication is required", max_age="300"');
+    }
+  });
+
+  it('reads the clock when no date is given', () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(() => assertMaxAge({ ...auth, authTime: now }, 60)).not.toThrow();
+    expect(() => assertMaxAge({ ...auth, authTime: now - 3600 }, 60)).toThrow(VerificationError);
+  });
+
+  it('refuses a negative or non-integer max age and a negative tolerance', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '300', undefined]) expect(() => assertMaxAge(fresh, bad as number)).toThrow(TypeError);
+    expect(() => assertMaxAge(fresh, 300, { ...at(0), clockToleranceSeconds: -1 })).toThrow(TypeError);
+  });
+});
+
+describe('user authentication requirement', () => {
+  const authTime = 1_700_000_000;
+  const currentDate = new Date((authTime + 100) * 1000);
+
+  it('needs both when given both, and names both in the challenge', () => {
+    const requirement = { acrValues: ['urn:example:mfa'], maxAge: 60, clockToleranceSeconds: 0 };
+    expect(() => assertUserAuthentication({ ...auth, acr: 'urn:example:mfa', authTime: authTime + 50 }, requirement, { currentDate })).not.toThrow();
+    const stale = failure(() => assertUserAuthentication({ ...auth, acr: 'urn:example:mfa', authTime }, requirement, { currentDate }));
+    expect(stale.wwwAuthenticate).toBe(
+      'Bearer error="insufficient_user_authentication", error_description="more recent authentication is required", acr_values="urn:example:mfa", max_age="60"',
+    );
+    const weak = failure(() => assertUserAuthentication({ ...auth, acr: 'urn:example:pwd', authTime: authTime + 50 }, requirement, { currentDate }));
+    expect(weak.wwwAuthenticate).toBe(
+      'Bearer error="insufficient_user_authentication", error_description="a different authentication level is required", acr_values="urn:example:mfa", max_age="60"',
+    );
+  });
+
+  it('refuses an empty requirement and unknown options (a misspelt max_age must not pass silently)', () => {
+    expect(parseUserAuthenticationRequirement({ maxAge: 0 }, 'f')).toEqual({ acrValues: undefined, maxAge: 0, clockToleranceSeconds: 30 });
+    for (const bad of [{}, { acrValues: ['a'], max_age: 60 }, { acrValues: 'urn:example:mfa' }, null]) {
+      expect(() => parseUserAuthenticationRequirement(bad as never, 'f')).toThrow(TypeError);
+    }
+  });
+
+  it('copies the values, so changing the caller\'s array later changes nothing', () => {
+    const values = ['urn:example:mfa'];
+    const parsed = parseUserAuthenticationRequirement({ acrValues: values }, 'f');
+    values.push('bad value');
+    expect(parsed.acrValues).toEqual(['urn:example:mfa']);
+  });
+});
+
 describe('bearerErrorResponse', () => {
   it('builds the RFC 6750 §3 response: challenge, no-store, JSON body', () => {
     expect(bearerErrorResponse(new VerificationError('invalid_token', 'token expired'))).toEqual({
@@ -67,5 +171,13 @@ describe('bearerErrorResponse', () => {
       body: { error: 'invalid_token', error_description: 'token expired' },
     });
     expect(bearerErrorResponse(new VerificationError('unavailable', 'down')).headers).toEqual({ 'cache-control': 'no-store' });
+    expect(bearerErrorResponse(new VerificationError('insufficient_user_authentication', 'more recent authentication is required', { maxAge: 60 }))).toEqual({
+      status: 401,
+      headers: {
+        'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="more recent authentication is required", max_age="60"',
+        'cache-control': 'no-store',
+      },
+      body: { error: 'insufficient_user_authentication', error_description: 'more recent authentication is required' },
+    });
   });
 });

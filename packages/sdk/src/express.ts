@@ -1,5 +1,14 @@
 import type { RequestHandler, Response } from 'express';
-import { assertScopes, authenticateRequest, bearerErrorResponse, parseRequiredScopes } from './bearer-auth.js';
+import {
+  assertScopes,
+  authenticateRequest,
+  bearerErrorResponse,
+  checkUserAuthentication,
+  parseRequiredScopes,
+  parseUserAuthenticationRequirement,
+  type ParsedUserAuthenticationRequirement,
+  type UserAuthenticationRequirement,
+} from './bearer-auth.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 import { VerificationError } from './verification-error.js';
 
@@ -66,4 +75,62 @@ export function requireScope(...scopes: string[]): RequestHandler {
   };
 }
 
+function userAuthenticationHandler(caller: string, requirement: ParsedUserAuthenticationRequirement): RequestHandler {
+  return (req, res, next) => {
+    if (!req.auth) {
+      next(new TypeError(`${caller}() must run after gatehouseExpress()`));
+      return;
+    }
+    try {
+      checkUserAuthentication(req.auth, requirement, Date.now());
+    } catch (error) {
+      reject(res, error as VerificationError);
+      return;
+    }
+    next();
+  };
+}
+
+/**
+ * Express middleware after {@link gatehouseExpress}: the token's `acr` must be one of the listed
+ * values, else 401 `insufficient_user_authentication` with `acr_values` in the challenge (RFC 9470 §3).
+ * @throws TypeError at declaration for no value or an invalid one; passes a TypeError to `next`
+ *   when `gatehouseExpress` did not run first.
+ * @example
+ * ```ts
+ * app.post('/api/payments', requireAcr('urn:example:mfa'), pay);
+ * ```
+ */
+export function requireAcr(...acrValues: string[]): RequestHandler {
+  return userAuthenticationHandler('requireAcr', parseUserAuthenticationRequirement({ acrValues }, 'requireAcr'));
+}
+
+/**
+ * Express middleware after {@link gatehouseExpress}: the user must have authenticated at most
+ * `seconds` ago (`auth_time`, give or take `options.clockToleranceSeconds`, default 30), else 401
+ * `insufficient_user_authentication` with `max_age` in the challenge (RFC 9470 §3).
+ * @throws TypeError at declaration for a negative or non-integer number of seconds.
+ * @example
+ * ```ts
+ * app.post('/api/account/email', requireMaxAge(300), changeEmail);
+ * ```
+ */
+export function requireMaxAge(seconds: number, options: { clockToleranceSeconds?: number } = {}): RequestHandler {
+  return userAuthenticationHandler('requireMaxAge', parseUserAuthenticationRequirement({ ...options, maxAge: seconds }, 'requireMaxAge'));
+}
+
+/**
+ * {@link requireAcr} and {@link requireMaxAge} in one: a failure of either names both in the
+ * challenge, so the client's one new authorization request satisfies the route.
+ * @throws TypeError at declaration for an invalid or empty requirement.
+ * @example
+ * ```ts
+ * app.post('/api/payments', requireUserAuthentication({ acrValues: ['urn:example:mfa'], maxAge: 300 }), pay);
+ * ```
+ */
+export function requireUserAuthentication(requirement: UserAuthenticationRequirement): RequestHandler {
+  return userAuthenticationHandler('requireUserAuthentication', parseUserAuthenticationRequirement(requirement, 'requireUserAuthentication'));
+}
+
+export type { UserAuthenticationRequirement } from './bearer-auth.js';
 export type { VerifiedToken } from './verifier.js';

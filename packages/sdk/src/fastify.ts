@@ -1,7 +1,16 @@
 // Types only, erased at run time: the augmentation below needs Fastify's declarations in the build
 // (TS2664 when the package's own build has no other reference to them).
 import type {} from 'fastify';
-import { assertScopes, authenticateRequest, bearerErrorResponse, parseRequiredScopes } from './bearer-auth.js';
+import {
+  assertScopes,
+  authenticateRequest,
+  bearerErrorResponse,
+  checkUserAuthentication,
+  parseRequiredScopes,
+  parseUserAuthenticationRequirement,
+  type ParsedUserAuthenticationRequirement,
+  type UserAuthenticationRequirement,
+} from './bearer-auth.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 import { VerificationError } from './verification-error.js';
 
@@ -75,4 +84,57 @@ export function requireScope(...scopes: string[]): GatehouseFastifyHook {
   };
 }
 
+function userAuthenticationHook(caller: string, requirement: ParsedUserAuthenticationRequirement): GatehouseFastifyHook {
+  return async (request, reply) => {
+    if (!request.auth) throw new TypeError(`${caller}() must run after gatehouseFastify()`);
+    try {
+      checkUserAuthentication(request.auth, requirement, Date.now());
+      return undefined;
+    } catch (error) {
+      return reject(reply, error as VerificationError);
+    }
+  };
+}
+
+/**
+ * A `preHandler` hook after {@link gatehouseFastify}: the token's `acr` must be one of the listed
+ * values, else 401 `insufficient_user_authentication` with `acr_values` in the challenge (RFC 9470 §3).
+ * @throws TypeError at declaration for no value or an invalid one, and from the hook when `gatehouseFastify` did not run first.
+ * @example
+ * ```ts
+ * app.post('/payments', { preHandler: [authenticate, requireAcr('urn:example:mfa')] }, pay);
+ * ```
+ */
+export function requireAcr(...acrValues: string[]): GatehouseFastifyHook {
+  return userAuthenticationHook('requireAcr', parseUserAuthenticationRequirement({ acrValues }, 'requireAcr'));
+}
+
+/**
+ * A `preHandler` hook after {@link gatehouseFastify}: the user must have authenticated at most
+ * `seconds` ago (`auth_time`, give or take `options.clockToleranceSeconds`, default 30), else 401
+ * `insufficient_user_authentication` with `max_age` in the challenge (RFC 9470 §3).
+ * @throws TypeError at declaration for a negative or non-integer number of seconds.
+ * @example
+ * ```ts
+ * app.post('/account/email', { preHandler: [authenticate, requireMaxAge(300)] }, changeEmail);
+ * ```
+ */
+export function requireMaxAge(seconds: number, options: { clockToleranceSeconds?: number } = {}): GatehouseFastifyHook {
+  return userAuthenticationHook('requireMaxAge', parseUserAuthenticationRequirement({ ...options, maxAge: seconds }, 'requireMaxAge'));
+}
+
+/**
+ * {@link requireAcr} and {@link requireMaxAge} in one: a failure of either names both in the
+ * challenge, so the client's one new authorization request satisfies the route.
+ * @throws TypeError at declaration for an invalid or empty requirement.
+ * @example
+ * ```ts
+ * app.post('/payments', { preHandler: [authenticate, requireUserAuthentication({ acrValues: ['urn:example:mfa'], maxAge: 300 })] }, pay);
+ * ```
+ */
+export function requireUserAuthentication(requirement: UserAuthenticationRequirement): GatehouseFastifyHook {
+  return userAuthenticationHook('requireUserAuthentication', parseUserAuthenticationRequirement(requirement, 'requireUserAuthentication'));
+}
+
+export type { UserAuthenticationRequirement } from './bearer-auth.js';
 export type { VerifiedToken } from './verifier.js';

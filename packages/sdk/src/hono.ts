@@ -1,5 +1,14 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { assertScopes, authenticateRequest, bearerErrorResponse, parseRequiredScopes } from './bearer-auth.js';
+import {
+  assertScopes,
+  authenticateRequest,
+  bearerErrorResponse,
+  checkUserAuthentication,
+  parseRequiredScopes,
+  parseUserAuthenticationRequirement,
+  type ParsedUserAuthenticationRequirement,
+  type UserAuthenticationRequirement,
+} from './bearer-auth.js';
 import type { VerifiedToken, Verifier } from './verifier.js';
 import { VerificationError } from './verification-error.js';
 
@@ -63,4 +72,59 @@ export function requireScope(...scopes: string[]): MiddlewareHandler<GatehouseEn
   };
 }
 
+function userAuthenticationMiddleware(caller: string, requirement: ParsedUserAuthenticationRequirement): MiddlewareHandler<GatehouseEnv> {
+  return async (c, next) => {
+    const auth = c.get('auth') as VerifiedToken | undefined;
+    if (!auth) throw new TypeError(`${caller}() must run after gatehouseHono()`);
+    try {
+      checkUserAuthentication(auth, requirement, Date.now());
+    } catch (error) {
+      return reject(c, error as VerificationError);
+    }
+    await next();
+    return undefined;
+  };
+}
+
+/**
+ * Hono middleware after {@link gatehouseHono}: the token's `acr` must be one of the listed values,
+ * else 401 `insufficient_user_authentication` with `acr_values` in the challenge (RFC 9470 §3).
+ * @throws TypeError at declaration for no value or an invalid one, and from the middleware when `gatehouseHono` did not run first.
+ * @example
+ * ```ts
+ * app.post('/api/payments', requireAcr('urn:example:mfa'), pay);
+ * ```
+ */
+export function requireAcr(...acrValues: string[]): MiddlewareHandler<GatehouseEnv> {
+  return userAuthenticationMiddleware('requireAcr', parseUserAuthenticationRequirement({ acrValues }, 'requireAcr'));
+}
+
+/**
+ * Hono middleware after {@link gatehouseHono}: the user must have authenticated at most `seconds`
+ * ago (`auth_time`, give or take `options.clockToleranceSeconds`, default 30), else 401
+ * `insufficient_user_authentication` with `max_age` in the challenge (RFC 9470 §3).
+ * @throws TypeError at declaration for a negative or non-integer number of seconds.
+ * @example
+ * ```ts
+ * app.post('/api/account/email', requireMaxAge(300), changeEmail);
+ * ```
+ */
+export function requireMaxAge(seconds: number, options: { clockToleranceSeconds?: number } = {}): MiddlewareHandler<GatehouseEnv> {
+  return userAuthenticationMiddleware('requireMaxAge', parseUserAuthenticationRequirement({ ...options, maxAge: seconds }, 'requireMaxAge'));
+}
+
+/**
+ * {@link requireAcr} and {@link requireMaxAge} in one: a failure of either names both in the
+ * challenge, so the client's one new authorization request satisfies the route.
+ * @throws TypeError at declaration for an invalid or empty requirement.
+ * @example
+ * ```ts
+ * app.post('/api/payments', requireUserAuthentication({ acrValues: ['urn:example:mfa'], maxAge: 300 }), pay);
+ * ```
+ */
+export function requireUserAuthentication(requirement: UserAuthenticationRequirement): MiddlewareHandler<GatehouseEnv> {
+  return userAuthenticationMiddleware('requireUserAuthentication', parseUserAuthenticationRequirement(requirement, 'requireUserAuthentication'));
+}
+
+export type { UserAuthenticationRequirement } from './bearer-auth.js';
 export type { VerifiedToken } from './verifier.js';

@@ -6,6 +6,6 @@ export { createVerifier } from './verifier.js';
 export type { RevocationMode, VerifiedToken, Verifier, VerifierAlgorithm, VerifierOptions } from './verifier.js';
 export { VerificationError } from './verification-error.js';
 export type { VerificationErrorCode } from './verification-error.js';
-export { assertScopes, bearerErrorResponse, extractBearerToken } from './bearer-auth.js';
-export type { BearerErrorResponse, BearerRequest } from './bearer-auth.js';
+export { assertAcr, assertMaxAge, assertScopes, assertUserAuthentication, bearerErrorResponse, extractBearerToken } from './bearer-auth.js';
+export type { BearerErrorResponse, BearerRequest, UserAuthenticationRequirement } from './bearer-auth.js';
 export type { JWTPayload } from 'jose';

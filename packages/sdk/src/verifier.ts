@@ -1,6 +1,7 @@
 import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import { fetchIssuerMetadata } from './discovery.js';
 import { parseEndpointUrl } from './endpoint-url.js';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from './clock-tolerance.js';
 import { createJwksResolver } from './jwks-resolver.js';
 import { RevocationFeed } from './revocation-feed.js';
 import { RevocationList } from './revocation-list.js';
@@ -62,6 +63,10 @@ export interface VerifiedToken {
   scopes: string[];
   /** `client_id`: the client the token was issued to. */
   clientId: string;
+  /** `acr`: the authentication context class the user authenticated with (RFC 9068 §2.2.1), when the token says. */
+  acr?: string | undefined;
+  /** `auth_time`: when the user last authenticated, in epoch seconds (RFC 9068 §2.2.1), when the token says. */
+  authTime?: number | undefined;
   /** Every claim of the token. */
   claims: JWTPayload;
 }
@@ -183,7 +188,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     audience,
     revocations = 'off',
     algorithms = ['EdDSA', 'ES256', 'RS256'],
-    clockToleranceSeconds = 30,
+    clockToleranceSeconds = DEFAULT_CLOCK_TOLERANCE_SECONDS,
     pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
     maxRevocationStalenessMs = DEFAULT_MAX_REVOCATION_STALENESS_MS,
     jwksCooldownMs = 30_000,
@@ -266,11 +271,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (error) {
         throw toVerificationError(error);
       }
-      const { sub, jti, client_id: clientId, scope } = claims;
+      const { sub, jti, client_id: clientId, scope, acr, auth_time: authTime } = claims;
       if (typeof sub !== 'string' || sub.length === 0) throw new VerificationError('invalid_token', 'invalid "sub" claim');
       if (typeof jti !== 'string' || jti.length === 0) throw new VerificationError('invalid_token', 'invalid "jti" claim');
       if (typeof clientId !== 'string' || clientId.length === 0) throw new VerificationError('invalid_token', 'invalid "client_id" claim');
       if (scope !== undefined && typeof scope !== 'string') throw new VerificationError('invalid_token', 'invalid "scope" claim');
+      // RFC 9068 §2.2.1 takes `acr` (a string) and `auth_time` (a NumericDate) from OpenID Connect Core §2.
+      if (acr !== undefined && typeof acr !== 'string') throw new VerificationError('invalid_token', 'invalid "acr" claim');
+      if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime))) {
+        throw new VerificationError('invalid_token', 'invalid "auth_time" claim');
+      }
       // RFC 8725 §3.10 (validate every time claim): jose checks `iat` only against a maximum age, so a
       // token claiming to be issued in the future would otherwise pass.
       if (typeof claims.iat !== 'number' || claims.iat > Date.now() / 1000 + clockToleranceSeconds) {
@@ -286,7 +296,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (revocationFeed !== undefined && !revocationFeed.isCurrent(maxRevocationStalenessMs)) {
         throw new VerificationError('unavailable', 'revocation feed unavailable');
       }
-      return { subject: sub, scopes: scope ? scope.split(' ').filter(Boolean) : [], clientId, claims };
+      return { subject: sub, scopes: scope ? scope.split(' ').filter(Boolean) : [], clientId, acr, authTime, claims };
     },
 
     async close(): Promise<void> {

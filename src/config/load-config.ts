@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { describeProviderProblems } from './provider-problems.js';
+import { webAuthnRelyingParty } from './webauthn-relying-party.js';
 import { OPENID_SCOPES } from '../core/oauth/scopes.js';
 import { configSchema, envNames, settingMeta, type GatehouseConfig, type SettingName } from './schema.js';
 
@@ -204,6 +205,14 @@ export function loadConfig(env: Env): LoadedConfig {
     }
   }
   checkMail(config, sources, problems, valid);
+  if (valid('issuer', 'webauthnRpId', 'webauthnOrigins', 'passkeys') && config.passkeys && URL.canParse(config.issuer) && /^https?:$/.test(new URL(config.issuer).protocol)) {
+    const party = webAuthnRelyingParty(config);
+    // Only what was set is judged: derived from an issuer browsers refuse passkeys on (an IP address,
+    // plain http elsewhere than localhost), passkeys are simply not offered, as the start line says.
+    if ('problems' in party && (config.webauthnRpId !== undefined || config.webauthnOrigins !== undefined)) {
+      for (const { setting, message } of party.problems) problems.push(`${label(setting, sources[setting])}: ${message}`);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { config: Object.freeze(config), warnings };
 }

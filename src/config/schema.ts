@@ -306,6 +306,28 @@ export const configSchema = Type.Object(
     mailLimitPerAddress: Type.Integer({ description: 'Messages each address may be sent per hour by actions anyone can start (verification, reset, sign-in links and codes).', default: 5, minimum: 1, maximum: 1000 }),
     mailLimitPerIp: Type.Integer({ description: 'Message-sending requests each client IP may make per hour.', default: 20, minimum: 1, maximum: 100000 }),
     mailMaxAttempts: Type.Integer({ description: 'Delivery attempts of a message before it is marked failed (`gatehouse mail list --failed`); retries back off from 30 seconds to an hour.', default: 10, minimum: 1, maximum: 50 }),
+    mfa: Type.Union([Type.Literal('off'), Type.Literal('optional'), Type.Literal('required')], {
+      description:
+        'Second factors (an authenticator app, a passkey, recovery codes): `optional` (users may add one on /account; then every sign-in with a password, a provider or an emailed link asks for it), `required` (users without one enrol at their next sign-in) or `off` (none offered or asked; passkeys still sign in on their own).',
+      default: 'optional',
+    }),
+    passkeys: Type.Boolean({ description: 'Offer passkeys (WebAuthn): sign-in from the sign-in page (also in the email field\'s autofill), sign-up without a password, and use as a second factor.', default: true }),
+    webauthnRpId: setting(
+      Type.Optional(Type.String({
+        description: 'WebAuthn relying party id: the domain passkeys are bound to. Unset: the issuer\'s host. Set a parent domain (`example.com` for an issuer at `auth.example.com`) for passkeys that also work on its other subdomains; it must be the issuer\'s host or a parent of it, and cannot change later without every passkey breaking.',
+        minLength: 1,
+        maxLength: 253,
+      })),
+      { optional: true },
+    ),
+    webauthnOrigins: setting(
+      Type.Optional(Type.String({
+        description: 'Origins whose pages may use this server\'s passkeys, comma-separated (`https://auth.example.com,https://app.example.com`); each must be on the relying party id\'s domain. Unset: the issuer\'s origin.',
+        minLength: 1,
+      })),
+      { optional: true },
+    ),
+    recentSignInMaxAge: seconds('Sensitive account changes (password, email, removing a second factor, deleting the account) need a sign-in at most this old; otherwise the user signs in again first.', 10 * 60, 60, 24 * 3600),
     dangerouslyAllowInsecureHttp: Type.Boolean({
       description: 'Allow a plain-http issuer that is not localhost: cookies lose `Secure` and `__Host-`. Logged at start; refused in production.',
       default: false,

@@ -37,6 +37,7 @@ import { LocalTokenVerifier } from './core/tokens/local-token-verifier.js';
 import { buildApp } from './http/app.js';
 import type { MailTransport } from './core/mail-ports.js';
 import { composeEmail, type GatehouseMail } from './composition/compose-email.js';
+import { composeMfa } from './composition/compose-mfa.js';
 import { PENDING_LINKS } from './core/accounts/email-tokens.js';
 export type { GatehouseMail } from './composition/compose-email.js';
 import type { AppServices, OAuthServices } from './http/context.js';
@@ -183,7 +184,6 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     { signupEnabled: config.signupEnabled, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   const authenticator = new Authenticator({ users: storage.users, hasher, throttle, devices, clock, requireVerifiedEmail: verification.required });
-  const signIn = new SignIn({ sessions, notices });
   // Resolved when the keys are loaded: commands that never open signing keys (user create, migrate)
   // neither need the master key nor create the development key file.
   let ring: MasterKeyRing | undefined;
@@ -199,6 +199,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     open: (sealed, context) => masterKeys().open(sealed, context),
     deriveKeys: (purpose) => masterKeys().deriveKeys(purpose),
   };
+  const { multiFactor } = composeMfa(config, { storage, clock, throttle, ring: lazyRing, notices });
+  const signIn = new SignIn({ sessions, notices, multiFactor });
   const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,
     additionalAlgorithms: idTokenAlgorithms,
@@ -295,6 +297,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     passwordReset,
     mail,
     emailChange,
+    multiFactor,
     checkReadiness: () => storage.ping(),
   };
 
@@ -330,6 +333,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     (await federation.cleanup()) +
     (await mail.outbox.cleanup()) +
     (await mail.tokens.cleanup()) +
+    (await multiFactor.apps.cleanup()) +
     (await storage.replays.deleteExpired(clock.now()));
   return {
     config,

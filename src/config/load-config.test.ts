@@ -423,9 +423,9 @@ describe('loadConfig', () => {
     });
 
     it('refuses a cookie name that would name another Gatehouse\'s other cookies', () => {
-      for (const name of ['app-csrf', 'app-device', 'app-federation', 'app-reauth', 'app-email']) {
+      for (const name of ['app-csrf', 'app-device', 'app-federation', 'app-reauth', 'app-email', 'app-mfa', 'app-webauthn']) {
         expect(problemsOf({ GATEHOUSE_COOKIE_NAME: name })).toEqual([
-          `GATEHOUSE_COOKIE_NAME: must not end in -csrf, -device, -federation, -reauth or -email, which name the other cookies (got ${JSON.stringify(name)})`,
+          `GATEHOUSE_COOKIE_NAME: must not end in -csrf, -device, -federation, -reauth, -email, -mfa or -webauthn, which name the other cookies (got ${JSON.stringify(name)})`,
         ]);
       }
       expect(loadConfig({ GATEHOUSE_COOKIE_NAME: 'orders-auth' }).config.cookieName).toBe('orders-auth');

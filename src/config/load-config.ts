@@ -187,9 +187,9 @@ export function loadConfig(env: Env): LoadedConfig {
     const problem = brandLogoProblem(config.brandLogoUrl, config.mode);
     if (problem) problems.push(`${label('brandLogoUrl', sources.brandLogoUrl)}: ${problem} (got ${JSON.stringify(config.brandLogoUrl)})`);
   }
-  if (valid('cookieName') && /-(csrf|device|federation|reauth|email)$/.test(config.cookieName)) {
+  if (valid('cookieName') && /-(csrf|device|federation|reauth|email|mfa|webauthn)$/.test(config.cookieName)) {
     // NAME-csrf is another Gatehouse's CSRF cookie when that one is called NAME.
-    problems.push(`${label('cookieName', sources.cookieName)}: must not end in -csrf, -device, -federation, -reauth or -email, which name the other cookies (got ${JSON.stringify(config.cookieName)})`);
+    problems.push(`${label('cookieName', sources.cookieName)}: must not end in -csrf, -device, -federation, -reauth, -email, -mfa or -webauthn, which name the other cookies (got ${JSON.stringify(config.cookieName)})`);
   }
   if (valid('apiTokenScopes')) {
     // OIDC Core §5.4: the OpenID scopes ask for claims about a user on behalf of a client; a first-party API token has no use for them.

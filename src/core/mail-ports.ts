@@ -16,6 +16,12 @@ export interface MailTemplateData {
   'password-changed': { resetLink: string };
   'new-device': { device: string; ip: string; resetLink: string };
   'account-deleted': Record<string, never>;
+  /** A second factor was added (`factor`: "an authenticator app", "a passkey"). */
+  'factor-added': { factor: string; resetLink: string };
+  'factor-removed': { factor: string; resetLink: string };
+  'recovery-code-used': { remaining: number; resetLink: string };
+  /** Support removed every second factor of the account. */
+  'factors-reset': { resetLink: string };
   test: Record<string, never>;
 }
 
@@ -31,6 +37,10 @@ export const MAIL_KINDS: readonly MailKind[] = [
   'password-changed',
   'new-device',
   'account-deleted',
+  'factor-added',
+  'factor-removed',
+  'recovery-code-used',
+  'factors-reset',
   'test',
 ];
 

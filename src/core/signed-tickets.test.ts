@@ -64,4 +64,12 @@ describe('SignedTickets', () => {
     expect(await tickets.consume('mfa', ticket)).toBeUndefined();
     expect(await tickets.consume('other', tickets.issue('other', {}, 1000))).toStrictEqual({});
   });
+
+  it('makes two tickets of the same payload at the same instant distinct, each consumed on its own', async () => {
+    const { tickets } = setup();
+    const [first, second] = [tickets.issue('mfa', { u: 'user-1' }, 60_000), tickets.issue('mfa', { u: 'user-1' }, 60_000)];
+    expect(first).not.toBe(second);
+    expect(await tickets.consume('mfa', first)).toStrictEqual({ u: 'user-1' });
+    expect(await tickets.consume('mfa', second)).toStrictEqual({ u: 'user-1' });
+  });
 });

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock.js';
 import type { ReplayRepository } from './ports.js';
 import { hashSecret } from './secrets.js';
@@ -7,7 +7,7 @@ import { hashSecret } from './secrets.js';
  * Short-lived, tamper-proof state a browser carries in a cookie between two requests of one
  * ceremony (a sign-in waiting for its second factor, a WebAuthn challenge): readable by whoever holds
  * it, so never a secret, but only Gatehouse can make one, for one purpose, until it expires. A
- * ticket is `BODY.MAC`: BODY the base64url JSON `{ p: payload, exp }`, MAC an HMAC-SHA256 over the
+ * ticket is `BODY.MAC`: BODY the base64url JSON `{ p: payload, exp, n: nonce }`, MAC an HMAC-SHA256 over the
  * purpose and BODY. The first key signs, every key verifies (so the master key can rotate).
  */
 export interface SignedTicketsOptions {
@@ -35,7 +35,8 @@ export class SignedTickets {
   issue(purpose: string, payload: TicketPayload, lifetimeMs: number): string {
     const signing = this.#options.keys()[0];
     if (!signing) throw new TypeError('SignedTickets needs at least one key');
-    const body = Buffer.from(JSON.stringify({ p: payload, exp: this.#clock.now() + lifetimeMs }), 'utf8').toString('base64url');
+    // A nonce: two tickets with the same payload at the same instant are still two (each consumed on its own).
+    const body = Buffer.from(JSON.stringify({ p: payload, exp: this.#clock.now() + lifetimeMs, n: randomBytes(12).toString('base64url') }), 'utf8').toString('base64url');
     const ticket = `${body}.${mac(signing, purpose, body).toString('base64url')}`;
     if (ticket.length > MAX_TICKET_LENGTH) throw new TypeError(`ticket for ${purpose} is too long`);
     return ticket;

@@ -9,7 +9,7 @@ import { tryAgainIn } from '../ui/try-again-in.js';
  * form, with id `FORM-error`, and moves focus to it (autofocus; see account-page.ts). Only a known form name and error code travel in the URL,
  * never user input or a secret, so a reload shows the same page and submits nothing.
  */
-export const ACCOUNT_FORMS = ['profile', 'providers', 'consents', 'sessions', 'password', 'set-password', 'email', 'delete'] as const;
+export const ACCOUNT_FORMS = ['profile', 'providers', 'consents', 'sessions', 'password', 'set-password', 'email', 'delete', 'factors'] as const;
 export type AccountForm = (typeof ACCOUNT_FORMS)[number];
 
 /** The failures a person can act on from the account page; anything else goes to the error handler. */
@@ -24,6 +24,10 @@ const ACCOUNT_FORM_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'reauthentication_required',
   'password_already_set',
   'last_sign_in_method',
+  'last_factor',
+  'invalid_code',
+  'passkey_exists',
+  'invalid_passkey',
   'invalid_email',
   'rate_limited',
   // A link or re-authentication that failed at the provider.
@@ -47,6 +51,7 @@ const MESSAGES: Partial<Record<AccountForm, Partial<Record<ErrorCode, string>>>>
     upstream_error: 'The provider answered with an error: nothing was linked. Try again.',
   },
   profile: { invalid_request: 'Enter a name of at most 200 characters, without control characters.' },
+  factors: { not_found: 'That factor is no longer on your account.', invalid_request: 'Enter a name of at most 100 characters, without control characters.' },
   email: {
     invalid_credentials: 'Your current password is not right.',
     invalid_request: 'That is your address already.',
@@ -102,6 +107,13 @@ export function parseAccountFlash(
  * login page, returning to /account), both before the handler (route-checks.ts).
  */
 export const ACCOUNT_FORM_CHECKS = { page: true, csrf: 'form', session: 'required', loginReturnTo: '/account' } as const;
+
+/**
+ * What a sensitive /account change declares besides (changing the password or the address, removing
+ * a second factor, new recovery codes, deleting the account): a sign-in at most GATEHOUSE_RECENT_SIGN_IN_MAX_AGE old,
+ * else the user signs in again first (route-checks.ts).
+ */
+export const ACCOUNT_SENSITIVE_CHECKS = { ...ACCOUNT_FORM_CHECKS, recentSignIn: true } as const;
 
 /**
  * The error handler of an /account form's route: a refusal, a stale CSRF token included, answers

@@ -14,6 +14,8 @@ import { registerAccountPages } from './routes/account-pages.js';
 import { registerAccountEmailPages } from './routes/account-email-pages.js';
 import { registerAssets } from './routes/assets.js';
 import { registerAuthPages } from './routes/auth-pages.js';
+import { registerAccountFactorPages } from './routes/account-factor-pages.js';
+import { registerSecondFactorPages } from './routes/second-factor-pages.js';
 import { registerEmailSignInPages } from './routes/email-sign-in-pages.js';
 import { registerPasswordResetPages } from './routes/password-reset-pages.js';
 import { registerVerifyEmailPages } from './routes/verify-email-pages.js';
@@ -46,7 +48,7 @@ export function cookiePolicy(config: Pick<GatehouseConfig, 'issuer' | 'dangerous
   const url = new URL(config.issuer);
   const secure = url.protocol === 'https:' || !config.dangerouslyAllowInsecureHttp;
   const base = secure ? `__Host-${config.cookieName}` : config.cookieName;
-  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, reauth: `${base}-reauth`, email: `${base}-email`, secure };
+  return { session: base, csrf: `${base}-csrf`, device: `${base}-device`, federation: `${base}-federation`, reauth: `${base}-reauth`, email: `${base}-email`, mfa: `${base}-mfa`, webauthn: `${base}-webauthn`, secure };
 }
 
 /**
@@ -133,6 +135,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const cookies = cookiePolicy(config);
   const sessionCookieOptions = { path: '/', httpOnly: true, secure: cookies.secure, sameSite: 'lax' as const };
+  const mfaCookieOptions = { path: '/', httpOnly: true, secure: cookies.secure, sameSite: 'lax' as const };
   const ctx: HttpContext = {
     config,
     services,
@@ -156,6 +159,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     clearSessionCookie(reply) {
       reply.clearCookie(cookies.session, sessionCookieOptions);
     },
+    continueSignIn(reply, outcome, returnTo) {
+      if (outcome.kind === 'session') {
+        this.setSessionCookie(reply, outcome.token, outcome.session);
+        reply.clearCookie(cookies.mfa, mfaCookieOptions);
+        return reply.redirect(returnTo ?? '/account', 303);
+      }
+      // Lax: the step after a provider's callback (a cross-site navigation) must still carry it.
+      reply.setCookie(cookies.mfa, outcome.ticket, { ...mfaCookieOptions, maxAge: 10 * 60 });
+      return reply.redirect(`/login/second-factor${returnTo === undefined ? '' : `?${new URLSearchParams({ return_to: returnTo }).toString()}`}`, 303);
+    },
     setDeviceCookie(reply, value) {
       // Sent only with same-site requests (the sign-in forms and /api/login are same-origin), never read by script.
       reply.setCookie(cookies.device, value, { path: '/', httpOnly: true, secure: cookies.secure, sameSite: 'strict', maxAge: config.loginDeviceTrustLifetime });
@@ -176,7 +189,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   registerAssets(app, theme);
   registerAuthPages(app, ctx);
   registerEmailSignInPages(app, ctx);
+  registerSecondFactorPages(app, ctx);
   registerAccountPages(app, ctx);
+  registerAccountFactorPages(app, ctx);
   registerAccountEmailPages(app, ctx);
   registerVerifyEmailPages(app, ctx);
   registerPasswordResetPages(app, ctx);

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountService } from '../core/accounts/account-service.js';
 import type { Authenticator } from '../core/accounts/authenticator.js';
 import type { EmailSignIn } from '../core/accounts/email-sign-in.js';
-import type { SignIn } from '../core/accounts/sign-in.js';
+import type { SignIn, SignInOutcome } from '../core/accounts/sign-in.js';
 import type { EmailVerification } from '../core/accounts/email-verification.js';
 import type { PasswordReset } from '../core/accounts/password-reset.js';
 import type { AuthenticatedSession, SessionService } from '../core/sessions/session-service.js';
@@ -21,6 +21,7 @@ import type { LocalTokenVerifier } from '../core/tokens/local-token-verifier.js'
 import type { RefreshTokenService } from '../core/tokens/refresh-token-service.js';
 import type { FederationService } from '../core/federation/federation-service.js';
 import type { EmailChange } from '../core/accounts/email-change.js';
+import type { MultiFactor } from '../core/mfa/multi-factor.js';
 import type { CsrfGuard } from './csrf.js';
 
 /** The OAuth 2.0 / OpenID Connect provider's services. */
@@ -55,6 +56,8 @@ export interface AppServices {
   emailChange: EmailChange;
   /** Address verification: links at sign-up and on request, `required` / `optional` / `off`. */
   verification: EmailVerification;
+  /** Second factors: the policy, the sign-ins waiting for one, authenticator apps and recovery codes. */
+  multiFactor: MultiFactor;
   /** "Forgot password?": emailed single-use links that set a new password and end every session. */
   passwordReset: PasswordReset;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */
@@ -73,6 +76,10 @@ export interface CookiePolicy {
   reauth: string;
   /** Binds an emailed sign-in link to the browser that asked for it (another browser must confirm). */
   email: string;
+  /** A sign-in whose first factor is proven, waiting for its second (a signed ticket). */
+  mfa: string;
+  /** A WebAuthn ceremony's challenge, bound to the browser that asked for it (a signed ticket). */
+  webauthn: string;
   secure: boolean;
 }
 
@@ -89,6 +96,11 @@ export interface HttpContext {
   /** Sets the session cookie for a new session ("remember me" sessions persist across browser restarts). */
   setSessionCookie(reply: FastifyReply, token: string, session: Session): void;
   clearSessionCookie(reply: FastifyReply): void;
+  /**
+   * Answers a sign-in: with a session, its cookie and a redirect to `returnTo` (a local path already
+   * checked); with a second factor to prove, the pending sign-in's cookie and a redirect to its page.
+   */
+  continueSignIn(reply: FastifyReply, outcome: SignInOutcome, returnTo: string | undefined): FastifyReply;
   /** Sets the device cookie a successful password sign-in returned. */
   setDeviceCookie(reply: FastifyReply, value: string): void;
 }

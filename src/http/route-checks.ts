@@ -14,6 +14,11 @@ declare module 'fastify' {
     session?: 'optional' | 'required';
     /** For `session: 'required'`: where the login page returns to; the route's path by default. */
     loginReturnTo?: string;
+    /**
+     * With `session: 'required'`: the session's latest authentication must be recent (a sensitive
+     * change); otherwise the user signs in again (the login page, returning to `loginReturnTo`).
+     */
+    recentSignIn?: boolean;
   }
   interface FastifyRequest {
     /** The signed-in session, for a route declared with `config.session`; null otherwise or when signed out. */
@@ -42,14 +47,23 @@ export function registerRouteChecks(app: FastifyInstance, ctx: HttpContext): voi
     // An async hook that answers returns the reply, or Fastify runs the handler too.
     return reply.redirect(`/login?return_to=${encodeURIComponent(returnTo)}`, 303);
   };
+  /** A sign-in older than GATEHOUSE_RECENT_SIGN_IN_MAX_AGE signs in again before a sensitive change. */
+  const requireRecentSignIn = (returnTo: string): preHandlerAsyncHookHandler => async (request, reply) => {
+    const auth = request.session;
+    if (!auth || ctx.services.sessions.isRecent(auth.session, ctx.config.recentSignInMaxAge * 1000)) return;
+    request.log.info('sensitive change needs a recent sign-in');
+    return reply.redirect(`/login?${new URLSearchParams({ prompt: 'login', return_to: returnTo, notice: 'sign-in-again' }).toString()}`, 303);
+  };
   app.addHook('onRoute', (route) => {
-    const { csrf, session, loginReturnTo = route.url } = route.config ?? {};
+    const { csrf, session, loginReturnTo = route.url, recentSignIn } = route.config ?? {};
+    if (recentSignIn === true && session !== 'required') throw new TypeError(`${route.url}: recentSignIn needs session 'required'`);
     if (session === 'required' && (route.config?.page !== true || /[:*]/.test(loginReturnTo))) {
       throw new TypeError(`${route.url}: session 'required' is for page routes (a JSON route declares 'optional'), and a path with parameters names its loginReturnTo`);
     }
     const checks = [
       ...(csrf === 'form' ? [assertCsrf] : []),
       ...(session === 'optional' ? [loadSession] : session === 'required' ? [requireSession(loginReturnTo)] : []),
+      ...(recentSignIn === true ? [requireRecentSignIn(loginReturnTo)] : []),
     ];
     if (checks.length === 0) return;
     route.preHandler = [...checks, ...[route.preHandler ?? []].flat()];

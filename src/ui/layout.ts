@@ -7,6 +7,8 @@ export interface LayoutOptions {
   /** Signed-in user's email, shown in the header with a sign-out button. */
   signedInAs?: { email: string; csrfToken: string };
   wide?: boolean;
+  /** Scripts of this server to load (the pages work without them; CSP allows only 'self'). */
+  scripts?: readonly string[];
 }
 
 /**
@@ -31,6 +33,7 @@ export function layout(options: LayoutOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} · ${theme.name}</title>
 <link rel="stylesheet" href="${theme.stylesheetHref}">
+${(options.scripts ?? []).map((src) => html`<script src="${src}" defer></script>`)}
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>

@@ -46,6 +46,21 @@ export class SecurityNotices {
     if (this.isOn('new-device')) this.#deferred.run(async () => void (await this.#outbox.send(email, 'new-device', data)));
   }
 
+  /**
+   * A second factor was added, removed, used up (a recovery code), or all of them reset by support:
+   * always sent when mail can be sent, as each changes how the account is protected.
+   */
+  factorChanged(user: Pick<User, 'email'>, change: { kind: 'factor-added' | 'factor-removed'; factor: string } | { kind: 'recovery-code-used'; remaining: number } | { kind: 'factors-reset' }): void {
+    if (!this.#outbox.enabled) return;
+    const email = user.email;
+    const resetLink = this.resetLink;
+    this.#deferred.run(async () => {
+      if (change.kind === 'recovery-code-used') await this.#outbox.send(email, change.kind, { remaining: change.remaining, resetLink });
+      else if (change.kind === 'factors-reset') await this.#outbox.send(email, change.kind, { resetLink });
+      else await this.#outbox.send(email, change.kind, { factor: change.factor, resetLink });
+    });
+  }
+
   /** Always sent when mail can be sent: it is the last word of a deleted account, to its owner. */
   accountDeleted(email: string): void {
     if (this.#outbox.enabled) this.#deferred.run(async () => void (await this.#outbox.send(email, 'account-deleted', {})));

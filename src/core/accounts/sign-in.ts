@@ -1,5 +1,6 @@
 import type { AuthMethodRef } from '../mfa/assurance.js';
 import type { Session, User } from '../ports.js';
+import type { MultiFactor } from '../mfa/multi-factor.js';
 import type { AuthenticatedSession, SessionService } from '../sessions/session-service.js';
 import type { SecurityNotices } from './security-notices.js';
 
@@ -27,22 +28,41 @@ export interface SignInClient {
   current?: AuthenticatedSession | undefined;
 }
 
+/** What a sign-in led to: a session, or a second factor (or its enrolment) still to prove, with the pending sign-in's ticket. */
+export type SignInOutcome = { kind: 'session'; session: Session; token: string } | { kind: 'second-factor'; ticket: string; enrol: boolean };
+
 /**
- * Turns a verified principal into a session, the same way for every way in: whatever session the
- * browser held ends, and the new one has a new secret (no session fixation, OWASP ASVS V3.2.1) and
- * records how the user signed in.
+ * Turns a verified principal into a session, the same way for every way in: an account that must
+ * prove a second factor first gets a pending sign-in instead (mfa/multi-factor.ts); whatever session
+ * the browser held ends, and the new one has a new secret (no session fixation, OWASP ASVS V3.2.1)
+ * and records how the user signed in.
  */
 export class SignIn {
   readonly #sessions: SessionService;
   readonly #notices: SecurityNotices | undefined;
+  readonly #multiFactor: MultiFactor | undefined;
 
-  constructor(deps: { sessions: SessionService; notices?: SecurityNotices }) {
+  constructor(deps: { sessions: SessionService; notices?: SecurityNotices; multiFactor?: MultiFactor }) {
     this.#sessions = deps.sessions;
     this.#notices = deps.notices;
+    this.#multiFactor = deps.multiFactor;
   }
 
-  /** Starts a session for `principal` in `client`'s browser, ending the one it presented. */
-  async start(principal: Principal, client: SignInClient): Promise<{ session: Session; token: string }> {
+  /**
+   * Starts a session for `principal` in `client`'s browser, ending the one it presented, unless the
+   * account must first prove (or enrol) a second factor: then the browser's session stays as it is.
+   */
+  async start(principal: Principal, client: SignInClient): Promise<SignInOutcome> {
+    const next = this.#multiFactor ? await this.#multiFactor.next(principal.user, principal.amr) : 'none';
+    if (next !== 'none') {
+      const ticket = this.#multiFactor!.pend({ user: principal.user, amr: principal.amr, remember: client.remember ?? false, fromNewDevice: principal.fromNewDevice ?? false, enrol: next === 'enrol' });
+      return { kind: 'second-factor', ticket, enrol: next === 'enrol' };
+    }
+    return { kind: 'session', ...(await this.startSession(principal, client)) };
+  }
+
+  /** Starts the session whatever the account's factors (its second factor was just proven, or none applies). */
+  async startSession(principal: Principal, client: SignInClient): Promise<{ session: Session; token: string }> {
     await this.end(client.current ?? client.presentedToken);
     const started = await this.#sessions.create({
       userId: principal.user.id,

@@ -119,6 +119,11 @@ export class SessionService {
     return found;
   }
 
+  /** Whether the session's latest authentication (a sign-in or a step-up) is at most `maxAgeMs` old. */
+  isRecent(session: Pick<Session, 'authTime'>, maxAgeMs: number): boolean {
+    return this.#clock.now() - session.authTime <= maxAgeMs;
+  }
+
   /** Whether the session exists, is not revoked and has not expired (idle or absolute). */
   async isLive(sessionId: string): Promise<boolean> {
     const session = await this.#store.findById(sessionId);

@@ -80,6 +80,23 @@ export class LoginThrottle {
     await this.#store.forgive(ipKey(keys.ip));
   }
 
+  /**
+   * Counts a second-factor code (an authenticator app's or a recovery code) against the client IP,
+   * then the account: the password is known by then, so only these limits stand between a thief and
+   * the codes.
+   * @throws AuthError `too_many_attempts` with `retryAfter` when either is locked.
+   */
+  async attemptFactor(keys: { userId: string; ip: string }): Promise<void> {
+    await this.#count(ipKey(keys.ip), this.#options.ipMaxAttempts);
+    await this.#count(factorKey(keys.userId), this.#options.accountMaxAttempts);
+  }
+
+  /** A right code clears the account's second-factor count and takes its attempt back from the IP. */
+  async recordFactorSuccess(keys: { userId: string; ip: string }): Promise<void> {
+    await this.#store.reset(factorKey(keys.userId));
+    await this.#store.forgive(ipKey(keys.ip));
+  }
+
   /** Clears the account's untrusted bucket (an administrator set a new password or let the account in again). */
   async resetAccount(account: string): Promise<void> {
     await this.#store.reset(accountKey(account));
@@ -113,3 +130,4 @@ const SHARED_WINDOW_MS = 24 * 3_600_000;
 const accountKey = (account: string): string => `account:${account}`;
 const deviceKey = (account: string, device: string): string => `device:${device}:${account}`;
 const ipKey = (ip: string): string => `ip:${throttleAddress(ip)}`;
+const factorKey = (userId: string): string => `factor:${userId}`;

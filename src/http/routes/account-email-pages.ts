@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import { html } from '../../ui/html.js';
 import { linkConfirmPage, linkDonePage } from '../../ui/pages/link-confirm-page.js';
-import { ACCOUNT_FORM_CHECKS, accountFormErrors } from '../account-flash.js';
+import { ACCOUNT_SENSITIVE_CHECKS, accountFormErrors } from '../account-flash.js';
 import type { HttpContext } from '../context.js';
 import { sendPage } from '../form-failure.js';
 import { getSession } from '../route-checks.js';
@@ -40,7 +40,7 @@ export function registerAccountEmailPages(app: FastifyInstance, ctx: HttpContext
 
   app.post<{ Body: Static<typeof EmailForm> }>(
     '/account/email',
-    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'email'), schema: { body: EmailForm } },
+    { config: ACCOUNT_SENSITIVE_CHECKS, errorHandler: accountFormErrors(ctx, 'email'), schema: { body: EmailForm } },
     async (request, reply) => {
       const auth = getSession(request);
       if (!services.emailChange.enabled) throw new AuthError('not_found', { detail: 'email is off' });
@@ -104,7 +104,7 @@ export function registerAccountEmailPages(app: FastifyInstance, ctx: HttpContext
 
   app.post<{ Body: Static<typeof DeleteForm> }>(
     '/account/delete',
-    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'delete'), schema: { body: DeleteForm } },
+    { config: ACCOUNT_SENSITIVE_CHECKS, errorHandler: accountFormErrors(ctx, 'delete'), schema: { body: DeleteForm } },
     async (request, reply) => {
       const auth = getSession(request);
       // Checked first: an unticked box costs no password attempt.

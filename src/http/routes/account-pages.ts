@@ -5,7 +5,7 @@ import { spaceList } from '../../core/oauth/scopes.js';
 import { accountPage } from '../../ui/pages/account-page.js';
 import type { HttpContext } from '../context.js';
 import { AuthError } from '../../core/errors.js';
-import { ACCOUNT_FORM_CHECKS, accountFormErrors, parseAccountFlash } from '../account-flash.js';
+import { ACCOUNT_FORM_CHECKS, ACCOUNT_SENSITIVE_CHECKS, accountFormErrors, parseAccountFlash } from '../account-flash.js';
 import { allowFormTargets } from '../form-action.js';
 import { sendPage } from '../form-failure.js';
 import { getSession } from '../route-checks.js';
@@ -25,6 +25,10 @@ const NOTICES = {
   'email-changed': 'Your email address was changed.',
   'verification-sent': 'We sent a new verification link to your address.',
   'email-verified': 'Your address is verified.',
+  'app-added': 'Your authenticator app is set up: signing in now asks for its code after your password.',
+  'factor-removed': 'The second factor was removed.',
+  'factor-renamed': 'The name was saved.',
+  'passkey-added': 'Your passkey was added.',
 } as const;
 
 const AccountQuery = Type.Object({
@@ -59,6 +63,20 @@ const SetPasswordForm = Type.Object({
 /** GET /account and its forms: sessions list and revocation, sign out everywhere else, password change. */
 export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
+
+  async function factorsModel(userId: string): Promise<Parameters<typeof accountPage>[0]['factorsModel']> {
+    const { multiFactor } = services;
+    const summary = await multiFactor.summary(userId);
+    return {
+      factors: [
+        ...summary.apps.map((f) => ({ kind: 'app' as const, id: f.id, name: f.name, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
+        ...summary.passkeys.map((p) => ({ kind: 'passkey' as const, id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt, detail: p.deviceType === 'multiDevice' ? 'synced' : 'on one device' })),
+      ],
+      recoveryCodesLeft: summary.recoveryCodes,
+      policy: multiFactor.policy,
+      passkeysEnabled: multiFactor.passkeysEnabled,
+    };
+  }
 
   async function render(request: FastifyRequest, reply: FastifyReply, auth: AuthenticatedSession, extra: Pick<Parameters<typeof accountPage>[0], 'notice' | 'error'>): Promise<string> {
     const sessions = await services.sessions.list(auth.user.id, auth.session.id);
@@ -98,6 +116,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       lastSignInMethod: services.federation.isLastSignInMethod(auth.user, identities.length),
       emailVerified: auth.user.emailVerified,
       mailEnabled: services.emailChange.enabled,
+      factorsModel: await factorsModel(auth.user.id),
       ...extra,
     });
   }
@@ -136,7 +155,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
 
   app.post<{ Body: Static<typeof PasswordForm> }>(
     '/account/password',
-    { config: ACCOUNT_FORM_CHECKS, errorHandler: accountFormErrors(ctx, 'password'), schema: { body: PasswordForm } },
+    { config: ACCOUNT_SENSITIVE_CHECKS, errorHandler: accountFormErrors(ctx, 'password'), schema: { body: PasswordForm } },
     async (request, reply) => {
       const auth = getSession(request);
       const { deviceCookie } = await services.accounts.changePassword(auth.user, {

@@ -22,6 +22,7 @@ const LoginQuery = Type.Object({
 // Fixed messages chosen by key, so nothing from the URL is echoed into the page.
 const LOGIN_NOTICES: Readonly<Record<string, string>> = {
   'password-reset': 'Your password was changed and you were signed out everywhere. Sign in with your new password.',
+  'sign-in-again': 'For this change, sign in again first: your sign-in is not recent enough.',
 };
 
 // Fields default to '' so a missing field reads as a wrong answer, not a malformed request.
@@ -95,10 +96,9 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
         ip: request.ip,
         deviceCookie: request.cookies[ctx.cookies.device],
       });
-      const { session, token } = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: form.remember !== undefined });
-      ctx.setSessionCookie(reply, token, session);
+      const outcome = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: form.remember !== undefined });
       ctx.setDeviceCookie(reply, deviceCookie);
-      return reply.redirect(returnTo ?? '/account', 303);
+      return ctx.continueSignIn(reply, outcome, returnTo);
     } catch (error) {
       const continueTo = await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message, refusal) =>
@@ -140,9 +140,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       // With verification required, the new account signs in once its address is verified.
       const { signIn } = await services.verification.onSignUp(user, { ip: request.ip });
       if (!signIn) return sendPage(reply, checkInboxPage({ kind: 'verify-email', email: user.email, csrfToken: csrf.token(request, reply) }));
-      const { session, token } = await services.signIn.start({ user, amr: ['pwd'] }, signInClient(ctx, request));
-      ctx.setSessionCookie(reply, token, session);
-      return reply.redirect(returnTo ?? '/account', 303);
+      return ctx.continueSignIn(reply, await services.signIn.start({ user, amr: ['pwd'] }, signInClient(ctx, request)), returnTo);
     } catch (error) {
       const continueTo = await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message, refusal) => {

@@ -60,10 +60,9 @@ export function registerEmailSignInPages(app: FastifyInstance, ctx: HttpContext)
 
   /** The session starts the one way every sign-in does (the presented session ends: no fixation); the binding has done its work. */
   const signInAndGo = async (request: FastifyRequest, reply: FastifyReply, principal: Principal, returnTo: string | undefined): Promise<FastifyReply> => {
-    const { session, token } = await services.signIn.start(principal, signInClient(ctx, request));
-    ctx.setSessionCookie(reply, token, session);
+    const outcome = await services.signIn.start(principal, signInClient(ctx, request));
     reply.clearCookie(ctx.cookies.email, bindingOptions);
-    return reply.redirect(parseReturnTo(returnTo, ctx.origin) ?? '/account', 303);
+    return ctx.continueSignIn(reply, outcome, parseReturnTo(returnTo, ctx.origin));
   };
 
   app.get<{ Querystring: Static<typeof AskQuery> }>('/login/email', { config: page, schema: { querystring: AskQuery } }, async (request, reply) => {

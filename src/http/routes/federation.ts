@@ -57,9 +57,7 @@ export function registerFederation(app: FastifyInstance, ctx: HttpContext): void
     reply.clearCookie(cookieName, { path: '/', httpOnly: true, secure: ctx.cookies.secure });
     switch (outcome.kind) {
       case 'signed-in': {
-        const { session, token } = await ctx.services.signIn.start({ user: outcome.user, amr: ['fed'] }, { ...signInClient(ctx, request), current });
-        ctx.setSessionCookie(reply, token, session);
-        return reply.redirect(outcome.returnTo ?? '/account', 303);
+        return ctx.continueSignIn(reply, await ctx.services.signIn.start({ user: outcome.user, amr: ['fed'] }, { ...signInClient(ctx, request), current }), outcome.returnTo ?? undefined);
       }
       case 'linked':
         return reply.redirect('/account?notice=provider-linked', 303);

@@ -27,6 +27,14 @@ const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 
+const SecondFactorBody = Type.Object(
+  {
+    method: Type.Union([Type.Literal('totp'), Type.Literal('recovery')]),
+    code: Type.String({ maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+
 function toBody({ user, session }: AuthenticatedSession): Static<typeof SessionBody> {
   const iso = (ms: number): string => new Date(ms).toISOString();
   return {
@@ -74,10 +82,35 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
         deviceCookie: request.cookies[ctx.cookies.device],
       });
       const { user } = principal;
-      const { session, token } = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: request.body.remember ?? false });
-      ctx.setSessionCookie(reply, token, session);
+      const outcome = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: request.body.remember ?? false });
       ctx.setDeviceCookie(reply, deviceCookie);
-      return toBody({ user, session });
+      if (outcome.kind === 'second-factor') {
+        // The pending sign-in's cookie; POST /api/login/second-factor (or the page, to enrol) finishes it.
+        reply.setCookie(ctx.cookies.mfa, outcome.ticket, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: 'lax', maxAge: 10 * 60 });
+        throw new AuthError('second_factor_required', {
+          description: outcome.enrol ? 'Set up a second factor to finish signing in: open /login/second-factor.' : 'Send the code from your authenticator app, or a recovery code, to /api/login/second-factor.',
+        });
+      }
+      ctx.setSessionCookie(reply, outcome.token, outcome.session);
+      return toBody({ user, session: outcome.session });
+    },
+  );
+
+  app.post<{ Body: Static<typeof SecondFactorBody> }>(
+    '/api/login/second-factor',
+    {
+      onRequest: async (request) => {
+        csrf.assertSameOrigin(request);
+        assertJson(request);
+      },
+      schema: { body: SecondFactorBody, response: { 200: SessionBody } },
+    },
+    async (request, reply) => {
+      const { pending, amr } = await services.multiFactor.completeWithCode(request.cookies[ctx.cookies.mfa], request.body, { ip: request.ip });
+      const { session, token } = await services.signIn.startSession({ user: pending.user, amr, fromNewDevice: pending.fromNewDevice }, { ...signInClient(ctx, request), remember: pending.remember });
+      reply.clearCookie(ctx.cookies.mfa, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: 'lax' });
+      ctx.setSessionCookie(reply, token, session);
+      return toBody({ user: pending.user, session });
     },
   );
 

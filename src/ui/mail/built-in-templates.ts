@@ -58,6 +58,26 @@ export const BUILT_IN_TEMPLATES = {
     text: 'Your {{product}} account was deleted, with its sessions, sign-ins and consents. Nothing of it is kept.',
     html: '<p>Your {{product}} account was deleted, with its sessions, sign-ins and consents. Nothing of it is kept.</p>',
   },
+  'factor-added': {
+    subject: 'A second factor was added to your {{product}} account',
+    text: `{{factor}} was added to your {{product}} account as a way to confirm it is you.\n\nIf you did not do this, reset your password now and remove it on your account page:\n\n{{resetLink}}`,
+    html: `<p><strong>{{factor}}</strong> was added to your {{product}} account as a way to confirm it is you.</p><p>If you did not do this, reset your password now and remove it on your account page:</p>{{button:resetLink:Reset my password}}`,
+  },
+  'factor-removed': {
+    subject: 'A second factor was removed from your {{product}} account',
+    text: `{{factor}} was removed from your {{product}} account.\n\nIf you did not do this, reset your password now:\n\n{{resetLink}}`,
+    html: `<p><strong>{{factor}}</strong> was removed from your {{product}} account.</p><p>If you did not do this, reset your password now:</p>{{button:resetLink:Reset my password}}`,
+  },
+  'recovery-code-used': {
+    subject: 'A recovery code was used for your {{product}} account',
+    text: `A recovery code was just used to sign in to your {{product}} account. {{remaining}} unused codes remain; you can make a new set on your account page.\n\nIf this was not you, reset your password now:\n\n{{resetLink}}`,
+    html: `<p>A recovery code was just used to sign in to your {{product}} account. <strong>{{remaining}}</strong> unused codes remain; you can make a new set on your account page.</p><p>If this was not you, reset your password now:</p>{{button:resetLink:Reset my password}}`,
+  },
+  'factors-reset': {
+    subject: 'The second factors of your {{product}} account were removed',
+    text: `An administrator removed every second factor and recovery code of your {{product}} account, as asked of support. You sign in with your password (or provider) alone until you add a new one.\n\nIf you did not ask for this, reset your password now:\n\n{{resetLink}}`,
+    html: `<p>An administrator removed every second factor and recovery code of your {{product}} account, as asked of support. You sign in with your password (or provider) alone until you add a new one.</p><p>If you did not ask for this, reset your password now:</p>{{button:resetLink:Reset my password}}`,
+  },
   test: {
     subject: '{{product}}: test message',
     text: 'This is a test message from {{product}}: email delivery works.',

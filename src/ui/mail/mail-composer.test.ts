@@ -18,6 +18,10 @@ const SAMPLES: { [K in MailKind]: { data: MailTemplateData[K]; links: string[] }
   'password-changed': { data: { resetLink: 'https://id.example.com/forgot-password' }, links: ['https://id.example.com/forgot-password'] },
   'new-device': { data: { device: 'Firefox on Linux', ip: '203.0.113.7', resetLink: 'https://id.example.com/forgot-password' }, links: ['https://id.example.com/forgot-password'] },
   'account-deleted': { data: {}, links: [] },
+  'factor-added': { data: { factor: 'An authenticator app', resetLink: 'https://id.example.com/forgot-password' }, links: ['https://id.example.com/forgot-password'] },
+  'factor-removed': { data: { factor: 'A passkey', resetLink: 'https://id.example.com/forgot-password' }, links: ['https://id.example.com/forgot-password'] },
+  'recovery-code-used': { data: { remaining: 7, resetLink: 'https://id.example.com/forgot-password' }, links: ['https://id.example.com/forgot-password'] },
+  'factors-reset': { data: { resetLink: 'https://id.example.com/forgot-password' }, links: ['https://id.example.com/forgot-password'] },
   test: { data: {}, links: [] },
 };
 

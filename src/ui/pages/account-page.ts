@@ -2,6 +2,7 @@ import { html, type SafeHtml } from '../html.js';
 import { layout, notice } from '../layout.js';
 import { formError, when } from './account-parts.js';
 import { deleteAccountSection, emailSection } from './account-email-sections.js';
+import { factorSection, type AccountFactorsModel } from './account-factor-section.js';
 
 export interface AccountSessionRow {
   id: string;
@@ -50,9 +51,11 @@ export interface AccountPageModel {
   emailVerified: boolean;
   /** Email can be sent: the address can be changed (confirmed by a link). */
   mailEnabled: boolean;
+  /** Second factors and passkeys. */
+  factorsModel: AccountFactorsModel;
 }
 
-export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password' | 'email' | 'delete';
+export type AccountFormName = 'profile' | 'providers' | 'consents' | 'sessions' | 'password' | 'set-password' | 'email' | 'delete' | 'factors';
 
 export function accountPage(model: AccountPageModel): string {
   const others = model.sessions.filter((s) => !s.current).length;
@@ -72,6 +75,7 @@ export function accountPage(model: AccountPageModel): string {
   return layout({
     title: 'Your account',
     wide: true,
+    ...(model.factorsModel.passkeysEnabled ? { scripts: ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js'] } : {}),
     signedInAs: { email: model.email, csrfToken: model.csrfToken },
     body: html`<h1>Your account</h1>
 ${notice(model.notice)}
@@ -140,6 +144,7 @@ ${model.providers.length === 0
   </form>`
     : ''}
 </section>
+${factorSection(model)}
 ${emailSection(model)}
 ${model.hasPassword ? changePassword(model) : setPassword(model)}
 ${deleteAccountSection(model)}`,

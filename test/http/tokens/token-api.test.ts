@@ -130,7 +130,7 @@ describe('POST /api/token', () => {
 
       const payload = await verify(t, body.access_token);
       // How the user signed in travels with it (RFC 9068 §2.2.1, RFC 9470 §6.1).
-      expect(Object.keys(payload).sort()).toEqual(['acr', 'amr', 'auth_time', 'aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sid', 'sub']);
+      expect(Object.keys(payload).sort()).toEqual(['acr', 'amr', 'aud', 'auth_time', 'client_id', 'exp', 'iat', 'iss', 'jti', 'nbf', 'sid', 'sub']);
       expect(payload).toMatchObject({ acr: '1', amr: ['pwd'] });
       expect(payload).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: userId, client_id: 'gatehouse', sid: sessionId });
       expect(payload.iat).toBe(Math.floor(t.clock.now() / 1000));

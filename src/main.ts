@@ -199,7 +199,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     open: (sealed, context) => masterKeys().open(sealed, context),
     deriveKeys: (purpose) => masterKeys().deriveKeys(purpose),
   };
-  const { multiFactor } = composeMfa(config, { storage, clock, throttle, ring: lazyRing, notices });
+  const { multiFactor, passkeys } = composeMfa(config, { storage, clock, throttle, ring: lazyRing, notices });
   const signIn = new SignIn({ sessions, notices, multiFactor });
   const keys = new KeyService(storage.signingKeys, lazyRing, clock, {
     algorithm: config.signingAlgorithm,
@@ -298,6 +298,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     mail,
     emailChange,
     multiFactor,
+    passkeys,
     checkReadiness: () => storage.ping(),
   };
 

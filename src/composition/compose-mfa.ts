@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { MasterKeyRing } from '../core/keys/sealed-box.js';
 import { AuthenticatorApps } from '../core/mfa/authenticator-apps.js';
 import { MultiFactor } from '../core/mfa/multi-factor.js';
+import { Passkeys } from '../core/mfa/passkeys.js';
 import { RecoveryCodes } from '../core/mfa/recovery-code-service.js';
 import type { Storage } from '../core/ports.js';
 import { SignedTickets } from '../core/signed-tickets.js';
@@ -12,6 +13,8 @@ import type { SecurityNotices } from '../core/accounts/security-notices.js';
 
 export interface MfaServices {
   multiFactor: MultiFactor;
+  /** Undefined when passkeys are off (GATEHOUSE_PASSKEYS=false, or an issuer browsers refuse them on). */
+  passkeys: Passkeys | undefined;
   tickets: SignedTickets;
   /** Where passkeys are bound; undefined when passkeys are off or the issuer cannot have them (an IP address). */
   relyingParty: WebAuthnRelyingParty | undefined;
@@ -38,5 +41,8 @@ export function composeMfa(
     { apps, recovery, passkeys: storage.passkeys, users: storage.users, tickets, audit: storage.audit, clock, notices },
     { policy: config.mfa, passkeys: relyingParty !== undefined },
   );
-  return { multiFactor, tickets, relyingParty };
+  const passkeys = relyingParty
+    ? new Passkeys({ passkeys: storage.passkeys, users: storage.users, audit: storage.audit, tickets, clock }, { rpId: relyingParty.rpId, rpName: config.brandName, origins: relyingParty.origins })
+    : undefined;
+  return { multiFactor, passkeys, tickets, relyingParty };
 }

@@ -22,6 +22,7 @@ import type { RefreshTokenService } from '../core/tokens/refresh-token-service.j
 import type { FederationService } from '../core/federation/federation-service.js';
 import type { EmailChange } from '../core/accounts/email-change.js';
 import type { MultiFactor } from '../core/mfa/multi-factor.js';
+import type { Passkeys } from '../core/mfa/passkeys.js';
 import type { CsrfGuard } from './csrf.js';
 
 /** The OAuth 2.0 / OpenID Connect provider's services. */
@@ -58,6 +59,8 @@ export interface AppServices {
   verification: EmailVerification;
   /** Second factors: the policy, the sign-ins waiting for one, authenticator apps and recovery codes. */
   multiFactor: MultiFactor;
+  /** Passkeys (WebAuthn); undefined when they are off. */
+  passkeys: Passkeys | undefined;
   /** "Forgot password?": emailed single-use links that set a new password and end every session. */
   passwordReset: PasswordReset;
   /** Resolves when the storage answers; raises `temporarily_unavailable` otherwise. */

@@ -6,7 +6,7 @@ import { searchFields } from './params.js';
 
 /** The policy of every page: no inline script or style, no framing, forms only to this origin. */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
  * The policy with `img-src` widened to the given origins (a configured logo's), and nothing else:

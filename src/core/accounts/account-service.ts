@@ -75,6 +75,21 @@ export class AccountService {
   }
 
   /**
+   * Checks a public sign-up without a password (with a passkey), as {@link register} checks one
+   * with: sign-up open, the IP's sign-up count, the address and name, the address free. The caller
+   * creates the account once the passkey is verified (the address may be taken meanwhile: the insert refuses it then).
+   * @throws AuthError `signup_closed`, `too_many_attempts`, `invalid_email`, `invalid_request`, `email_taken`.
+   */
+  async preparePasswordless(input: { email: string; name?: string | undefined; ip: string }): Promise<{ email: string; emailKey: string; name: string | null }> {
+    if (!this.#options.signupEnabled) throw new AuthError('signup_closed');
+    await this.#deps.throttle.attemptSignup(input.ip);
+    const { email, emailKey } = normalizeEmail(input.email);
+    const name = normalizeName(input.name);
+    if ((await this.#deps.users.findByEmailKey(emailKey)) || (await this.#deps.isEmailReserved?.(emailKey))) throw new AuthError('email_taken');
+    return { email, emailKey, name };
+  }
+
+  /**
    * Every problem of a new account's fields at once, in the sign-up form's order (email, password,
    * name), so a form can show them all; empty when the fields are acceptable. Says nothing about
    * whether the email is taken (that needs the hash first, see {@link register}).

@@ -55,6 +55,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
   const page = { page: true };
   const pageWithSession = { page: true, session: 'optional' } as const;
   const formPost = { page: true, csrf: 'form' } as const;
+  const passkeys = services.passkeys !== undefined;
   const emailSignInOffer = { link: services.emailSignIn.linkEnabled, code: services.emailSignIn.codeEnabled };
 
   app.get('/', { config: page }, async (_request, reply) => reply.redirect('/account', 302));
@@ -81,7 +82,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       const notice = request.query.notice === undefined ? undefined : LOGIN_NOTICES[request.query.notice];
       return sendPage(
         reply,
-        loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, passwordResetEnabled: services.passwordReset.enabled, emailSignIn: emailSignInOffer, ...(notice ? { notice } : {}), ...continueTo }),
+        loginPage({ csrfToken: csrf.token(request, reply), returnTo, email, signupEnabled: services.accounts.signupEnabled, providers: services.federation.providers, passwordResetEnabled: services.passwordReset.enabled, emailSignIn: emailSignInOffer, passkeys, ...(notice ? { notice } : {}), ...continueTo }),
       );
     },
   );
@@ -111,6 +112,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
           providers: services.federation.providers,
           passwordResetEnabled: services.passwordReset.enabled,
           emailSignIn: emailSignInOffer,
+          passkeys,
           // Said only after the right password (authenticator.ts), so it tells nobody else anything.
           unverified: refusal.code === 'email_not_verified',
           ...continueTo,
@@ -127,7 +129,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
       if (request.session) return reply.redirect(returnTo ?? '/account', 303);
       const continueTo = await allowReturnTarget(reply, returnTo);
       const signupEnabled = services.accounts.signupEnabled;
-      const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength, ...continueTo });
+      const html = signupPage({ csrfToken: csrf.token(request, reply), returnTo, signupEnabled, passwordMinLength: ctx.config.passwordMinLength, passkeys, ...continueTo });
       return sendPage(reply, html, signupEnabled ? 200 : errorStatus.signup_closed);
     },
   );
@@ -154,6 +156,7 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
           ...(fieldErrors ? { fieldErrors } : { error: message }),
           signupEnabled: services.accounts.signupEnabled,
           passwordMinLength: ctx.config.passwordMinLength,
+          passkeys,
           ...continueTo,
         });
       });

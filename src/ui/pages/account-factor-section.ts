@@ -55,7 +55,7 @@ export function factorSection(model: AccountPageModel & { factorsModel: AccountF
     : html`<ul class="factors">${rows}</ul>`}
   ${policy !== 'off' && !hasApp ? html`<p><a class="button secondary" href="/account/authenticator">Add an authenticator app</a></p>` : ''}
   ${passkeysEnabled
-    ? html`<form method="post" action="/account/passkeys" data-passkey="register">
+    ? html`<form method="post" action="/account/passkeys" data-passkey="register" hidden>
     <input type="hidden" name="_csrf" value="${model.csrfToken}">
     <button type="submit" class="secondary">Add a passkey</button>
     <p class="hint">Your browser, phone or security key keeps the passkey (this needs JavaScript on).</p>

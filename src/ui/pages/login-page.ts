@@ -20,6 +20,8 @@ export interface LoginPageModel {
   unverified?: boolean;
   /** A fixed message after a redirect here (a password was reset). */
   notice?: string;
+  /** Offer passkeys: a button, and the email field's autofill (conditional mediation). */
+  passkeys?: boolean;
 }
 
 export function loginPage(model: LoginPageModel): string {
@@ -29,6 +31,7 @@ export function loginPage(model: LoginPageModel): string {
   const email = model.emailSignIn;
   return layout({
     title: 'Sign in',
+    ...(model.passkeys ? { scripts: ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js'] } : {}),
     body: html`<div class="card">
 <h1>Sign in</h1>
 ${model.clientName ? html`<p class="continue-to">Sign in to continue to <strong>${model.clientName}</strong></p>` : ''}
@@ -39,13 +42,19 @@ ${model.unverified ? resendVerificationForm({ csrfToken: model.csrfToken, email:
   <input type="hidden" name="_csrf" value="${model.csrfToken}">
   ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
   <label for="email">Email</label>
-  <input id="email" name="email" type="email" autocomplete="username" required value="${model.email ?? ''}"
+  <input id="email" name="email" type="email" autocomplete="${model.passkeys ? 'username webauthn' : 'username'}" required value="${model.email ?? ''}"
     ${model.error ? html`aria-describedby="form-error"` : ''} ${model.email ? '' : html`autofocus`}>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required ${model.email ? html`autofocus` : ''}>
   <label class="inline" for="remember"><input id="remember" name="remember" type="checkbox" value="1"> Keep me signed in on this device</label>
   <button type="submit">Sign in</button>
 </form>
+${model.passkeys
+  ? html`<form method="post" action="/login/passkey" data-passkey="sign-in" hidden>
+  ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
+  <button type="submit" class="secondary">Sign in with a passkey</button>
+</form>`
+  : ''}
 ${email && (email.link || email.code)
   ? html`<div class="providers" role="group" aria-label="Sign in without a password">${email.link ? html`<a class="button secondary" href="${emailHref('link')}">Email me a sign-in link</a>` : ''}${email.code ? html`<a class="button secondary" href="${emailHref('code')}">Email me a code</a>` : ''}</div>`
   : ''}

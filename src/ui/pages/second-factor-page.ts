@@ -41,7 +41,7 @@ export function secondFactorPage(model: SecondFactorPageModel): string {
 </form>`
       : '';
   const passkey = model.methods.passkey
-    ? html`<form method="post" action="/login/second-factor/passkey" data-passkey="second-factor" novalidate>
+    ? html`<form method="post" action="/login/second-factor/passkey" data-passkey="second-factor" hidden novalidate>
   ${hidden}
   <button type="submit"${codeForm === '' ? '' : html` class="secondary"`}>Use a passkey</button>
 </form>`

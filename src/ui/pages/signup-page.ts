@@ -19,6 +19,8 @@ export interface SignupPageModel {
   signupEnabled: boolean;
   /** The registered name of the OAuth client this sign-up continues to. */
   clientName?: string;
+  /** Offer "Create an account with a passkey" (no password). */
+  passkeys?: boolean;
 }
 
 export function signupPage(model: SignupPageModel): string {
@@ -64,7 +66,15 @@ ${alert(model.error ?? summary)}
   ${problem('name')}
   <button type="submit">Create account</button>
 </form>
+${model.passkeys
+  ? html`<form method="post" action="/signup/passkey" data-passkey="sign-up" hidden>
+  ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
+  <p class="hint">Or skip the password: enter your email (and name) above, then</p>
+  <button type="submit" class="secondary">Create an account with a passkey</button>
+</form>`
+  : ''}
 <p>Already have an account? <a href="${loginHref}">Sign in</a></p>
 </div>`,
+    ...(model.passkeys ? { scripts: ['/assets/simplewebauthn-browser.js', '/assets/passkeys.js'] } : {}),
   });
 }

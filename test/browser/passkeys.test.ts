@@ -75,7 +75,7 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('passkeys
     await page.waitForResponse((r) => r.url().endsWith('/login/passkey/options'));
     await Promise.race([refused, page.waitForTimeout(2_000)]);
     await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
-    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('button', { name: 'Use a passkey' }).click();
     await page.waitForURL(`${origin}/account`);
     expect((await sessionAmr(email)).some((amr) => amr.includes('mfa') && (amr.includes('hwk') || amr.includes('swk')) && !amr.includes('pwd'))).toBe(true);
 

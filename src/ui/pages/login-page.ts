@@ -52,7 +52,7 @@ ${model.unverified ? resendVerificationForm({ csrfToken: model.csrfToken, email:
 ${model.passkeys
   ? html`<form method="post" action="/login/passkey" data-passkey="sign-in" hidden>
   ${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}
-  <button type="submit" class="secondary">Sign in with a passkey</button>
+  <button type="submit" class="secondary">Use a passkey</button>
 </form>`
   : ''}
 ${email && (email.link || email.code)

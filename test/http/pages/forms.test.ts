@@ -35,7 +35,8 @@ describe('GET /login and GET /signup', () => {
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(response.body).toContain('<form method="post" action="/login"');
     expect(expectLabelledInputs(response.body)).toEqual(['email', 'password', 'remember']);
-    expect(response.body).toMatch(/<input id="email" name="email" type="email" autocomplete="username"/);
+    // `webauthn`: the field's autofill also offers passkeys (conditional mediation).
+    expect(response.body).toMatch(/<input id="email" name="email" type="email" autocomplete="username webauthn"/);
     expect(response.body).toMatch(/<input id="password" name="password" type="password" autocomplete="current-password"/);
     const token = hiddenValue(response.body, '_csrf');
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);

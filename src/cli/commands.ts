@@ -37,7 +37,7 @@ function version(): string {
 
 /** Runs the CLI; returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
-  const [first, second] = argv;
+  const [first, second, third] = argv;
   if (!first || first === '--help' || first === '-h' || first === 'help') {
     console.log(usage);
     return first ? 0 : 2;
@@ -52,7 +52,9 @@ export async function runCli(argv: string[]): Promise<number> {
     console.log(group);
     return second === undefined ? 2 : 0;
   }
-  const name = commands[first] ? first : `${first} ${second ?? ''}`.trim();
+  // One, two or three words name a command (`start`, `user create`, `user mfa reset`).
+  const three = `${first} ${second ?? ''} ${third ?? ''}`.trim();
+  const name = commands[first] ? first : commands[three] ? three : `${first} ${second ?? ''}`.trim();
   const command = commands[name];
   if (!command) {
     console.error(`gatehouse: unknown command "${name}"\n${group ?? usage}`);

@@ -116,6 +116,25 @@ export const userCommands: Record<string, Command> = {
     },
   },
 
+  'user mfa reset': {
+    summary: "remove an account's second factors (support, for a lost phone or passkey)",
+    usage:
+      'Usage: gatehouse user mfa reset --email EMAIL [--json]\n' +
+      '  Removes every authenticator app, passkey and recovery code of an account, for its owner who lost\n' +
+      '  them (check who is asking first). It then signs in with its password or provider alone, enrolling\n' +
+      '  again where GATEHOUSE_MFA=required. Audited (mfa.reset) and emailed to the account.',
+    async run(argv) {
+      const values = parse(argv, EMAIL_OPTIONS, this.usage);
+      if (!values.email) throw new CliError(`--email is required\n${this.usage}`, 2);
+      const { user, removed } = await withAccount(values.email, async (g, found) => ({ user: found, removed: await g.services.multiFactor.reset(found, { by: 'admin' }) }));
+      print(
+        values.json,
+        { id: user.id, email: user.email, apps_removed: removed.apps, passkeys_removed: removed.passkeys },
+        `removed ${removed.apps} authenticator app(s), ${removed.passkeys} passkey(s) and the recovery codes of ${user.email}`,
+      );
+    },
+  },
+
   'user delete': {
     summary: 'delete an account and revoke everything it holds',
     usage:

@@ -162,6 +162,8 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     hasher,
     throttle,
     signOutEverywhere,
+    // multiFactor is built below (it needs the notices built here); this runs only at a request.
+    forgetUnprovenFactors: async (userId) => void (await multiFactor.forget(userId, { reason: 'first-proof-of-mailbox' })),
     deriveKeys: (purpose) => lazyRing.deriveKeys(purpose),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.mailTransport ? { transport: options.mailTransport } : {}),

@@ -45,6 +45,8 @@ export interface EmailDeps {
   throttle: LoginThrottle;
   /** Ends every session, refresh family and access token of a user (a reset, an undone email change). */
   signOutEverywhere(userId: string): Promise<void>;
+  /** Removes every second factor and passkey of an account whose mailbox is proven for the first time now. */
+  forgetUnprovenFactors(userId: string): Promise<void>;
   /** Keys derived from the master keys (read when first used, after they are loaded). */
   deriveKeys(purpose: string): Buffer[];
   logger?: FastifyBaseLogger;
@@ -89,7 +91,7 @@ export function composeEmail(config: GatehouseConfig, deps: EmailDeps): EmailSer
     lockoutMaxMs: config.loginLockoutMax * 1000,
   });
   const emailSignIn = new EmailSignIn(
-    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, throttle: codeThrottle, clock, signOutEverywhere: deps.signOutEverywhere },
+    { users: storage.users, outbox: mail.outbox, tokens: mail.tokens, limits: mail.limits, deferred: mail.deferred, throttle: codeThrottle, clock, signOutEverywhere: deps.signOutEverywhere, forgetUnprovenFactors: deps.forgetUnprovenFactors },
     {
       link: config.emailSignInLink,
       code: config.emailSignInCode,
@@ -100,7 +102,7 @@ export function composeEmail(config: GatehouseConfig, deps: EmailDeps): EmailSer
     },
   );
   const passwordReset = new PasswordReset(
-    { users: storage.users, hasher, throttle, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, notices, signOutEverywhere: deps.signOutEverywhere, clock },
+    { users: storage.users, hasher, throttle, tokens: mail.tokens, outbox: mail.outbox, limits: mail.limits, deferred: mail.deferred, notices, signOutEverywhere: deps.signOutEverywhere, forgetUnprovenFactors: deps.forgetUnprovenFactors, clock },
     { issuer: config.issuer, lifetimeMs: config.passwordResetLifetime * 1000, passwordPolicy: { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength } },
   );
   return { mail, notices, verification, emailChange, emailSignIn, passwordReset };

@@ -98,6 +98,8 @@ export interface RecoveryCodeRepository {
   use(userId: string, codeHash: string, now: number): Promise<{ remaining: number } | undefined>;
   /** How many unused codes the user has. */
   countUnused(userId: string): Promise<number>;
+  /** How many codes the user's current set has, used or not (0: none was ever made, or the set was cleared). */
+  countIssued(userId: string): Promise<number>;
   /** Deletes every code of the user; returns how many. */
   deleteAllOf(userId: string): Promise<number>;
 }

@@ -71,8 +71,9 @@ describe.runIf(requireService('Chromium', chromiumPath !== undefined))('passkeys
     // user verification (the browser refuses it, the page says nothing) and passes the button's.
     await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
     const refused = page.waitForEvent('console', (message) => message.text().includes('NotAllowedError') || message.type() === 'error').catch(() => undefined);
+    const asked = page.waitForResponse((r) => r.url().endsWith('/login/passkey/options'));
     await signOut(page);
-    await page.waitForResponse((r) => r.url().endsWith('/login/passkey/options'));
+    await asked;
     await Promise.race([refused, page.waitForTimeout(2_000)]);
     await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
     await page.getByRole('button', { name: 'Use a passkey' }).click();

@@ -164,11 +164,16 @@ function factorContract(current: () => { storage: Storage }): void {
       expect(await storage.recoveryCodes.use(user.id, 'nope', T0 + 2)).toBeUndefined();
       expect(await storage.recoveryCodes.use(user.id, 'h1', T0 + 2)).toStrictEqual({ remaining: 1 });
       expect(await storage.recoveryCodes.countUnused(other.id)).toBe(1);
+      // Used codes stay part of the set until it is replaced or cleared.
+      expect(await storage.recoveryCodes.countIssued(user.id)).toBe(3);
+      expect(await storage.recoveryCodes.countIssued(randomUUID())).toBe(0);
 
       await storage.recoveryCodes.replace(user.id, ['h4', 'h5'], T0 + 3);
       expect(await storage.recoveryCodes.countUnused(user.id)).toBe(2);
       expect(await storage.recoveryCodes.use(user.id, 'h3', T0 + 4)).toBeUndefined();
+      expect(await storage.recoveryCodes.countIssued(user.id)).toBe(2);
       expect(await storage.recoveryCodes.deleteAllOf(user.id)).toBe(2);
+      expect(await storage.recoveryCodes.countIssued(user.id)).toBe(0);
       await storage.users.delete(other.id, T0);
       expect(await storage.recoveryCodes.countUnused(other.id)).toBe(0);
     });

@@ -24,6 +24,11 @@ export interface EmailSignInDeps {
   clock: Clock;
   /** Ends every session, refresh family and access token of a user. */
   signOutEverywhere(userId: string): Promise<void>;
+  /**
+   * Removes every second factor and passkey of an account whose mailbox was never proven until now
+   * (the first proof): whoever set it up may have signed up with the owner's address.
+   */
+  forgetUnprovenFactors?(userId: string): Promise<void>;
 }
 
 export interface EmailSignInOptions {
@@ -175,6 +180,8 @@ export class EmailSignIn {
     await this.#deps.users.markEmailVerified(user.id, user.emailKey, now);
     await this.#deps.signOutEverywhere(user.id);
     if (user.passwordHash !== null) await this.#deps.users.clearPasswordHash(user.id, now);
+    // Their passkeys and authenticator apps go too: a passkey would sign them in again on its own.
+    await this.#deps.forgetUnprovenFactors?.(user.id);
     return { ...user, emailVerified: true, passwordHash: null };
   }
 }

@@ -27,6 +27,11 @@ export interface PasswordResetDeps {
    * (OWASP: "invalidate existing sessions"; the tokens are denylisted until they expire).
    */
   signOutEverywhere(userId: string): Promise<void>;
+  /**
+   * Removes every second factor and passkey of an account whose mailbox was never proven until now
+   * (the first proof): whoever set it up may have signed up with the owner's address.
+   */
+  forgetUnprovenFactors?(userId: string): Promise<void>;
   clock: Clock;
 }
 
@@ -109,6 +114,10 @@ export class PasswordReset {
     // too (signOutEverywhere): a pending email change, confirmed at an address of whoever was
     // signed in, would otherwise hand them the account back after it was taken back.
     await this.#deps.signOutEverywhere(user.id);
+    // A reset that is the first proof of the mailbox: the factors set up before it are not the owner's
+    // to keep (a squatter's passkey would still sign in; their app would lock the owner out). An owner
+    // who proved the mailbox before keeps them: a reset is for a forgotten password, not a lost phone.
+    if (!user.emailVerified) await this.#deps.forgetUnprovenFactors?.(user.id);
     this.#deps.notices.passwordChanged(user);
     return user;
   }

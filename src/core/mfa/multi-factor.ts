@@ -20,6 +20,12 @@ export interface FactorSummary {
   passkeys: PasskeyRecord[];
   /** Unused recovery codes. */
   recoveryCodes: number;
+  /**
+   * Two-step sign-in is on: a password (or provider, or emailed) sign-in must be followed by a second
+   * factor. On with an authenticator app; with passkeys only when the account has a password and a
+   * set of recovery codes (a passkey added as a second step, not the passkey an account signed up with).
+   */
+  twoStep: boolean;
 }
 
 /** What follows a first factor. */
@@ -95,23 +101,27 @@ export class MultiFactor {
     return this.#deps.recovery;
   }
 
-  async summary(userId: string): Promise<FactorSummary> {
-    const [apps, passkeys, recoveryCodes] = await Promise.all([
-      this.#deps.apps.confirmed(userId),
-      this.#options.passkeys ? this.#deps.passkeys.listByUser(userId) : Promise.resolve([]),
-      this.#deps.recovery.remaining(userId),
+  async summary(user: Pick<User, 'id' | 'passwordHash'>): Promise<FactorSummary> {
+    const [apps, passkeys, recoveryCodes, codesIssued] = await Promise.all([
+      this.#deps.apps.confirmed(user.id),
+      this.#options.passkeys ? this.#deps.passkeys.listByUser(user.id) : Promise.resolve([]),
+      this.#deps.recovery.remaining(user.id),
+      this.#deps.recovery.issued(user.id),
     ]);
-    return { apps, passkeys, recoveryCodes };
+    const twoStep = this.#options.policy !== 'off' && (apps.length > 0 || (passkeys.length > 0 && user.passwordHash !== null && codesIssued));
+    return { apps, passkeys, recoveryCodes, twoStep };
   }
 
   /** What must follow a first factor `amr` of `user` before a session starts. */
   async next(user: User, amr: readonly AuthMethodRef[]): Promise<NextStep> {
     if (this.#options.policy === 'off' || isMultiFactor(amr)) return 'none';
-    const factors = await this.summary(user.id);
-    const hasFactor = factors.apps.length > 0 || factors.passkeys.length > 0;
+    const factors = await this.summary(user);
+    if (factors.twoStep) return 'verify';
+    if (this.#options.policy !== 'required') return 'none';
+    // Required: every sign-in has two factors. An account with a passkey proves it; one that lost it
+    // (a passkey-only account back through its mailbox) or has none enrols one now.
     const recoveringByEmail = factors.apps.length === 0 && user.passwordHash === null && amr.every((m) => m === 'email' || m === 'otp');
-    if (hasFactor && !recoveringByEmail) return 'verify';
-    return this.#options.policy === 'required' ? 'enrol' : 'none';
+    return factors.passkeys.length > 0 && !recoveringByEmail ? 'verify' : 'enrol';
   }
 
   /** A ticket for a sign-in that waits for its second factor (or its enrolment). */
@@ -185,7 +195,7 @@ export class MultiFactor {
    * @throws AuthError `not_found`, `last_factor`, `last_sign_in_method`.
    */
   async removeFactor(user: User, factor: { kind: FactorKind; id: string }): Promise<void> {
-    const before = await this.summary(user.id);
+    const before = await this.summary(user);
     const count = before.apps.length + before.passkeys.length;
     const owned = factor.kind === 'app' ? before.apps.some((f) => f.id === factor.id) : before.passkeys.some((p) => p.id === factor.id);
     if (!owned) throw new AuthError('not_found', { detail: `no such ${factor.kind}` });
@@ -211,7 +221,7 @@ export class MultiFactor {
    * @throws AuthError `invalid_request` when the account has no second factor to recover.
    */
   async regenerateRecoveryCodes(user: User): Promise<string[]> {
-    const factors = await this.summary(user.id);
+    const factors = await this.summary(user);
     if (factors.apps.length === 0 && factors.passkeys.length === 0) throw new AuthError('invalid_request', { description: 'Add a second factor first.' });
     return this.#deps.recovery.generate(user);
   }
@@ -236,6 +246,17 @@ export class MultiFactor {
     const isSecondFactor = kind === 'app' || user.passwordHash !== null;
     if (!isSecondFactor || (await this.#deps.recovery.remaining(user.id)) > 0) return {};
     return { recoveryCodes: await this.#deps.recovery.generate(user) };
+  }
+
+  /**
+   * Removes every second factor, passkey and recovery code of the account without telling anyone:
+   * the owner proved the mailbox for the first time, and what was set up before was not theirs.
+   */
+  async forget(userId: string, options: { reason: 'first-proof-of-mailbox' }): Promise<void> {
+    const apps = await this.#deps.apps.removeAll(userId);
+    const passkeys = await this.#deps.passkeys.deleteAllOf(userId);
+    await this.#deps.recovery.clear(userId);
+    if (apps + passkeys > 0) await this.#deps.audit.record({ type: 'mfa.cleared', at: this.#deps.clock.now(), userId, clientId: null, data: { reason: options.reason, apps, passkeys } });
   }
 
   async #consume(ticket: string | undefined, pending: PendingSignIn): Promise<PendingSignIn> {

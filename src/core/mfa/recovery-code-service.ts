@@ -56,6 +56,11 @@ export class RecoveryCodes {
     return this.#deps.codes.countUnused(userId);
   }
 
+  /** Whether the user has a set of codes (used up or not): made when a second factor was first enrolled. */
+  async issued(userId: string): Promise<boolean> {
+    return (await this.#deps.codes.countIssued(userId)) > 0;
+  }
+
   /** Deletes every code of the user (their last second factor went). */
   async clear(userId: string): Promise<void> {
     await this.#deps.codes.deleteAllOf(userId);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
+import type { User } from '../../core/ports.js';
 import { spaceList } from '../../core/oauth/scopes.js';
 import { accountPage } from '../../ui/pages/account-page.js';
 import type { HttpContext } from '../context.js';
@@ -64,15 +65,16 @@ const SetPasswordForm = Type.Object({
 export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
 
-  async function factorsModel(userId: string): Promise<Parameters<typeof accountPage>[0]['factorsModel']> {
+  async function factorsModel(user: User): Promise<Parameters<typeof accountPage>[0]['factorsModel']> {
     const { multiFactor } = services;
-    const summary = await multiFactor.summary(userId);
+    const summary = await multiFactor.summary(user);
     return {
       factors: [
         ...summary.apps.map((f) => ({ kind: 'app' as const, id: f.id, name: f.name, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt })),
         ...summary.passkeys.map((p) => ({ kind: 'passkey' as const, id: p.id, name: p.name, createdAt: p.createdAt, lastUsedAt: p.lastUsedAt, detail: p.deviceType === 'multiDevice' ? 'synced' : 'on one device' })),
       ],
       recoveryCodesLeft: summary.recoveryCodes,
+      twoStep: summary.twoStep,
       policy: multiFactor.policy,
       passkeysEnabled: multiFactor.passkeysEnabled,
     };
@@ -116,7 +118,7 @@ export function registerAccountPages(app: FastifyInstance, ctx: HttpContext): vo
       lastSignInMethod: services.federation.isLastSignInMethod(auth.user, identities.length),
       emailVerified: auth.user.emailVerified,
       mailEnabled: services.emailChange.enabled,
-      factorsModel: await factorsModel(auth.user.id),
+      factorsModel: await factorsModel(auth.user),
       ...extra,
     });
   }

@@ -60,7 +60,7 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
 
   /** The page for `subject`: its factors, or the enrolment of an authenticator app when it has none. */
   const render = async (request: FastifyRequest, reply: FastifyReply, subject: Subject, options: { returnTo: string | undefined; acr?: string; use?: 'recovery'; error?: string }): Promise<string> => {
-    const factors = await multiFactor.summary(subject.user.id);
+    const factors = await multiFactor.summary(subject.user);
     const passkeyOnly = options.acr === 'phr' || options.acr === 'phrh';
     const hasFactor = factors.apps.length > 0 || factors.passkeys.length > 0;
     const mustEnrol = (subject.kind === 'pending' && subject.pending.enrol) || !hasFactor;

@@ -3,15 +3,12 @@ import type { RecoveryCodeRepository } from '../../core/mfa-ports.js';
 import type { Database } from './schema.js';
 
 export function createSqlRecoveryCodeRepository(db: Kysely<Database>): RecoveryCodeRepository {
-  const countUnused = async (executor: Kysely<Database>, userId: string): Promise<number> => {
-    const row = await executor
-      .selectFrom('recovery_codes')
-      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
-      .where('user_id', '=', userId)
-      .where('used_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  const count = async (executor: Kysely<Database>, userId: string, options: { unusedOnly: boolean }): Promise<number> => {
+    let query = executor.selectFrom('recovery_codes').select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).where('user_id', '=', userId);
+    if (options.unusedOnly) query = query.where('used_at', 'is', null);
+    return Number((await query.executeTakeFirstOrThrow()).n);
   };
+  const countUnused = (executor: Kysely<Database>, userId: string): Promise<number> => count(executor, userId, { unusedOnly: true });
   return {
     async replace(userId, codeHashes, now) {
       await db.transaction().execute(async (trx) => {
@@ -39,6 +36,7 @@ export function createSqlRecoveryCodeRepository(db: Kysely<Database>): RecoveryC
       });
     },
     countUnused: (userId) => countUnused(db, userId),
+    countIssued: (userId) => count(db, userId, { unusedOnly: false }),
     async deleteAllOf(userId) {
       const result = await db.deleteFrom('recovery_codes').where('user_id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows);

@@ -17,6 +17,8 @@ export interface AccountFactorRow {
 export interface AccountFactorsModel {
   factors: AccountFactorRow[];
   recoveryCodesLeft: number;
+  /** A password (or provider, or emailed) sign-in asks for a second factor. */
+  twoStep: boolean;
   /** `GATEHOUSE_MFA`: `off` hides authenticator apps; `required` keeps the last factor. */
   policy: 'off' | 'optional' | 'required';
   passkeysEnabled: boolean;
@@ -24,7 +26,7 @@ export interface AccountFactorsModel {
 
 /** "Two-step sign-in and passkeys": the account's factors with rename and remove, and ways to add one. */
 export function factorSection(model: AccountPageModel & { factorsModel: AccountFactorsModel }): SafeHtml | '' {
-  const { factors, recoveryCodesLeft, policy, passkeysEnabled } = model.factorsModel;
+  const { factors, recoveryCodesLeft, policy, passkeysEnabled, twoStep } = model.factorsModel;
   if (policy === 'off' && !passkeysEnabled) return '';
   const lastRequired = policy === 'required' && factors.length === 1;
   const rows = factors.map(
@@ -52,7 +54,8 @@ export function factorSection(model: AccountPageModel & { factorsModel: AccountF
   ${formError(model, 'factors')}
   ${factors.length === 0
     ? html`<p>${policy === 'off' ? 'You have no passkey.' : 'Add a second step to your sign-in: a code from an authenticator app, or a passkey. Your password alone then no longer signs you in.'}</p>`
-    : html`<ul class="factors">${rows}</ul>`}
+    : html`<p id="two-step-status">${twoStep ? 'Two-step sign-in is on: after your password (or provider, or emailed link) we ask for one of these.' : 'Your passkeys sign you in on their own; your other ways to sign in need no second step.'}</p>
+  <ul class="factors">${rows}</ul>`}
   ${policy !== 'off' && !hasApp ? html`<p><a class="button secondary" href="/account/authenticator">Add an authenticator app</a></p>` : ''}
   ${passkeysEnabled
     ? html`<form method="post" action="/account/passkeys" data-passkey="register" hidden>

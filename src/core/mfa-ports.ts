@@ -95,7 +95,7 @@ export interface RecoveryCodeRepository {
    * Uses the user's unused code with this hash (one conditional update: once); returns how many
    * unused codes remain, or undefined when there was no such unused code.
    */
-  use(userId: string, codeHash: string, now: number): Promise<{ remaining: number } | undefined>;
+  use(userId: string, codeHash: string, now: number, options?: { issuedBefore?: number }): Promise<{ remaining: number } | undefined>;
   /** How many unused codes the user has. */
   countUnused(userId: string): Promise<number>;
   /** How many codes the user's current set has, used or not (0: none was ever made, or the set was cleared). */

@@ -19,10 +19,13 @@ const AUTH_METHOD_REFS: ReadonlySet<string> = new Set<AuthMethodRef>(['pwd', 'fe
  * `acr_values_supported`):
  * - `1`: one factor (a password, a provider, an emailed link or code);
  * - `2`: more than one factor (`mfa`);
- * - `phr`: phishing-resistant: a passkey took part (OpenID EAP ACR Values 1.0 §2);
- * - `phrh`: phishing-resistant and hardware-bound: a passkey that cannot be synced (EAP §2).
+ * - `phr`: phishing-resistant: a passkey took part (OpenID EAP ACR Values 1.0 §2).
+ *
+ * Not `phrh` (EAP's hardware-bound variant): Gatehouse asks for no attestation, so whether a key is
+ * bound to hardware rests on what the authenticator says of itself, which is no ground for a claim
+ * to relying parties. (`hwk` in `amr` reports what it said: a credential that is not backup-eligible.)
  */
-export const ACR_VALUES = ['1', '2', 'phr', 'phrh'] as const;
+export const ACR_VALUES = ['1', '2', 'phr'] as const;
 export type Acr = (typeof ACR_VALUES)[number];
 
 /** Whether `value` is one of {@link ACR_VALUES}. */
@@ -56,8 +59,6 @@ export function satisfiesAcr(amr: readonly AuthMethodRef[], acr: Acr): boolean {
       return isMultiFactor(amr);
     case 'phr':
       return isMultiFactor(amr) && (amr.includes('hwk') || amr.includes('swk'));
-    case 'phrh':
-      return isMultiFactor(amr) && amr.includes('hwk');
   }
 }
 

@@ -47,8 +47,14 @@ export class AuthenticatorApps {
     this.#issuer = options.issuer;
   }
 
-  /** Starts adding an app to `user`: a new secret, stored sealed and pending until its first code. */
+  /**
+   * Starts adding an app to `user`: a new secret, stored sealed and pending until its first code. A
+   * live pending enrolment is shown again instead (a page reload, or a link opened twice, adds no row).
+   */
   async startEnrolment(user: Pick<User, 'id' | 'email'>): Promise<TotpEnrolment> {
+    const now = this.#deps.clock.now();
+    const pending = (await this.#deps.factors.listByUser(user.id)).find((f) => f.confirmedAt === null && now - f.createdAt < TOTP_ENROLMENT_LIFETIME_MS / 2);
+    if (pending) return this.#enrolment(pending.id, this.#secretOf(pending), user.email);
     const id = generateId();
     const secret = generateTotpSecret();
     await this.#deps.factors.insert({
@@ -58,7 +64,7 @@ export class AuthenticatorApps {
       sealedSecret: this.#deps.ring.seal(secret.toString('base64url'), sealContext(id)),
       confirmedAt: null,
       lastUsedStep: null,
-      createdAt: this.#deps.clock.now(),
+      createdAt: now,
       lastUsedAt: null,
     });
     return this.#enrolment(id, secret, user.email);
@@ -93,12 +99,13 @@ export class AuthenticatorApps {
    * Checks a code against the user's confirmed apps (a second factor); returns its `amr`.
    * @throws AuthError `too_many_attempts`, `invalid_code` (wrong, or a code already used: RFC 6238 §5.2).
    */
-  async verify(user: Pick<User, 'id'>, input: { code: string; ip: string }): Promise<AuthMethodRef[]> {
+  async verify(user: Pick<User, 'id'>, input: { code: string; ip: string; confirmedBefore?: number }): Promise<AuthMethodRef[]> {
     const keys = { userId: user.id, ip: input.ip };
     // Counted before the check, so parallel guesses cannot get past the limit.
     await this.#deps.throttle.attemptFactor(keys);
     const now = this.#deps.clock.now();
-    for (const factor of await this.confirmed(user.id)) {
+    const usable = (await this.confirmed(user.id)).filter((f) => input.confirmedBefore === undefined || (f.confirmedAt ?? Infinity) <= input.confirmedBefore);
+    for (const factor of usable) {
       const step = matchTotp(this.#secretOf(factor), input.code, now);
       if (step === undefined) continue;
       // One conditional update: of two requests with the same code, one wins; an earlier code after a later one is refused.

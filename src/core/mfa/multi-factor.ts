@@ -16,7 +16,7 @@ export type MfaPolicy = 'off' | 'optional' | 'required';
 export interface FactorSummary {
   /** Confirmed authenticator apps. */
   apps: TotpFactorRecord[];
-  /** Passkeys (empty when passkeys are off). */
+  /** Passkeys (stored ones even when passkeys are off; the pages offer them only when on). */
   passkeys: PasskeyRecord[];
   /** Unused recovery codes. */
   recoveryCodes: number;
@@ -104,7 +104,9 @@ export class MultiFactor {
   async summary(user: Pick<User, 'id' | 'passwordHash'>): Promise<FactorSummary> {
     const [apps, passkeys, recoveryCodes, codesIssued] = await Promise.all([
       this.#deps.apps.confirmed(user.id),
-      this.#options.passkeys ? this.#deps.passkeys.listByUser(user.id) : Promise.resolve([]),
+      // Stored passkeys count even with passkeys off: switching them off must not turn two-step sign-in off
+      // (such an account proves its second step with a recovery code, then adds an app).
+      this.#deps.passkeys.listByUser(user.id),
       this.#deps.recovery.remaining(user.id),
       this.#deps.recovery.issued(user.id),
     ]);
@@ -126,7 +128,8 @@ export class MultiFactor {
 
   /** A ticket for a sign-in that waits for its second factor (or its enrolment). */
   pend(pending: Omit<PendingSignIn, 'user'> & { user: Pick<User, 'id'> }): string {
-    return this.#deps.tickets.issue(PENDING, { u: pending.user.id, amr: pending.amr, r: pending.remember, d: pending.fromNewDevice, e: pending.enrol }, PENDING_LIFETIME_MS);
+    const at = this.#deps.clock.now();
+    return this.#deps.tickets.issue(PENDING, { u: pending.user.id, amr: pending.amr, r: pending.remember, d: pending.fromNewDevice, e: pending.enrol, at }, PENDING_LIFETIME_MS);
   }
 
   /** The pending sign-in a ticket names, while it is live and its account can sign in; else undefined. */
@@ -158,13 +161,16 @@ export class MultiFactor {
   }
 
   /**
-   * Checks a typed second factor of `user`: an authenticator app's code or a recovery code.
+   * Checks a typed second factor of `user`: an authenticator app's code or a recovery code. A step-up
+   * names `enrolledBefore`, the session's last authentication: only a factor that existed then counts,
+   * so whoever holds a session cannot raise it with a factor they added to it themselves.
    * @throws AuthError `too_many_attempts`, `invalid_code`.
    */
-  async verifyCode(user: User, proof: CodeProof, client: { ip: string }): Promise<{ amr: AuthMethodRef[]; remaining?: number }> {
+  async verifyCode(user: User, proof: CodeProof, client: { ip: string; enrolledBefore?: number }): Promise<{ amr: AuthMethodRef[]; remaining?: number }> {
     if (this.#options.policy === 'off') throw new AuthError('invalid_code', { detail: 'second factors are off' });
-    if (proof.method === 'totp') return { amr: await this.#deps.apps.verify(user, { code: proof.code, ip: client.ip }) };
-    const used = await this.#deps.recovery.use(user, { code: proof.code, ip: client.ip });
+    const before = client.enrolledBefore;
+    if (proof.method === 'totp') return { amr: await this.#deps.apps.verify(user, { code: proof.code, ip: client.ip, ...(before === undefined ? {} : { confirmedBefore: before }) }) };
+    const used = await this.#deps.recovery.use(user, { code: proof.code, ip: client.ip, ...(before === undefined ? {} : { issuedBefore: before }) });
     this.#deps.notices?.factorChanged(user, { kind: 'recovery-code-used', remaining: used.remaining });
     return used;
   }
@@ -269,6 +275,9 @@ export class MultiFactor {
     const amr = parseAmr(payload.amr);
     const user = await this.#deps.users.findById(payload.u);
     if (!amr || !user || user.disabledAt !== null) return undefined;
+    // A change to the account since (a new password, a reset, a first proof of its address that took
+    // it back from whoever set it up) ends the sign-ins that were waiting.
+    if (typeof payload.at !== 'number' || user.updatedAt > payload.at) return undefined;
     return { user, amr, remember: payload.r === true, fromNewDevice: payload.d === true, enrol: payload.e === true };
   }
 }

@@ -33,14 +33,14 @@ export class RecoveryCodes {
    * Uses one code of `user` (a second factor); returns its `amr` and how many remain.
    * @throws AuthError `too_many_attempts`, `invalid_code` (wrong, malformed, or used before).
    */
-  async use(user: Pick<User, 'id'>, input: { code: string; ip: string }): Promise<{ amr: AuthMethodRef[]; remaining: number }> {
+  async use(user: Pick<User, 'id'>, input: { code: string; ip: string; issuedBefore?: number }): Promise<{ amr: AuthMethodRef[]; remaining: number }> {
     const keys = { userId: user.id, ip: input.ip };
     await this.#deps.throttle.attemptFactor(keys);
     const normalized = normalizeRecoveryCode(input.code);
     const now = this.#deps.clock.now();
     if (normalized !== undefined) {
       for (const key of this.#deps.keys()) {
-        const used = await this.#deps.codes.use(user.id, hashRecoveryCode(key, user.id, normalized), now);
+        const used = await this.#deps.codes.use(user.id, hashRecoveryCode(key, user.id, normalized), now, input.issuedBefore === undefined ? {} : { issuedBefore: input.issuedBefore });
         if (!used) continue;
         await this.#deps.throttle.recordFactorSuccess(keys);
         await this.#deps.audit.record({ type: 'mfa.recovery_code_used', at: now, userId: user.id, clientId: null, data: { remaining: used.remaining } });

@@ -30,7 +30,8 @@ const APP_QR_LABEL = 'QR code for your authenticator app';
 export function registerAccountFactorPages(app: FastifyInstance, ctx: HttpContext): void {
   const { services, csrf } = ctx;
   const { multiFactor } = services;
-  const page = { page: true, session: 'required' } as const;
+  // Adding a factor needs a recent sign-in, as removing one does: a factor added with a stolen session would outlast it.
+  const page = { page: true, session: 'required', recentSignIn: true } as const;
 
   app.get('/account/authenticator', { config: page }, async (request, reply) => {
     const auth = getSession(request);
@@ -42,7 +43,7 @@ export function registerAccountFactorPages(app: FastifyInstance, ctx: HttpContex
     );
   });
 
-  app.post<{ Body: Static<typeof EnrolForm> }>('/account/authenticator', { config: { ...ACCOUNT_FORM_CHECKS, loginReturnTo: '/account/authenticator' }, schema: { body: EnrolForm } }, async (request, reply) => {
+  app.post<{ Body: Static<typeof EnrolForm> }>('/account/authenticator', { config: { ...ACCOUNT_SENSITIVE_CHECKS, loginReturnTo: '/account/authenticator' }, schema: { body: EnrolForm } }, async (request, reply) => {
     const auth = getSession(request);
     const form = request.body;
     try {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import { withSecondFactor } from '../../core/mfa/assurance.js';
 import { generateId } from '../../core/secrets.js';
+import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
 import type { HttpContext } from '../context.js';
 import { parseReturnTo, RETURN_TO_MAX_LENGTH } from '../return-to.js';
 import { signInClient } from '../sign-in-client.js';
@@ -79,8 +80,10 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: HttpContext): v
 
   app.post<{ Body: Static<typeof Finish> }>('/login/second-factor/passkey', { ...json, schema: { body: Finish } }, async (request, reply) => {
     const subject = await secondFactorSubject(request, reply);
-    const { amr } = await passkeys.authenticate({ response: request.body.response, ceremony: ceremonyOf(request, reply), purpose: 'second-factor', userId: subject.user.id });
+    const { amr, passkey } = await passkeys.authenticate({ response: request.body.response, ceremony: ceremonyOf(request, reply), purpose: 'second-factor', userId: subject.user.id });
     if (subject.auth) {
+      // A step-up counts only a passkey the account had when the session last authenticated.
+      if (passkey.createdAt > subject.auth.session.authTime) throw new AuthError('invalid_passkey', { detail: 'passkey added after the session signed in' });
       await services.sessions.recordAuthentication(subject.auth, withSecondFactor(subject.auth.session.amr, amr));
     } else {
       const completed = await services.multiFactor.completeWith(request.cookies[ctx.cookies.mfa], amr);
@@ -91,14 +94,22 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: HttpContext): v
     return { redirect: redirectTo(request.body) };
   });
 
+  /** Adding a passkey needs a recent sign-in: one added with a stolen session would sign its thief in on its own, for good. */
+  const recentlySignedIn = (request: FastifyRequest): AuthenticatedSession => {
+    const auth = request.session;
+    if (!auth) throw new AuthError('unauthenticated');
+    if (!services.sessions.isRecent(auth.session, ctx.config.recentSignInMaxAge * 1000)) {
+      throw new AuthError('reauthentication_required', { description: 'To add a passkey, sign out and sign in again first.', detail: 'passkey registration on a session that is not recent' });
+    }
+    return auth;
+  };
+
   app.post('/account/passkeys/options', { ...json, config: { session: 'optional' }, schema: { body: Empty } }, async (request, reply) => {
-    if (!request.session) throw new AuthError('unauthenticated');
-    return begin(reply, await passkeys.registrationOptions(request.session.user));
+    return begin(reply, await passkeys.registrationOptions(recentlySignedIn(request).user));
   });
 
   app.post<{ Body: Static<typeof Finish> }>('/account/passkeys', { ...json, config: { session: 'optional' }, schema: { body: Finish } }, async (request, reply) => {
-    const auth = request.session;
-    if (!auth) throw new AuthError('unauthenticated');
+    const auth = recentlySignedIn(request);
     await passkeys.register(auth.user, { response: request.body.response, ceremony: ceremonyOf(request, reply), ...(request.body.name === undefined ? {} : { name: request.body.name }) });
     const { recoveryCodes } = await services.multiFactor.passkeyAdded(auth.user);
     return { redirect: '/account?notice=passkey-added', ...(recoveryCodes ? { recoveryCodes } : {}) };

@@ -58,10 +58,22 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
   const toLogin = (reply: FastifyReply, returnTo: string | undefined): FastifyReply =>
     reply.redirect(returnTo === undefined ? '/login' : `/login?${new URLSearchParams({ return_to: returnTo }).toString()}`, 303);
 
+  /** A step-up counts only factors the account had when the session last authenticated (not one its holder just added). */
+  const enrolledBefore = (subject: Subject): { enrolledBefore?: number } => (subject.kind === 'step-up' ? { enrolledBefore: subject.auth.session.authTime } : {});
+
+  /**
+   * A step-up that would enrol the account's first factor needs a recent sign-in: otherwise whoever
+   * holds an old session cookie could give the account a factor of theirs (and lock its owner out of
+   * a password sign-in). An old session signs in again first.
+   */
+  const staleForEnrolment = (subject: Subject): boolean => subject.kind === 'step-up' && !services.sessions.isRecent(subject.auth.session, ctx.config.recentSignInMaxAge * 1000);
+  const signInAgain = (reply: FastifyReply, returnTo: string | undefined): FastifyReply =>
+    reply.redirect(`/login?${new URLSearchParams({ prompt: 'login', notice: 'sign-in-again', ...(returnTo ? { return_to: returnTo } : {}) }).toString()}`, 303);
+
   /** The page for `subject`: its factors, or the enrolment of an authenticator app when it has none. */
   const render = async (request: FastifyRequest, reply: FastifyReply, subject: Subject, options: { returnTo: string | undefined; acr?: string; use?: 'recovery'; error?: string }): Promise<string> => {
     const factors = await multiFactor.summary(subject.user);
-    const passkeyOnly = options.acr === 'phr' || options.acr === 'phrh';
+    const passkeyOnly = options.acr === 'phr';
     const hasFactor = factors.apps.length > 0 || factors.passkeys.length > 0;
     const mustEnrol = (subject.kind === 'pending' && subject.pending.enrol) || !hasFactor;
     if (mustEnrol && !passkeyOnly && multiFactor.policy !== 'off') {
@@ -81,7 +93,7 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     return secondFactorPage({
       csrfToken: csrf.token(request, reply),
       email: subject.user.email,
-      methods: { app: factors.apps.length > 0, passkey: factors.passkeys.length > 0, recovery: factors.recoveryCodes > 0 },
+      methods: { app: factors.apps.length > 0, passkey: factors.passkeys.length > 0 && multiFactor.passkeysEnabled, recovery: factors.recoveryCodes > 0 },
       stepUp: subject.kind === 'step-up',
       passkeyOnly,
       ...(options.use ? { use: options.use } : {}),
@@ -102,11 +114,24 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     ctx.setSessionCookie(reply, token, session);
   };
 
+  const hasNoFactor = async (subject: Subject): Promise<boolean> => {
+    const factors = await multiFactor.summary(subject.user);
+    return factors.apps.length === 0 && factors.passkeys.length === 0;
+  };
+
   app.get<{ Querystring: Static<typeof PageQuery> }>('/login/second-factor', { config: { page: true }, schema: { querystring: PageQuery } }, async (request, reply) => {
     const returnTo = parseReturnTo(request.query.return_to, ctx.origin);
     const subject = await subjectOf(request, reply);
     if (!subject) return toLogin(reply, returnTo);
     const acr = request.query.acr !== undefined && isAcr(request.query.acr) ? request.query.acr : undefined;
+    if (subject.kind === 'step-up') {
+      const factors = await multiFactor.summary(subject.user);
+      const authTime = subject.auth.session.authTime;
+      const hasFactor = factors.apps.length > 0 || factors.passkeys.length > 0;
+      const qualifying = factors.apps.some((f) => (f.confirmedAt ?? Infinity) <= authTime) || factors.passkeys.some((p) => p.createdAt <= authTime);
+      // No factor yet and an old session, or only factors added since this session signed in: sign in again.
+      if ((!hasFactor && staleForEnrolment(subject)) || (hasFactor && !qualifying)) return signInAgain(reply, returnTo);
+    }
     return sendPage(reply, await render(request, reply, subject, { returnTo, ...(acr ? { acr } : {}), ...(request.query.use ? { use: request.query.use } : {}) }));
   });
 
@@ -118,7 +143,7 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     try {
       const proof = { method: form.method, code: form.code };
       // The ticket is used up only once the code is right, so a typo can be typed again.
-      const { amr, remaining } = await multiFactor.verifyCode(subject.user, proof, { ip: request.ip });
+      const { amr, remaining } = await multiFactor.verifyCode(subject.user, proof, { ip: request.ip, ...enrolledBefore(subject) });
       await finish(request, reply, subject, amr);
       const next = returnTo ?? '/account';
       if (remaining === undefined) return reply.redirect(next, 303);
@@ -141,6 +166,7 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     const subject = await subjectOf(request, reply);
     if (!subject) return toLogin(reply, returnTo);
+    if (staleForEnrolment(subject) || (subject.kind === 'step-up' && !(await hasNoFactor(subject)))) return signInAgain(reply, returnTo);
     let enrolled: { amr: AuthMethodRef[]; recoveryCodes?: string[] };
     try {
       enrolled = await multiFactor.enrolApp(subject.user, { factorId: form.factor, code: form.code, ...(form.name === undefined ? {} : { name: form.name }), ip: request.ip });

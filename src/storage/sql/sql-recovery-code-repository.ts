@@ -22,15 +22,11 @@ export function createSqlRecoveryCodeRepository(db: Kysely<Database>): RecoveryC
       });
     },
     // Single use: the conditional update has one winner; the count is read in the same transaction.
-    async use(userId, codeHash, now) {
+    async use(userId, codeHash, now, options = {}) {
       return db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('recovery_codes')
-          .set({ used_at: now })
-          .where('user_id', '=', userId)
-          .where('code_hash', '=', codeHash)
-          .where('used_at', 'is', null)
-          .executeTakeFirst();
+        let query = trx.updateTable('recovery_codes').set({ used_at: now }).where('user_id', '=', userId).where('code_hash', '=', codeHash).where('used_at', 'is', null);
+        if (options.issuedBefore !== undefined) query = query.where('created_at', '<=', options.issuedBefore);
+        const result = await query.executeTakeFirst();
         if (result.numUpdatedRows === 0n) return undefined;
         return { remaining: await countUnused(trx, userId) };
       });

@@ -4,6 +4,17 @@ import { CliError, config, describeDatabase, loadedConfig, open, parse, print, t
 import { listen } from '../listen.js';
 import { LogDestination } from '../log-destination.js';
 import { stopOnSignals } from '../shutdown.js';
+import { webAuthnRelyingParty } from '../../config/webauthn-relying-party.js';
+import type { GatehouseConfig } from '../../config/schema.js';
+
+/** The start line about second factors and passkeys: what is offered, and why passkeys are not when they cannot be. */
+function describeFactors(cfg: GatehouseConfig): string {
+  const mfa = { off: 'no second factors (GATEHOUSE_MFA=off)', optional: 'second factors optional', required: 'a second factor required of every account' }[cfg.mfa];
+  if (!cfg.passkeys) return `${mfa}; passkeys off (GATEHOUSE_PASSKEYS=false)`;
+  const party = webAuthnRelyingParty(cfg);
+  if ('problems' in party) return `${mfa}; passkeys off: browsers offer them only on a domain name over https (or localhost), and the issuer ${cfg.issuer} is not one`;
+  return `${mfa}; passkeys for ${party.rpId} (${party.origins.join(', ')})`;
+}
 
 export const serverCommands: Record<string, Command> = {
   start: {
@@ -32,6 +43,7 @@ export const serverCommands: Record<string, Command> = {
         if (mail.mode === 'smtp') logger.info(`email: ${mail.outbox.description}, from ${mail.from}`);
         else if (mail.mode === 'outbox') logger.info(`email: no GATEHOUSE_SMTP_URL, so messages go to ${cfg.dataDir}/outbox as .eml files (the log prints each link)`);
         else logger.warn('email is off: production mode without GATEHOUSE_SMTP_URL sends nothing, so there is no password reset, address verification or sign-in by email');
+        logger.info(`sign-in: ${describeFactors(cfg)}`);
         try {
           await listen(gatehouse.app!, { port: cfg.port, host: cfg.host, logger });
         } catch (error) {

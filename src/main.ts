@@ -241,6 +241,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
       consents,
       clock,
       issuer: config.issuer,
+      canReach: (user, acr) => multiFactor.canReach(user, acr),
     }),
     clientAuth: new ClientAuthenticator({ findClient, replays: storage.replays, clock }, { issuer: config.issuer }),
     grants: {

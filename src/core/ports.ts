@@ -93,9 +93,10 @@ export interface SessionRepository {
   touch(id: string, update: { lastSeenAt: number; idleExpiresAt: number; touchedBefore: number }): Promise<void>;
   /**
    * Records a fresh authentication in a live session (a step-up: a further factor, or the same ones
-   * again): its `amr` and `authTime`; false when the session is not live (revoked) or not this user's.
+   * again): its `amr` and `authTime`, and its new secret's hash (the id stays, so what hangs from the
+   * session lives on); false when the session is not live (revoked) or not this user's.
    */
-  recordAuthentication(userId: string, sessionId: string, authentication: { amr: AuthMethodRef[]; authTime: number }): Promise<boolean>;
+  recordAuthentication(userId: string, sessionId: string, authentication: { amr: AuthMethodRef[]; authTime: number; tokenHash: string }): Promise<boolean>;
   /** Revokes one session of this user; false when it does not exist, is not theirs or is already revoked. */
   revoke(userId: string, sessionId: string, now: number): Promise<boolean>;
   /** Revokes every live session of the user except `exceptId`; returns how many. */

@@ -293,13 +293,15 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         const revoked = newSession(user.id, { revokedAt: T0 });
         await storage.sessions.insert(session);
         await storage.sessions.insert(revoked);
-        const stepUp = { amr: ['pwd', 'otp', 'mfa'] as Session['amr'], authTime: T0 + HOUR };
+        const stepUp = { amr: ['pwd', 'otp', 'mfa'] as Session['amr'], authTime: T0 + HOUR, tokenHash: 'f'.repeat(64) };
 
         expect(await storage.sessions.recordAuthentication(otherUser.id, session.id, stepUp)).toBe(false);
         expect(await storage.sessions.recordAuthentication(user.id, revoked.id, stepUp)).toBe(false);
         expect((await storage.sessions.findById(session.id))?.amr).toStrictEqual(['pwd']);
         expect(await storage.sessions.recordAuthentication(user.id, session.id, stepUp)).toBe(true);
-        expect(await storage.sessions.findByTokenHash(session.tokenHash)).toStrictEqual({ session: { ...session, ...stepUp }, user: stored(user) });
+        expect(await storage.sessions.findByTokenHash(stepUp.tokenHash)).toStrictEqual({ session: { ...session, ...stepUp }, user: stored(user) });
+        // The old secret names no session any more.
+        expect(await storage.sessions.findByTokenHash(session.tokenHash)).toBeUndefined();
         expect((await storage.sessions.findById(revoked.id))?.amr).toStrictEqual(['pwd']);
       });
 

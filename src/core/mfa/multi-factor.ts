@@ -5,7 +5,7 @@ import type { SignedTickets } from '../signed-tickets.js';
 import type { Clock } from '../clock.js';
 import type { SecurityNotices } from '../accounts/security-notices.js';
 import { normalizeFactorName } from './factor-name.js';
-import { isMultiFactor, parseAmr, withSecondFactor, type AuthMethodRef } from './assurance.js';
+import { isMultiFactor, parseAmr, withSecondFactor, type Acr, type AuthMethodRef } from './assurance.js';
 import type { AuthenticatorApps } from './authenticator-apps.js';
 import type { RecoveryCodes } from './recovery-code-service.js';
 
@@ -124,6 +124,16 @@ export class MultiFactor {
     // (a passkey-only account back through its mailbox) or has none enrols one now.
     const recoveringByEmail = factors.apps.length === 0 && user.passwordHash === null && amr.every((m) => m === 'email' || m === 'otp');
     return factors.passkeys.length > 0 && !recoveringByEmail ? 'verify' : 'enrol';
+  }
+
+  /**
+   * Whether `user` can reach `acr` here with a step-up: `2` with any second factor (or by enrolling an
+   * authenticator app, where second factors are on), `phr` only with a passkey it has.
+   */
+  async canReach(user: User, acr: Acr): Promise<boolean> {
+    if (acr === '1') return true;
+    const passkeys = this.#options.passkeys && (await this.#deps.passkeys.listByUser(user.id)).length > 0;
+    return acr === 'phr' ? passkeys : this.#options.policy !== 'off' || passkeys;
   }
 
   /** A ticket for a sign-in that waits for its second factor (or its enrolment). */

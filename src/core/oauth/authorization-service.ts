@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
 import type { AuthenticatedSession } from '../sessions/session-service.js';
 import { acrOf, satisfiesAcr, type Acr } from '../mfa/assurance.js';
+import type { User } from '../ports.js';
 import type { AuthorizationCodeService } from './authorization-code-service.js';
 import { LOGIN_AFTER_PARAM, type AuthorizationRequest, type AuthorizeParams, type ResponseTarget } from './authorize/authorization-request.js';
 import { validateAuthorizationRequest, type AuthorizeDeps } from './authorize/index.js';
@@ -30,8 +31,12 @@ export class AuthorizationService {
   readonly #clock: Clock;
   readonly #issuer: string;
 
-  constructor(deps: AuthorizeDeps & { codes: AuthorizationCodeService; consents: ConsentService; clock: Clock; issuer: string }) {
+  readonly #canReach: (user: User, acr: Acr) => Promise<boolean>;
+
+  /** `canReach` says whether an account can reach an `acr` by a step-up here (its factors and the policy). */
+  constructor(deps: AuthorizeDeps & { codes: AuthorizationCodeService; consents: ConsentService; clock: Clock; issuer: string; canReach?: (user: User, acr: Acr) => Promise<boolean> }) {
     this.#deps = deps;
+    this.#canReach = deps.canReach ?? (async () => true);
     this.#codes = deps.codes;
     this.#consents = deps.consents;
     this.#clock = deps.clock;
@@ -72,10 +77,23 @@ export class AuthorizationService {
     // OIDC Core §3.1.2.1 acr_values (and a client's require_mfa): a session that meets none of them
     // proves a further factor first. The first value the user is asked to reach is the most preferred.
     const { acrValues } = request;
-    const [wanted] = acrValues;
-    if (wanted !== undefined && !acrValues.some((acr) => satisfiesAcr(auth.session.amr, acr))) {
-      if (request.prompt.has('none')) return this.error(request, new AuthError('login_required', { description: 'The request needs a stronger sign-in than this session has.' }));
-      return { kind: 'step-up', acr: wanted, returnParams: request.params };
+    if (acrValues.length > 0 && !acrValues.some((acr) => satisfiesAcr(auth.session.amr, acr))) {
+      // The most preferred value the account can reach; none reachable and the values are only asked
+      // for (§5.5.1.1: voluntary), the code says what the sign-in was; a require_mfa client refuses.
+      let wanted: Acr | undefined;
+      for (const acr of acrValues) {
+        if (await this.#canReach(auth.user, acr)) {
+          wanted = acr;
+          break;
+        }
+      }
+      if (wanted === undefined && request.client.requireMfa) {
+        return this.error(request, new AuthError('access_denied', { description: 'This application needs a sign-in with more than one factor, which this account cannot make here.' }));
+      }
+      if (wanted !== undefined) {
+        if (request.prompt.has('none')) return this.error(request, new AuthError('login_required', { description: 'The request needs a stronger sign-in than this session has.' }));
+        return { kind: 'step-up', acr: wanted, returnParams: request.params };
+      }
     }
 
     if (decision === 'deny') return this.error(request, new AuthError('access_denied', { description: 'The user declined.' }));

@@ -33,7 +33,7 @@ class MemorySessionRepository implements SessionRepository {
       .sort((a, b) => b.createdAt - a.createdAt);
   }
 
-  async recordAuthentication(userId: string, sessionId: string, authentication: Pick<Session, 'amr' | 'authTime'>): Promise<boolean> {
+  async recordAuthentication(userId: string, sessionId: string, authentication: Pick<Session, 'amr' | 'authTime' | 'tokenHash'>): Promise<boolean> {
     const session = this.sessions.get(sessionId);
     if (!session || session.userId !== userId || session.revokedAt !== null) return false;
     Object.assign(session, authentication);

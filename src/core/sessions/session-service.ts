@@ -178,16 +178,20 @@ export class SessionService {
   }
 
   /**
-   * Records a fresh authentication in the session (a step-up): the user proved `amr` now. The session
-   * keeps its secret: the tokens and refresh families other applications hold from it live on.
+   * Records a fresh authentication in the session (a step-up): the user proved `amr` now. A privilege
+   * change, so the session gets a new secret (OWASP: a new session id at every privilege change) and
+   * the old cookie stops working; its id stays, so the tokens and refresh families applications hold
+   * from it live on. Returns the session and the new secret for the cookie.
    * @throws AuthError `unauthenticated` when the session ended meanwhile.
    */
-  async recordAuthentication(auth: AuthenticatedSession, amr: AuthMethodRef[]): Promise<AuthenticatedSession> {
+  async recordAuthentication(auth: AuthenticatedSession, amr: AuthMethodRef[]): Promise<{ auth: AuthenticatedSession; token: string }> {
     const authTime = this.#clock.now();
-    if (!(await this.#store.recordAuthentication(auth.user.id, auth.session.id, { amr, authTime }))) {
+    const token = generateSecret(SESSION_TOKEN_PREFIX);
+    const tokenHash = hashSecret(token);
+    if (!(await this.#store.recordAuthentication(auth.user.id, auth.session.id, { amr, authTime, tokenHash }))) {
       throw new AuthError('unauthenticated', { detail: 'session ended during a step-up' });
     }
-    return { user: auth.user, session: { ...auth.session, amr, authTime } };
+    return { auth: { user: auth.user, session: { ...auth.session, amr, authTime, tokenHash } }, token };
   }
 
   /** Deletes expired sessions and long-revoked ones; returns how many. */

@@ -84,7 +84,8 @@ export function registerPasskeyRoutes(app: FastifyInstance, ctx: HttpContext): v
     if (subject.auth) {
       // A step-up counts only a passkey the account had when the session last authenticated.
       if (passkey.createdAt > subject.auth.session.authTime) throw new AuthError('invalid_passkey', { detail: 'passkey added after the session signed in' });
-      await services.sessions.recordAuthentication(subject.auth, withSecondFactor(subject.auth.session.amr, amr));
+      const { auth, token } = await services.sessions.recordAuthentication(subject.auth, withSecondFactor(subject.auth.session.amr, amr));
+      ctx.setSessionCookie(reply, token, auth.session);
     } else {
       const completed = await services.multiFactor.completeWith(request.cookies[ctx.cookies.mfa], amr);
       const { session, token } = await services.signIn.startSession({ user: completed.pending.user, amr: completed.amr, fromNewDevice: completed.pending.fromNewDevice }, { ...signInClient(ctx, request), remember: completed.pending.remember });

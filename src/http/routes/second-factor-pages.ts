@@ -105,7 +105,8 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
   /** The second factor is proven: the pending sign-in's session starts, or the session records the step-up. */
   const finish = async (request: FastifyRequest, reply: FastifyReply, subject: Subject, secondAmr: AuthMethodRef[]): Promise<void> => {
     if (subject.kind === 'step-up') {
-      await services.sessions.recordAuthentication(subject.auth, withSecondFactor(subject.auth.session.amr, secondAmr));
+      const { auth, token } = await services.sessions.recordAuthentication(subject.auth, withSecondFactor(subject.auth.session.amr, secondAmr));
+      ctx.setSessionCookie(reply, token, auth.session);
       return;
     }
     const { pending, amr } = await multiFactor.completeWith(request.cookies[ctx.cookies.mfa], secondAmr);

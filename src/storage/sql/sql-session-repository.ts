@@ -105,10 +105,10 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
         .where('last_seen_at', '<=', touchedBefore)
         .execute();
     },
-    async recordAuthentication(userId, sessionId, { amr, authTime }) {
+    async recordAuthentication(userId, sessionId, { amr, authTime, tokenHash }) {
       const result = await db
         .updateTable('sessions')
-        .set({ amr: JSON.stringify(amr), auth_time: authTime })
+        .set({ amr: JSON.stringify(amr), auth_time: authTime, token_hash: tokenHash })
         .where('id', '=', sessionId)
         .where('user_id', '=', userId)
         .where('revoked_at', 'is', null)

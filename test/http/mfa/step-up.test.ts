@@ -68,6 +68,11 @@ describe('step-up authentication for OAuth clients', () => {
    * page it leads to offers something to do (a form) besides starting again, which would come back here.
    */
   async function expectAWayForward(agent: TestAgent, response: LightMyRequestResponse): Promise<void> {
+    // The request goes on as it would without acr_values (here to the consent page), or to a page with something to do.
+    if (response.statusCode === 200) {
+      expect(response.body).toContain('action="/oauth2/authorize/consent"');
+      return;
+    }
     expect(response.statusCode).toBe(303);
     const location = response.headers.location!;
     if (location.startsWith(REDIRECT_URI)) return;
@@ -189,6 +194,18 @@ describe('step-up authentication for OAuth clients', () => {
     await expectAWayForward(agent, await agent.get(authorizeUrl(params)));
   });
 
+  it('a require_mfa client is refused access_denied where the account cannot give a second factor (GATEHOUSE_MFA=off, no passkey)', async () => {
+    t = await startTestGatehouse({ GATEHOUSE_MFA: 'off' });
+    const client = await registerClient(t, { requireMfa: true, firstParty: true });
+    const { agent } = await signedInAgent(t, EMAIL);
+    const { params } = requestParams(client, {});
+    const response = await agent.get(authorizeUrl(params));
+    expect(response.statusCode).toBe(303);
+    const redirect = locationParams(response);
+    expect(redirect.get('error')).toBe('access_denied');
+    expect(redirect.get('code')).toBeNull();
+  });
+
   it('the second-factor page returns to local paths only', async () => {
     t = await startTestGatehouse();
     const { agent } = await signedInAgent(t, EMAIL);
@@ -237,7 +254,7 @@ describe('step-up authentication for OAuth clients', () => {
     for (const url of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
       const response = await t.app.inject({ method: 'GET', url });
       expect(response.statusCode).toBe(200);
-      expect(response.json().acr_values_supported).toStrictEqual(['1', '2', 'phr', 'phrh']);
+      expect(response.json().acr_values_supported).toStrictEqual(['1', '2', 'phr']);
     }
   });
 

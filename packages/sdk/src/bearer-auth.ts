@@ -142,7 +142,7 @@ export function checkUserAuthentication(auth: VerifiedToken, requirement: Parsed
  *   in the challenge; TypeError for an invalid requirement.
  * @example
  * ```ts
- * assertUserAuthentication(auth, { acrValues: ['urn:example:mfa'], maxAge: 300 });
+ * assertUserAuthentication(auth, { acrValues: ['2'], maxAge: 300 });
  * ```
  */
 export function assertUserAuthentication(auth: VerifiedToken, requirement: UserAuthenticationRequirement, options: { currentDate?: Date } = {}): void {
@@ -156,7 +156,7 @@ export function assertUserAuthentication(auth: VerifiedToken, requirement: UserA
  *   challenge; TypeError for an empty list or an invalid value.
  * @example
  * ```ts
- * assertAcr(auth, ['urn:example:mfa', 'urn:example:hwk']);
+ * assertAcr(auth, ['2', 'urn:example:hwk']);
  * ```
  */
 export function assertAcr(auth: VerifiedToken, acrValues: readonly string[]): void {

@@ -98,7 +98,7 @@ function userAuthenticationHandler(caller: string, requirement: ParsedUserAuthen
  *   when `gatehouseExpress` did not run first.
  * @example
  * ```ts
- * app.post('/api/payments', requireAcr('urn:example:mfa'), pay);
+ * app.post('/api/payments', requireAcr('2'), pay);
  * ```
  */
 export function requireAcr(...acrValues: string[]): RequestHandler {
@@ -125,7 +125,7 @@ export function requireMaxAge(seconds: number, options: { clockToleranceSeconds?
  * @throws TypeError at declaration for an invalid or empty requirement.
  * @example
  * ```ts
- * app.post('/api/payments', requireUserAuthentication({ acrValues: ['urn:example:mfa'], maxAge: 300 }), pay);
+ * app.post('/api/payments', requireUserAuthentication({ acrValues: ['2'], maxAge: 300 }), pay);
  * ```
  */
 export function requireUserAuthentication(requirement: UserAuthenticationRequirement): RequestHandler {

@@ -102,7 +102,7 @@ function userAuthenticationHook(caller: string, requirement: ParsedUserAuthentic
  * @throws TypeError at declaration for no value or an invalid one, and from the hook when `gatehouseFastify` did not run first.
  * @example
  * ```ts
- * app.post('/payments', { preHandler: [authenticate, requireAcr('urn:example:mfa')] }, pay);
+ * app.post('/payments', { preHandler: [authenticate, requireAcr('2')] }, pay);
  * ```
  */
 export function requireAcr(...acrValues: string[]): GatehouseFastifyHook {
@@ -129,7 +129,7 @@ export function requireMaxAge(seconds: number, options: { clockToleranceSeconds?
  * @throws TypeError at declaration for an invalid or empty requirement.
  * @example
  * ```ts
- * app.post('/payments', { preHandler: [authenticate, requireUserAuthentication({ acrValues: ['urn:example:mfa'], maxAge: 300 })] }, pay);
+ * app.post('/payments', { preHandler: [authenticate, requireUserAuthentication({ acrValues: ['2'], maxAge: 300 })] }, pay);
  * ```
  */
 export function requireUserAuthentication(requirement: UserAuthenticationRequirement): GatehouseFastifyHook {

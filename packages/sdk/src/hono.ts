@@ -92,7 +92,7 @@ function userAuthenticationMiddleware(caller: string, requirement: ParsedUserAut
  * @throws TypeError at declaration for no value or an invalid one, and from the middleware when `gatehouseHono` did not run first.
  * @example
  * ```ts
- * app.post('/api/payments', requireAcr('urn:example:mfa'), pay);
+ * app.post('/api/payments', requireAcr('2'), pay);
  * ```
  */
 export function requireAcr(...acrValues: string[]): MiddlewareHandler<GatehouseEnv> {
@@ -119,7 +119,7 @@ export function requireMaxAge(seconds: number, options: { clockToleranceSeconds?
  * @throws TypeError at declaration for an invalid or empty requirement.
  * @example
  * ```ts
- * app.post('/api/payments', requireUserAuthentication({ acrValues: ['urn:example:mfa'], maxAge: 300 }), pay);
+ * app.post('/api/payments', requireUserAuthentication({ acrValues: ['2'], maxAge: 300 }), pay);
  * ```
  */
 export function requireUserAuthentication(requirement: UserAuthenticationRequirement): MiddlewareHandler<GatehouseEnv> {

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAcr, withSecondFactor, type AuthMethodRef } from '../../core/mfa/assurance.js';
-import type { PendingSignIn } from '../../core/mfa/multi-factor.js';
+import type { FactorSummary, PendingSignIn } from '../../core/mfa/multi-factor.js';
 import type { AuthenticatedSession } from '../../core/sessions/session-service.js';
 import type { User } from '../../core/ports.js';
 import { qrSvg } from '../../ui/qr-svg.js';
@@ -33,6 +33,8 @@ const EnrolForm = Type.Object({
   return_to: Type.Optional(Type.String({ maxLength: RETURN_TO_MAX_LENGTH })),
   _csrf: Type.Optional(Type.String({ maxLength: 128 })),
 });
+
+const hasFactor = (factors: FactorSummary): boolean => factors.apps.length > 0 || factors.passkeys.length > 0;
 
 /** Who the second step is for: a sign-in waiting for it, or a signed-in session stepping up. */
 type Subject = { kind: 'pending'; pending: PendingSignIn; user: User } | { kind: 'step-up'; auth: AuthenticatedSession; user: User };
@@ -71,11 +73,15 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     reply.redirect(`/login?${new URLSearchParams({ prompt: 'login', notice: 'sign-in-again', ...(returnTo ? { return_to: returnTo } : {}) }).toString()}`, 303);
 
   /** The page for `subject`: its factors, or the enrolment of an authenticator app when it has none. */
-  const render = async (request: FastifyRequest, reply: FastifyReply, subject: Subject, options: { returnTo: string | undefined; acr?: string; use?: 'recovery'; error?: string }): Promise<string> => {
-    const factors = await multiFactor.summary(subject.user);
+  const render = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    subject: Subject,
+    options: { returnTo: string | undefined; acr?: string; use?: 'recovery'; error?: string; factors?: FactorSummary },
+  ): Promise<string> => {
+    const factors = options.factors ?? (await multiFactor.summary(subject.user));
     const passkeyOnly = options.acr === 'phr';
-    const hasFactor = factors.apps.length > 0 || factors.passkeys.length > 0;
-    const mustEnrol = (subject.kind === 'pending' && subject.pending.enrol) || !hasFactor;
+    const mustEnrol = (subject.kind === 'pending' && subject.pending.enrol) || !hasFactor(factors);
     if (mustEnrol && !passkeyOnly && multiFactor.policy !== 'off') {
       const enrolment = await multiFactor.apps.startEnrolment(subject.user);
       return enrolAppPage({
@@ -115,9 +121,14 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     ctx.setSessionCookie(reply, token, session);
   };
 
-  const hasNoFactor = async (subject: Subject): Promise<boolean> => {
-    const factors = await multiFactor.summary(subject.user);
-    return factors.apps.length === 0 && factors.passkeys.length === 0;
+  /**
+   * Whether a step-up must sign in again first: an old session of an account with no factor yet (its
+   * first factor would be enrolled on it), or one whose factors all came after it signed in.
+   */
+  const mustSignInAgain = (subject: Subject & { kind: 'step-up' }, factors: FactorSummary): boolean => {
+    const authTime = subject.auth.session.authTime;
+    if (!hasFactor(factors)) return staleForEnrolment(subject);
+    return !factors.apps.some((f) => (f.confirmedAt ?? Infinity) <= authTime) && !factors.passkeys.some((p) => p.createdAt <= authTime);
   };
 
   app.get<{ Querystring: Static<typeof PageQuery> }>('/login/second-factor', { config: { page: true }, schema: { querystring: PageQuery } }, async (request, reply) => {
@@ -125,15 +136,9 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     const subject = await subjectOf(request, reply);
     if (!subject) return toLogin(reply, returnTo);
     const acr = request.query.acr !== undefined && isAcr(request.query.acr) ? request.query.acr : undefined;
-    if (subject.kind === 'step-up') {
-      const factors = await multiFactor.summary(subject.user);
-      const authTime = subject.auth.session.authTime;
-      const hasFactor = factors.apps.length > 0 || factors.passkeys.length > 0;
-      const qualifying = factors.apps.some((f) => (f.confirmedAt ?? Infinity) <= authTime) || factors.passkeys.some((p) => p.createdAt <= authTime);
-      // No factor yet and an old session, or only factors added since this session signed in: sign in again.
-      if ((!hasFactor && staleForEnrolment(subject)) || (hasFactor && !qualifying)) return signInAgain(reply, returnTo);
-    }
-    return sendPage(reply, await render(request, reply, subject, { returnTo, ...(acr ? { acr } : {}), ...(request.query.use ? { use: request.query.use } : {}) }));
+    const factors = await multiFactor.summary(subject.user);
+    if (subject.kind === 'step-up' && mustSignInAgain(subject, factors)) return signInAgain(reply, returnTo);
+    return sendPage(reply, await render(request, reply, subject, { returnTo, factors, ...(acr ? { acr } : {}), ...(request.query.use ? { use: request.query.use } : {}) }));
   });
 
   app.post<{ Body: Static<typeof CodeForm> }>('/login/second-factor', { config: { page: true, csrf: 'form' }, schema: { body: CodeForm } }, async (request, reply) => {
@@ -167,7 +172,8 @@ export function registerSecondFactorPages(app: FastifyInstance, ctx: HttpContext
     const returnTo = parseReturnTo(form.return_to, ctx.origin);
     const subject = await subjectOf(request, reply);
     if (!subject) return toLogin(reply, returnTo);
-    if (staleForEnrolment(subject) || (subject.kind === 'step-up' && !(await hasNoFactor(subject)))) return signInAgain(reply, returnTo);
+    // A step-up enrols only the account's first factor, on a recent session; one with factors proves one of them.
+    if (subject.kind === 'step-up' && (staleForEnrolment(subject) || hasFactor(await multiFactor.summary(subject.user)))) return signInAgain(reply, returnTo);
     let enrolled: { amr: AuthMethodRef[]; recoveryCodes?: string[] };
     try {
       enrolled = await multiFactor.enrolApp(subject.user, { factorId: form.factor, code: form.code, ...(form.name === undefined ? {} : { name: form.name }), ip: request.ip });

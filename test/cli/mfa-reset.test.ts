@@ -62,6 +62,14 @@ describe('gatehouse user mfa reset', { timeout: 120_000 }, () => {
     }
   });
 
+  it('client create --require-mfa registers a client that needs more than one factor (client list shows it)', async () => {
+    const created = await run(['client', 'create', '--name', 'Payroll', '--redirect-uri', 'https://payroll.example.com/cb', '--require-mfa', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const { client_id: id } = JSON.parse(created.stdout) as { client_id: string };
+    const listed = JSON.parse((await run(['client', 'list', '--json'], env)).stdout) as Array<{ client_id: string; require_mfa: boolean }>;
+    expect(listed.find((c) => c.client_id === id)?.require_mfa).toBe(true);
+  });
+
   it('refuses an unknown account and a missing --email with a one-line reason', async () => {
     const unknown = await run(['user', 'mfa', 'reset', '--email', 'nobody@example.com'], env);
     expect(unknown.code).toBe(1);

@@ -160,12 +160,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     clearSessionCookie(reply) {
       reply.clearCookie(cookies.session, sessionCookieOptions);
     },
-    continueSignIn(reply, outcome, returnTo) {
+    continueSignIn(reply, outcome, returnTo, options = {}) {
       if (outcome.kind === 'session') {
         this.setSessionCookie(reply, outcome.token, outcome.session);
+        if (options.deviceCookie !== undefined) this.setDeviceCookie(reply, options.deviceCookie);
         reply.clearCookie(cookies.mfa, mfaCookieOptions);
         return reply.redirect(returnTo ?? '/account', 303);
       }
+      if (options.deviceCookie !== undefined) this.setDeviceCookie(reply, options.deviceCookie);
       // Lax: the step after a provider's callback (a cross-site navigation) must still carry it.
       reply.setCookie(cookies.mfa, outcome.ticket, { ...mfaCookieOptions, maxAge: 10 * 60 });
       return reply.redirect(`/login/second-factor${returnTo === undefined ? '' : `?${new URLSearchParams({ return_to: returnTo }).toString()}`}`, 303);

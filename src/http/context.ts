@@ -103,7 +103,7 @@ export interface HttpContext {
    * Answers a sign-in: with a session, its cookie and a redirect to `returnTo` (a local path already
    * checked); with a second factor to prove, the pending sign-in's cookie and a redirect to its page.
    */
-  continueSignIn(reply: FastifyReply, outcome: SignInOutcome, returnTo: string | undefined): FastifyReply;
+  continueSignIn(reply: FastifyReply, outcome: SignInOutcome, returnTo: string | undefined, options?: { deviceCookie?: string }): FastifyReply;
   /** Sets the device cookie a successful password sign-in returned. */
   setDeviceCookie(reply: FastifyReply, value: string): void;
 }

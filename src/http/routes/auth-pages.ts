@@ -98,8 +98,8 @@ export function registerAuthPages(app: FastifyInstance, ctx: HttpContext): void 
         deviceCookie: request.cookies[ctx.cookies.device],
       });
       const outcome = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: form.remember !== undefined });
-      ctx.setDeviceCookie(reply, deviceCookie);
-      return ctx.continueSignIn(reply, outcome, returnTo);
+      // The password was right: this browser is trusted for the account, second factor or not.
+      return ctx.continueSignIn(reply, outcome, returnTo, { deviceCookie });
     } catch (error) {
       const continueTo = await allowReturnTarget(reply, returnTo);
       return sendFormFailure(reply, error, (message, refusal) =>

@@ -83,15 +83,17 @@ export function registerSessionApi(app: FastifyInstance, ctx: HttpContext): void
       });
       const { user } = principal;
       const outcome = await services.signIn.start(principal, { ...signInClient(ctx, request), remember: request.body.remember ?? false });
-      ctx.setDeviceCookie(reply, deviceCookie);
       if (outcome.kind === 'second-factor') {
+        ctx.setDeviceCookie(reply, deviceCookie);
         // The pending sign-in's cookie; POST /api/login/second-factor (or the page, to enrol) finishes it.
         reply.setCookie(ctx.cookies.mfa, outcome.ticket, { path: '/', httpOnly: true, secure: ctx.cookies.secure, sameSite: 'lax', maxAge: 10 * 60 });
         throw new AuthError('second_factor_required', {
           description: outcome.enrol ? 'Set up a second factor to finish signing in: open /login/second-factor.' : 'Send the code from your authenticator app, or a recovery code, to /api/login/second-factor.',
         });
       }
+      // The session cookie first, then the device cookie, as before there were second factors.
       ctx.setSessionCookie(reply, outcome.token, outcome.session);
+      ctx.setDeviceCookie(reply, deviceCookie);
       return toBody({ user, session: outcome.session });
     },
   );

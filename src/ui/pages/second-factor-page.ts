@@ -23,7 +23,8 @@ export function secondFactorPage(model: SecondFactorPageModel): string {
     return params === '' ? '/login/second-factor' : `/login/second-factor?${params}`;
   };
   const hidden = html`<input type="hidden" name="_csrf" value="${model.csrfToken}">${model.returnTo ? html`<input type="hidden" name="return_to" value="${model.returnTo}">` : ''}`;
-  const recovery = model.use === 'recovery' && model.methods.recovery;
+  // The recovery form when asked for, or when it is the only way this account has here (passkeys switched off).
+  const recovery = model.methods.recovery && (model.use === 'recovery' || (!model.methods.app && !model.methods.passkey));
   const codeForm = recovery
     ? html`<form method="post" action="/login/second-factor" novalidate>
   ${hidden}<input type="hidden" name="method" value="recovery">

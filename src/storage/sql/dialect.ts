@@ -2,8 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type CreateTableBuilder, type PostgresPool, type PostgresPoolClient } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pgModule from 'pg';
 import type { Database } from './schema.js';
+
+type Pg = typeof pgModule;
+let pgLoaded: Pg | undefined;
+/** The `pg` driver, loaded when a PostgreSQL URL is opened: an embedded SQLite start does not load it (cold start, issue 13). */
+function pgDriver(): Pg {
+  return (pgLoaded ??= createRequire(import.meta.url)('pg') as Pg);
+}
 
 /**
  * Every difference between SQLite and PostgreSQL lives in this file: how to connect, how numbers
@@ -67,7 +75,7 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
       // Times are epoch milliseconds in BIGINT columns: read them back as numbers, not strings.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-          oid === BIGINT_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          oid === BIGINT_OID ? Number : pgDriver().types.getTypeParser(oid, format)) as Pg['types']['getTypeParser'],
       },
       // The server cancels a statement (and a lock wait) past the deadline: 57014 / 55P03, a clear 503.
       statement_timeout: queryTimeoutMs,
@@ -131,8 +139,8 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
  * drops the client, the next query gets a new connection, and `onConnectionError` hears of it once.
  * Each connection commits durably whatever the server's default (README, "Durability").
  */
-function postgresPool(config: pg.PoolConfig, onConnectionError: (error: Error) => void): pg.Pool {
-  const pool = new pg.Pool(config);
+function postgresPool(config: pgModule.PoolConfig, onConnectionError: (error: Error) => void): pgModule.Pool {
+  const pool = new (pgDriver().Pool)(config);
   // pg-pool re-emits an idle client's error here; the client's own listener below reports it.
   pool.on('error', () => {});
   pool.on('connect', (client) => {
@@ -150,13 +158,13 @@ function postgresPool(config: pg.PoolConfig, onConnectionError: (error: Error) =
  * next query would wait behind it. Further queries on it (a transaction's ROLLBACK) fail at once
  * instead of waiting out a deadline of their own.
  */
-function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
+function discardingTimedOutClients(pool: pgModule.Pool): PostgresPool {
   return {
     async connect() {
       const client = await pool.connect();
       let timedOut: Error | undefined;
       return {
-        query: ((...args: Parameters<pg.PoolClient['query']>) => {
+        query: ((...args: Parameters<pgModule.PoolClient['query']>) => {
           if (timedOut) return Promise.reject(timedOut);
           return (client.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
             if (error instanceof Error && error.message === 'Query read timeout') timedOut = error;
@@ -175,17 +183,17 @@ function discardingTimedOutClients(pool: pg.Pool): PostgresPool {
  * deadline even while every pooled connection is busy; dropped after any failure and opened again
  * at the next probe.
  */
-function postgresReadiness(settings: pg.ClientConfig): { ping(): Promise<void>; close(): Promise<void> } {
-  let client: Promise<pg.Client> | undefined;
+function postgresReadiness(settings: pgModule.ClientConfig): { ping(): Promise<void>; close(): Promise<void> } {
+  let client: Promise<pgModule.Client> | undefined;
   let closed = false;
   /** Ends `which` (the current client by default), and forgets it if it is still the current one. */
-  const drop = (which: Promise<pg.Client> | undefined = client): void => {
+  const drop = (which: Promise<pgModule.Client> | undefined = client): void => {
     if (which === client) client = undefined;
     void which?.then((c) => c.end()).catch(() => {});
   };
-  const open = (): Promise<pg.Client> => {
+  const open = (): Promise<pgModule.Client> => {
     if (client) return client;
-    const fresh = new pg.Client(settings);
+    const fresh = new (pgDriver().Client)(settings);
     const opening = fresh.connect().then(() => fresh);
     // A late error of this client ends this client, never a newer one.
     fresh.on('error', () => drop(opening));

@@ -88,20 +88,30 @@ const meta = {
   settings: { ...settings, postgresUrl: settings.postgresUrl ? new URL(settings.postgresUrl).host : undefined },
 };
 const selected = scenarios.filter((scenario) => !settings.only || settings.only.includes(scenario.name));
+let failed = false;
 const results: Array<{ name: string; title: string; seconds: number } & ScenarioResult> = [];
 for (const scenario of selected) {
   log(`${scenario.name}: ${scenario.title}`);
   const started = performance.now();
-  const result = await scenario.run({ settings, profiling: settings.profile === scenario.name, profileDir: `${RESULTS}/profiles`, log });
+  let result: ScenarioResult;
+  try {
+    result = await scenario.run({ settings, profiling: settings.profile === scenario.name, profileDir: `${RESULTS}/profiles`, log });
+  } catch (error) {
+    // One scenario that cannot run (a server missing, PostgreSQL down) does not lose the others' results.
+    failed = true;
+    log(`${scenario.name} failed: ${(error as Error).stack ?? String(error)}`);
+    result = { tables: [], notes: [`**failed**: ${(error as Error).message.split('\n')[0]}`], raw: { error: String(error) } };
+  }
   results.push({ name: scenario.name, title: scenario.title, seconds: (performance.now() - started) / 1000, ...result });
 }
 
 if (settings.profile) {
   for (const path of results.flatMap((r) => r.profiles ?? [])) process.stdout.write(`${path}\n`);
-  process.exit(0);
+  process.exit(failed ? 1 : 0);
 }
 const lines = [
   `Gatehouse benchmark — ${meta.date}, commit ${meta.commit}, Node ${meta.node}, ${meta.cpuCount} × ${meta.cpuModel}`,
+  '',
   `${settings.runs} runs, ${settings.duration} s per load measurement, ${settings.connections} connections (autocannon, 127.0.0.1), ${settings.warmup} s warm-up`,
 ];
 for (const result of results) {
@@ -115,3 +125,4 @@ mkdirSync(RESULTS, { recursive: true });
 writeFileSync(`${RESULTS}/latest.md`, markdown);
 writeFileSync(`${RESULTS}/latest.json`, `${JSON.stringify({ ...meta, scenarios: results }, null, 2)}\n`);
 log(`wrote ${RESULTS}/latest.md and ${RESULTS}/latest.json`);
+if (failed) process.exitCode = 1;

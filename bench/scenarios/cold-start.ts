@@ -146,7 +146,7 @@ async function startBuilt(dataDir: string, nodeFlags: string[], port: number): P
   const started = performance.now();
   const child = spawn(process.execPath, [...nodeFlags, 'bin/gatehouse.js', 'start'], {
     env: {
-      ...process.env,
+      ...withoutGatehouseSettings(process.env),
       GATEHOUSE_MODE: 'production',
       GATEHOUSE_SECRET: secretFor(dataDir),
       GATEHOUSE_ISSUER: `http://127.0.0.1:${port}`,
@@ -186,6 +186,11 @@ async function seedSessions(dataDir: string, port: number, sessions: number): Pr
     );
   });
   return JSON.parse(output.trim()) as { cookie: string };
+}
+
+/** The caller's environment without GATEHOUSE_* settings, PORT or NODE_ENV, so only the benchmark's settings apply. */
+function withoutGatehouseSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('GATEHOUSE_') && name !== 'PORT' && name !== 'NODE_ENV'));
 }
 
 /** One master key per data folder, so a restart opens the keys the first start sealed. */

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type CreateTableBuilder, t
 import { createRequire } from 'node:module';
 import type pgModule from 'pg';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
 
 type Pg = typeof pgModule;
 let pgLoaded: Pg | undefined;
@@ -118,7 +119,8 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
   database.pragma('synchronous = NORMAL');
   database.pragma(`busy_timeout = ${Math.round(queryTimeoutMs)}`);
   database.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  // Each SQL text prepared once (Kysely's driver would prepare it again for every query).
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
     db,
     engine: 'sqlite',

@@ -1,6 +1,8 @@
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '../ports.js';
+import type { SigningKey } from './compact-jws.js';
 import type { MasterKeyRing } from './sealed-box.js';
 
 export interface KeyServiceOptions {
@@ -23,11 +25,7 @@ export interface PublicJwk extends JWK {
   use: 'sig';
 }
 
-export interface SigningKey {
-  kid: string;
-  alg: SigningAlgorithm;
-  privateKey: CryptoKey;
-}
+export type { SigningKey };
 
 /** A key's public state, for `gatehouse keys list`. */
 export interface KeyStatus {
@@ -43,7 +41,7 @@ export interface KeyStatus {
 interface LoadedKey {
   record: SigningKeyRecord;
   publicJwk: PublicJwk;
-  privateKey: CryptoKey;
+  privateKey: KeyObject;
 }
 
 /** The sealed private key is bound to its kid, so rows cannot be swapped. */
@@ -208,15 +206,13 @@ export class KeyService {
   async #reload(): Promise<void> {
     const records = await this.#store.list();
     const known = new Map(this.#keys.map((k) => [k.record.kid, k]));
-    this.#keys = await Promise.all(
-      records.map(async (record) => {
-        const cached = known.get(record.kid);
-        if (cached) return { ...cached, record };
-        const privateJwk = JSON.parse(this.#ring.open(record.sealedPrivateJwk, sealContext(record.kid))) as JWK;
-        const privateKey = (await importJWK(privateJwk, record.alg)) as CryptoKey;
-        return { record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk, privateKey };
-      }),
-    );
+    this.#keys = records.map((record) => {
+      const cached = known.get(record.kid);
+      if (cached) return { ...cached, record };
+      const privateJwk = JSON.parse(this.#ring.open(record.sealedPrivateJwk, sealContext(record.kid))) as JsonWebKey;
+      // A KeyObject: tokens are signed with node:crypto (compact-jws.ts).
+      return { record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk, privateKey: createPrivateKey({ key: privateJwk, format: 'jwk' }) };
+    });
     // Newest activation last, so the signing key is the last eligible one.
     this.#keys.sort((a, b) => a.record.activatesAt - b.record.activatesAt || a.record.createdAt - b.record.createdAt);
   }

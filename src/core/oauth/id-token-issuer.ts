@@ -1,5 +1,5 @@
-import { SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
+import { signJwt } from '../keys/compact-jws.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { OAuthClient, User } from '../ports.js';
 import { computeTokenHash } from './token-hash.js';
@@ -38,7 +38,7 @@ export class IdTokenIssuer {
   async issue(request: IdTokenRequest): Promise<string> {
     const key = this.#keys.current(request.client.idTokenSignedResponseAlg);
     const now = Math.floor(this.#clock.now() / 1000);
-    return new SignJWT({
+    return signJwt(key, 'JWT', {
       ...claimsForScopes(request.user, request.scopes),
       auth_time: Math.floor(request.authTime / 1000),
       ...(request.nonce ? { nonce: request.nonce } : {}),
@@ -46,13 +46,12 @@ export class IdTokenIssuer {
       acr: request.acr,
       amr: request.amr,
       sid: request.sessionId,
-    })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-      .setIssuer(this.#options.issuer)
-      .setSubject(request.user.id)
-      .setAudience(request.client.id)
-      .setIssuedAt(now)
-      .setExpirationTime(now + Math.floor(this.#options.lifetimeMs / 1000))
-      .sign(key.privateKey);
+      // Registered claims last: no profile claim can replace them.
+      iss: this.#options.issuer,
+      sub: request.user.id,
+      aud: request.client.id,
+      iat: now,
+      exp: now + Math.floor(this.#options.lifetimeMs / 1000),
+    });
   }
 }

@@ -1,5 +1,5 @@
-import { SignJWT } from 'jose';
 import type { Clock } from '../clock.js';
+import { signJwt } from '../keys/compact-jws.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { GrantAuthentication, IssuedTokenRecord } from '../ports.js';
 import { generateId } from '../secrets.js';
@@ -69,24 +69,22 @@ export class AccessTokenIssuer {
     const extra = Object.fromEntries(
       Object.entries({ ...this.#options.claims, ...request.claims }).filter(([name]) => !REGISTERED.has(name)),
     );
-    const token = await new SignJWT({
+    const token = signJwt(key, 'at+jwt', {
       ...extra,
+      iss: this.#options.issuer,
+      sub: request.subject,
+      aud: request.audience,
+      iat: now,
+      nbf: now,
+      exp: now + expiresIn,
+      jti,
       client_id: request.clientId,
       ...(request.scope ? { scope: request.scope } : {}),
       ...(request.sessionId ? { sid: request.sessionId } : {}),
       ...(request.authentication
         ? { auth_time: Math.floor(request.authentication.authTime / 1000), acr: request.authentication.acr, amr: request.authentication.amr }
         : {}),
-    })
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-      .setIssuer(this.#options.issuer)
-      .setSubject(request.subject)
-      .setAudience(request.audience)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + expiresIn)
-      .setJti(jti)
-      .sign(key.privateKey);
+    });
     const expiresAt = (now + expiresIn) * 1000;
     await this.#record({
       jti,

@@ -2,6 +2,7 @@ import type { Insertable, Kysely, Selectable } from 'kysely';
 import { AuthError } from '../../core/errors.js';
 import type { ClientRepository, GrantType, OAuthClient, SigningAlgorithm, TokenEndpointAuthMethod } from '../../core/ports.js';
 import { isUniqueViolation } from './dialect.js';
+import { preparedQuery, type ArgumentOf } from './prepared-query.js';
 import type { Database, OAuthClientsTable } from './schema.js';
 
 // The list columns hold JSON arrays of strings (text on both engines).
@@ -52,6 +53,8 @@ function clientRow(client: OAuthClient): Insertable<OAuthClientsTable> {
 }
 
 export function createSqlClientRepository(db: Kysely<Database>): ClientRepository {
+  // Every token request reads its client: built once (prepared-query.ts).
+  const byId = preparedQuery(db, (arg: ArgumentOf<{ id: string }>) => db.selectFrom('oauth_clients').selectAll().where('id', '=', arg('id')));
   return {
     async insert(client) {
       try {
@@ -73,7 +76,7 @@ export function createSqlClientRepository(db: Kysely<Database>): ClientRepositor
         .execute();
     },
     async findById(id) {
-      const row = await db.selectFrom('oauth_clients').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await byId.first({ id });
       return row && toClient(row);
     },
     async list() {

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { parseAmr } from '../../core/mfa/assurance.js';
 import type { Session, SessionRepository } from '../../core/ports.js';
+import { preparedQuery, type ArgumentOf } from './prepared-query.js';
 import type { Database, SessionsTable } from './schema.js';
 import { toUser } from './sql-user-repository.js';
 
@@ -24,6 +25,32 @@ function toSession(row: Selectable<SessionsTable>): Session {
 }
 
 export function createSqlSessionRepository(db: Kysely<Database>): SessionRepository {
+  // The session check's two statements, built once (prepared-query.ts).
+  const byTokenHash = preparedQuery(db, (arg: ArgumentOf<{ tokenHash: string }>) =>
+    db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('sessions')
+      .select([
+        'users.email',
+        'users.email_key',
+        'users.password_hash',
+        'users.name as user_name',
+        'users.email_verified',
+        'users.created_at as user_created_at',
+        'users.updated_at as user_updated_at',
+        'users.disabled_at',
+      ])
+      .where('sessions.token_hash', '=', arg('tokenHash')),
+  );
+  const touch = preparedQuery(db, (arg: ArgumentOf<{ id: string; lastSeenAt: number; idleExpiresAt: number; touchedBefore: number }>) =>
+    db
+      .updateTable('sessions')
+      .set({ last_seen_at: arg('lastSeenAt'), idle_expires_at: arg('idleExpiresAt') })
+      .where('id', '=', arg('id'))
+      .where('revoked_at', 'is', null)
+      .where('last_seen_at', '<=', arg('touchedBefore')),
+  );
   return {
     async insert(session) {
       await db
@@ -53,22 +80,7 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
       return row ? toSession(row) : undefined;
     },
     async findByTokenHash(tokenHash) {
-      const row = await db
-        .selectFrom('sessions')
-        .innerJoin('users', 'users.id', 'sessions.user_id')
-        .selectAll('sessions')
-        .select([
-          'users.email',
-          'users.email_key',
-          'users.password_hash',
-          'users.name as user_name',
-          'users.email_verified',
-          'users.created_at as user_created_at',
-          'users.updated_at as user_updated_at',
-          'users.disabled_at',
-        ])
-        .where('sessions.token_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const row = await byTokenHash.first({ tokenHash });
       if (!row) return undefined;
       const user = toUser({
         id: row.user_id,
@@ -97,13 +109,7 @@ export function createSqlSessionRepository(db: Kysely<Database>): SessionReposit
       return rows.map(toSession);
     },
     async touch(id, { lastSeenAt, idleExpiresAt, touchedBefore }) {
-      await db
-        .updateTable('sessions')
-        .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .where('last_seen_at', '<=', touchedBefore)
-        .execute();
+      await touch.affected({ id, lastSeenAt, idleExpiresAt, touchedBefore });
     },
     async recordAuthentication(userId, sessionId, { amr, authTime, tokenHash }) {
       const result = await db

@@ -630,6 +630,25 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await jtis()).toEqual(['s1', 's2', 'app', 'other']);
       });
 
+      it('denylists a token recorded after its session or user ended (the revocation it raced), and not a client’s own token', async () => {
+        const user = newUser();
+        await storage.users.insert(user);
+        const ended = newSession(user.id, { revokedAt: T0 });
+        const live = newSession(user.id);
+        await storage.sessions.insert(ended);
+        await storage.sessions.insert(live);
+        await storage.revocations.recordIssued(issued('from-ended', { subject: user.id, sessionId: ended.id }));
+        await storage.revocations.recordIssued(issued('from-live', { subject: user.id, sessionId: live.id }));
+        // client credentials: the client is its own subject, hanging off no session, family or user.
+        await storage.revocations.recordIssued(issued('own', { subject: 'service', clientId: 'service' }));
+        expect(await jtis()).toEqual(['from-ended']);
+
+        expect(await storage.users.disable(user.id, T0 + 1)).toBe(true);
+        await storage.revocations.recordIssued(issued('of-disabled', { subject: user.id }));
+        expect(await jtis()).toEqual(['from-ended', 'of-disabled']);
+        expect(await storage.revocations.revokeIssued({ clientId: 'service' }, T0)).toBe(1);
+      });
+
       it('deletes expired issued records and denylist entries', async () => {
         await storage.revocations.recordIssued(issued('old', { expiresAt: T0 + MINUTE }));
         await storage.revocations.revokeJti('old', T0 + MINUTE, T0);

@@ -1,7 +1,8 @@
-import type { Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
 import type { RevocationRepository, RevocationScope } from '../../core/ports.js';
 import { inSequenceOrder, type Engine, type SqlConnection } from './dialect.js';
-import type { Database } from './schema.js';
+import { preparedQuery, type ArgumentOf } from './prepared-query.js';
+import type { Database, IssuedTokensTable } from './schema.js';
 
 /** `durably` makes the revocation that {@link RevocationRepository.recordIssued} may add survive a power loss, as every revocation does. */
 export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engine, durably: SqlConnection['durably']): RevocationRepository {
@@ -10,31 +11,44 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
       w.insertInto('revocations').values({ jti, expires_at: expiresAt, revoked_at: now }).onConflict((oc) => oc.column('jti').doNothing()).execute(),
     );
   };
+  // The token endpoint's statements, built once (prepared-query.ts).
+  const insertIssued = preparedQuery(db, (arg: ArgumentOf<Insertable<IssuedTokensTable>>) =>
+    db.insertInto('issued_tokens').values({
+      jti: arg('jti'),
+      subject: arg('subject'),
+      client_id: arg('client_id'),
+      session_id: arg('session_id'),
+      family_id: arg('family_id'),
+      expires_at: arg('expires_at'),
+    }),
+  );
+  const endedSince = preparedQuery(db, (arg: ArgumentOf<{ jti: string }>) =>
+    db
+      .selectFrom('issued_tokens')
+      .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
+      .leftJoin('users', 'users.id', 'issued_tokens.subject')
+      .leftJoin('refresh_families', 'refresh_families.id', 'issued_tokens.family_id')
+      .select((s) => s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').as('revoked_at'))
+      .where('issued_tokens.jti', '=', arg('jti')),
+  );
   return {
     async recordIssued(token) {
-      await db
-        .insertInto('issued_tokens')
-        .values({
-          jti: token.jti,
-          subject: token.subject,
-          client_id: token.clientId,
-          session_id: token.sessionId,
-          family_id: token.familyId,
-          expires_at: token.expiresAt,
-        })
-        .execute();
+      await insertIssued.affected({
+        jti: token.jti,
+        subject: token.subject,
+        client_id: token.clientId,
+        session_id: token.sessionId,
+        family_id: token.familyId,
+        expires_at: token.expiresAt,
+      });
+      // A client's own token (client credentials) hangs off no session, family or user: nothing
+      // the check below reads can end it (revoking a client's tokens goes by client_id).
+      if (token.sessionId === null && token.familyId === null && token.subject === token.clientId) return;
       // A token minted while its session, family or user was being revoked can be recorded after
       // revokeIssued read issued_tokens: check for that now. Each statement reads what committed
       // before it, so this check or revokeIssued always sees the other's write. Only the rare hit
       // takes the feed's write lock; the common case is one indexed read.
-      const ended = await db
-        .selectFrom('issued_tokens')
-        .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
-        .leftJoin('users', 'users.id', 'issued_tokens.subject')
-        .leftJoin('refresh_families', 'refresh_families.id', 'issued_tokens.family_id')
-        .select((s) => s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').as('revoked_at'))
-        .where('issued_tokens.jti', '=', token.jti)
-        .executeTakeFirst();
+      const ended = await endedSince.first({ jti: token.jti });
       const revokedAt = ended?.revoked_at;
       if (revokedAt !== undefined && revokedAt !== null) await durably(() => revokeJti(token.jti, token.expiresAt, revokedAt));
     },

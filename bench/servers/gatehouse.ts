@@ -5,10 +5,11 @@
 //                       and dropped at exit (default: a SQLite file in the temporary folder)
 //   BENCH_SESSIONS      extra sessions of the same user to insert before announcing ready (default 0)
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
+import { LogDestination } from '../../src/cli/log-destination.js';
 import { cookiePolicy } from '../../src/http/app.js';
 import { createGatehouse, createLogger, ensureDataDir } from '../../src/main.js';
 import { createPrivateDatabase, type PrivateDatabase } from '../lib/private-database.js';
@@ -33,8 +34,9 @@ const { config } = loadConfig({
   GATEHOUSE_DATABASE_URL: database?.url ?? join(dataDir, 'gatehouse.db'),
   ...(process.env.BENCH_LOG_LEVEL ? { GATEHOUSE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
 });
-// Production logs JSON lines (one per request at the default level) to a file, as a deployment would to its collector.
-const logger = createLogger(config, createWriteStream(join(dataDir, 'gatehouse.log')));
+// Production logs JSON lines (one per request at the default level) through `gatehouse start`'s own
+// destination, here a file, as a deployment's standard output redirected to its collector would be.
+const logger = createLogger(config, new LogDestination(openSync(join(dataDir, 'gatehouse.log'), 'a')));
 const gatehouse = await createGatehouse({ config, logger });
 const app = gatehouse.app!;
 exitOnSignals(async () => {

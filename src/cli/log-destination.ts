@@ -46,6 +46,11 @@ export class LogDestination extends Writable {
     return typeof encoding === 'function' ? super.write(chunk, encoding) : super.write(chunk, encoding ?? 'utf8', callback);
   }
 
+  /** The lines that queued while a write was in flight go out as one write (one per request otherwise: issue 13). */
+  override _writev(chunks: Array<{ chunk: Buffer }>, done: (error?: Error | null) => void): void {
+    this._write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((entry) => entry.chunk)), 'utf8', done);
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     if (this.#socket) {
       // Done once the kernel took it; a failure (EPIPE) marks the destination broken, see above.

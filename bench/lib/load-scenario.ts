@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { measureLoad, runAutocannon, type LoadRequest } from './load.js';
+import { sendOnce, type CheckedResponse } from './requests.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { formatNumber, formatRatio, median, spread } from './stats.js';
 import type { LoadMeasurement, ScenarioContext, ScenarioResult, Table } from './types.js';
@@ -16,12 +17,43 @@ export interface LoadTarget {
   env?: Record<string, string>;
   /** The request the load repeats, built from the server's ready line. */
   request(ready: Record<string, unknown>): LoadRequest;
+  /**
+   * Checks one response to that request, sent with fetch after the server starts and before any
+   * load: throws to fail the scenario. Without it, any status but 2xx fails it.
+   */
+  check?(response: CheckedResponse, ready: Record<string, unknown>): void;
+}
+
+/**
+ * A reference that is no server to load: a process measured once per run (e.g. the raw argon2
+ * rate), reported as a row with its operations per second as req/s.
+ */
+export interface ProcessTarget {
+  label: string;
+  role: 'floor' | 'peer';
+  /** One measurement of `seconds`; latencies may be NaN (shown as —). */
+  measure(options: { seconds: number; run: number; target: string }): Promise<LoadMeasurement>;
+}
+
+export type ScenarioTarget = LoadTarget | ProcessTarget;
+
+const isProcess = (target: ScenarioTarget): target is ProcessTarget => 'measure' in target;
+
+/** Sends the target's request once and applies its check (default: a 2xx answer). */
+export async function checkTarget(target: LoadTarget, server: ServerProcess): Promise<void> {
+  const response = await sendOnce(server, target.request(server.ready));
+  try {
+    if (target.check) target.check(response, server.ready);
+    else if (response.status < 200 || response.status > 299) throw new Error(`answered ${response.status}`);
+  } catch (error) {
+    throw new Error(`${target.label}: the request of the load failed before it started: ${(error as Error).message}; body: ${response.body.slice(0, 300)}`);
+  }
 }
 
 /** Summary of one target over every run. */
 export interface TargetSummary {
   label: string;
-  role: LoadTarget['role'];
+  role: ScenarioTarget['role'];
   requestsPerSecond: number;
   requestsPerSecondSpread: { min: number; max: number };
   requestsPerServerCore: number;
@@ -33,32 +65,36 @@ export interface TargetSummary {
 }
 
 /**
- * Starts every target's server, warms each up, then measures them in turn (in the order given:
- * floors, Gatehouse, peers) once per run, and summarises medians, spreads and ratios.
+ * Starts every server target, checks its request once (see {@link LoadTarget.check}) and warms it
+ * up, then measures every target in turn (in the order given: floors, Gatehouse, peers; a process
+ * target runs its measurement) once per run, and summarises medians, spreads and ratios.
  * With `ctx.profiling`, runs the subjects once each under `--cpu-prof` instead.
  */
-export async function runLoadScenario(ctx: ScenarioContext, targets: LoadTarget[]): Promise<ScenarioResult> {
+export async function runLoadScenario(ctx: ScenarioContext, targets: ScenarioTarget[]): Promise<ScenarioResult> {
   const { settings } = ctx;
-  if (ctx.profiling) return profileSubjects(ctx, targets.filter((target) => target.role === 'subject'));
-  const servers: ServerProcess[] = [];
+  if (ctx.profiling) return profileSubjects(ctx, targets.filter((target): target is LoadTarget => !isProcess(target) && target.role === 'subject'));
+  const servers = new Map<ScenarioTarget, ServerProcess>();
   const measurements: LoadMeasurement[] = [];
   try {
     for (const target of targets) {
+      if (isProcess(target)) continue;
       ctx.log(`starting ${target.label}`);
       const server = await startServer(target.server, target.env ? { env: target.env } : {});
-      servers.push(server);
+      servers.set(target, server);
+      await checkTarget(target, server);
       if (settings.warmup > 0) await runAutocannon(server.url, target.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
     }
     for (let run = 1; run <= settings.runs; run++) {
-      for (const [index, target] of targets.entries()) {
-        const server = servers[index]!;
-        const measurement = await measureLoad(server, target.request(server.ready), { seconds: settings.duration, connections: settings.connections, target: target.label, run });
+      for (const target of targets) {
+        const server = servers.get(target);
+        const options = { seconds: settings.duration, connections: settings.connections, target: target.label, run };
+        const measurement = isProcess(target) ? await target.measure(options) : await measureLoad(server!, target.request(server!.ready), options);
         ctx.log(`  run ${run} ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s, ${formatNumber(measurement.requestsPerServerCore)} req/s per server core${failures(measurement) ? `, ${failures(measurement)} FAILED` : ''}`);
         measurements.push(measurement);
       }
     }
   } finally {
-    for (const server of servers) await server.stop();
+    for (const server of servers.values()) await server.stop();
   }
   const summaries = targets.map((target) => summarise(target, measurements.filter((m) => m.target === target.label)));
   const notes = summaries.filter((s) => s.failed > 0).map((s) => `${s.label}: ${s.failed} responses were not 2xx or failed; its numbers are not a clean measurement.`);
@@ -69,7 +105,7 @@ function failures(m: LoadMeasurement): number {
   return m.non2xx + m.errors + m.timeouts;
 }
 
-function summarise(target: LoadTarget, runs: LoadMeasurement[]): TargetSummary {
+function summarise(target: ScenarioTarget, runs: LoadMeasurement[]): TargetSummary {
   const rps = runs.map((m) => m.requestsPerSecond);
   const perCore = runs.map((m) => m.requestsPerServerCore);
   return {
@@ -123,25 +159,36 @@ function ratioTable(summaries: TargetSummary[]): Table {
 }
 
 async function profileSubjects(ctx: ScenarioContext, subjects: LoadTarget[]): Promise<ScenarioResult> {
+  const measurements: LoadMeasurement[] = [];
+  const profiles = await withCpuProfiles(ctx, async (nodeFlags) => {
+    for (const target of subjects) {
+      ctx.log(`profiling ${target.label}`);
+      const server = await startServer(target.server, { nodeFlags, ...(target.env ? { env: target.env } : {}) });
+      try {
+        await checkTarget(target, server);
+        const measurement = await measureLoad(server, target.request(server.ready), { seconds: ctx.settings.duration, connections: ctx.settings.connections, target: target.label, run: 1 });
+        ctx.log(`  ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s under the profiler`);
+        measurements.push(measurement);
+      } finally {
+        // The profile is written when the process exits normally (the servers exit on SIGTERM).
+        await server.stop();
+      }
+    }
+  });
+  return { tables: [], notes: profiles.map((path) => `CPU profile: ${path}`), raw: { measurements }, profiles };
+}
+
+/**
+ * Runs `body` with the node flags that make a server write a CPU profile into `ctx.profileDir` when
+ * it exits (start it with them, stop it with SIGTERM), and returns the profiles written meanwhile.
+ * One file per thread: `.0.` is the main thread (the others are tsx's loader thread).
+ */
+export async function withCpuProfiles(ctx: ScenarioContext, body: (nodeFlags: string[]) => Promise<void>): Promise<string[]> {
   const dir = resolve(ctx.profileDir);
   mkdirSync(dir, { recursive: true });
   const before = new Set(readdirSync(dir));
-  const measurements: LoadMeasurement[] = [];
-  for (const target of subjects) {
-    ctx.log(`profiling ${target.label}`);
-    const server = await startServer(target.server, { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir], ...(target.env ? { env: target.env } : {}) });
-    try {
-      const measurement = await measureLoad(server, target.request(server.ready), { seconds: ctx.settings.duration, connections: ctx.settings.connections, target: target.label, run: 1 });
-      ctx.log(`  ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s under the profiler`);
-      measurements.push(measurement);
-    } finally {
-      // The profile is written when the process exits normally (the servers exit on SIGTERM).
-      await server.stop();
-    }
-  }
-  const profiles = readdirSync(dir)
+  await body(['--cpu-prof', '--cpu-prof-dir', dir]);
+  return readdirSync(dir)
     .filter((name) => name.endsWith('.cpuprofile') && !before.has(name))
     .map((name) => join(dir, name));
-  // One file per thread: `.0.` is the main thread (the others are tsx's loader thread).
-  return { tables: [], notes: profiles.map((path) => `CPU profile: ${path}`), raw: { measurements }, profiles };
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sampleCpu } from './cpu.js';
 import type { ServerProcess } from './server-process.js';
 import type { LoadMeasurement } from './types.js';
@@ -12,7 +13,7 @@ export interface LoadRequest {
 }
 
 /** The parts of autocannon's `--json` result the harness reads. */
-interface AutocannonResult {
+export interface AutocannonResult {
   requests: { average: number; total: number };
   latency: { p50: number; p99: number };
   non2xx: number;
@@ -78,5 +79,47 @@ export async function measureLoad(
     othersCpu: Math.max(0, machine - serverCpuSeconds - loadCpuSeconds - harnessCpuSeconds) / seconds,
     requestsPerServerCore: serverCpuSeconds > 0 ? requests / serverCpuSeconds : 0,
     cpu: { before, after },
+  };
+}
+
+/** What a background load did meanwhile (its own autocannon, see {@link measureLoadUnder}). */
+export interface BackgroundLoad {
+  requestsPerSecond: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+/**
+ * {@link measureLoad} of `request` while a second autocannon sends `background` to the same server:
+ * the background starts `leadSeconds` first and runs as long again after, so the whole measurement
+ * falls inside it. The server's CPU then covers both loads; its per-core figure is not `request`'s.
+ */
+export async function measureLoadUnder(
+  server: ServerProcess,
+  request: LoadRequest,
+  background: { request: LoadRequest; connections: number; leadSeconds: number },
+  options: { seconds: number; connections: number; target: string; run: number },
+): Promise<{ measurement: LoadMeasurement; background: BackgroundLoad }> {
+  const running = runAutocannon(server.url, background.request, { seconds: options.seconds + 2 * background.leadSeconds, connections: background.connections });
+  // A failure of the background load is reported when it ends, not as an unhandled rejection meanwhile.
+  running.catch(() => {});
+  await sleep(background.leadSeconds * 1000);
+  const measurement = await measureLoad(server, request, options);
+  const result = await running;
+  return {
+    measurement,
+    background: {
+      requestsPerSecond: result.requests.average,
+      requests: result['2xx'] + result.non2xx,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      latencyP50Ms: result.latency.p50,
+      latencyP99Ms: result.latency.p99,
+    },
   };
 }

@@ -79,6 +79,25 @@ export async function startServer(
   };
 }
 
+/**
+ * Runs `bench/servers/NAME.ts` that is no server (e.g. argon2-rate.ts) to its end, and returns the
+ * one JSON line it prints on stdout; throws when it exits non-zero or prints anything else.
+ */
+export async function runToEnd(name: string, options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, ['--import', 'tsx', `bench/servers/${name}.ts`], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr = tail(child);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (exitCode) => resolve(exitCode));
+  }).finally(() => clearTimeout(timer));
+  const lines = stdout.trim().split('\n');
+  if (code !== 0 || lines.length !== 1) throw new Error(`${name} exited (${code}) with stdout ${stdout.slice(0, 200)}\n${stderr()}`);
+  return JSON.parse(lines[0]!) as Record<string, unknown>;
+}
+
 /** Keeps the last 8 KiB of a child's stderr, for error messages. */
 function tail(child: ChildProcess): () => string {
   let text = '';

@@ -1,5 +1,9 @@
 import type { Scenario } from '../lib/types.js';
+import { clientCredentials } from './client-credentials.js';
 import { coldStart } from './cold-start.js';
+import { introspectionUserinfo } from './introspection-userinfo.js';
+import { loginStorm } from './login-storm.js';
+import { passwordLogin } from './password-login.js';
 import { sdkVerify } from './sdk-verify.js';
 import { sessionCheck } from './session-check.js';
 
@@ -8,11 +12,4 @@ import { sessionCheck } from './session-check.js';
  * exporting a {@link Scenario} (a load against servers in bench/servers/ is a list of targets given
  * to runLoadScenario, see session-check.ts) plus one line here.
  */
-export const scenarios: Scenario[] = [
-  // password-login, client-credentials, introspection-userinfo: with their servers
-  // bench/servers/login-floor.ts, token-floor.ts, oidc-provider.ts.
-  sessionCheck,
-  // login-storm: session-check p50/p99 while password logins run.
-  sdkVerify,
-  coldStart,
-];
+export const scenarios: Scenario[] = [passwordLogin, sessionCheck, clientCredentials, introspectionUserinfo, loginStorm, sdkVerify, coldStart];

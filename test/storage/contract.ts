@@ -637,10 +637,13 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         const live = newSession(user.id);
         await storage.sessions.insert(ended);
         await storage.sessions.insert(live);
-        await storage.revocations.recordIssued(issued('from-ended', { subject: user.id, sessionId: ended.id }));
-        await storage.revocations.recordIssued(issued('from-live', { subject: user.id, sessionId: live.id }));
-        // client credentials: the client is its own subject, hanging off no session, family or user.
-        await storage.revocations.recordIssued(issued('own', { subject: 'service', clientId: 'service' }));
+        // Recorded concurrently, as concurrent token requests do (the writes may share a statement).
+        await Promise.all([
+          storage.revocations.recordIssued(issued('from-ended', { subject: user.id, sessionId: ended.id })),
+          storage.revocations.recordIssued(issued('from-live', { subject: user.id, sessionId: live.id })),
+          // client credentials: the client is its own subject, hanging off no session, family or user.
+          storage.revocations.recordIssued(issued('own', { subject: 'service', clientId: 'service' })),
+        ]);
         expect(await jtis()).toEqual(['from-ended']);
 
         expect(await storage.users.disable(user.id, T0 + 1)).toBe(true);

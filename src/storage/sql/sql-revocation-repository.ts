@@ -1,7 +1,8 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { RevocationRepository, RevocationScope } from '../../core/ports.js';
-import { inSequenceOrder, type Engine, type SqlConnection } from './dialect.js';
+import { inSequenceOrder, isUnavailable, type Engine, type SqlConnection } from './dialect.js';
 import { preparedQuery, type ArgumentOf } from './prepared-query.js';
+import { writeBatches } from './write-batch.js';
 import type { Database, IssuedTokensTable } from './schema.js';
 
 /** `durably` makes the revocation that {@link RevocationRepository.recordIssued} may add survive a power loss, as every revocation does. */
@@ -22,6 +23,12 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
       expires_at: arg('expires_at'),
     }),
   );
+  // Tokens minted in the same turn of the event loop are recorded in one statement (write-batch.ts).
+  const recordIssued = writeBatches<Insertable<IssuedTokensTable>>({
+    one: async (row) => void (await insertIssued.affected(row)),
+    many: async (rows) => void (await db.insertInto('issued_tokens').values(rows).execute()),
+    retriesAlone: (error) => !isUnavailable(error),
+  });
   const endedSince = preparedQuery(db, (arg: ArgumentOf<{ jti: string }>) =>
     db
       .selectFrom('issued_tokens')
@@ -33,7 +40,7 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
   );
   return {
     async recordIssued(token) {
-      await insertIssued.affected({
+      await recordIssued({
         jti: token.jti,
         subject: token.subject,
         client_id: token.clientId,

@@ -1,0 +1,44 @@
+/**
+ * Group commit: items written in the same turn of the event loop go to the database together,
+ * `many` writing them in one statement (one commit: one WAL append on SQLite, one round trip on
+ * PostgreSQL) instead of a commit each. Each caller's promise settles once its own item is written.
+ * When the batch fails, each item is written alone with `one`, so one bad item fails only its own
+ * caller, unless `retriesAlone(error)` says the failure is the database's (down, timed out): then
+ * every caller gets that error at once rather than waiting for it again. Writes wait at most for
+ * the current turn to end (setImmediate), never for a timer.
+ */
+export function writeBatches<T>(options: {
+  many(items: T[]): Promise<void>;
+  one(item: T): Promise<void>;
+  retriesAlone?(error: unknown): boolean;
+  max?: number;
+}): (item: T) => Promise<void> {
+  const max = options.max ?? 100;
+  let queued: Array<{ item: T; resolve(): void; reject(error: unknown): void }> = [];
+  const flush = async (): Promise<void> => {
+    const batch = queued;
+    queued = [];
+    if (batch.length === 0) return;
+    if (batch.length === 1) {
+      const [only] = batch as [(typeof batch)[number]];
+      await options.one(only.item).then(only.resolve, only.reject);
+      return;
+    }
+    try {
+      await options.many(batch.map((entry) => entry.item));
+      for (const entry of batch) entry.resolve();
+    } catch (error) {
+      if (options.retriesAlone?.(error) === false) {
+        for (const entry of batch) entry.reject(error);
+        return;
+      }
+      await Promise.all(batch.map((entry) => options.one(entry.item).then(entry.resolve, entry.reject)));
+    }
+  };
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      queued.push({ item, resolve, reject });
+      if (queued.length === 1) setImmediate(() => void flush());
+      else if (queued.length >= max) void flush();
+    });
+}

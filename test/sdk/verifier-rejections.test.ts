@@ -1,3 +1,4 @@
+import { KeyObject, sign, type webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWTPayload } from 'jose';
@@ -134,6 +135,42 @@ describe('verifier rejections with a trusted key under test control', () => {
     expect(await reason('not-a-jwt', verifier)).toBe('malformed token');
     expect(await reason('', verifier)).toBe('malformed token');
     expect(await reason(`${'a'.repeat(20_000)}.b.c`, verifier)).toBe('malformed token');
+  });
+
+  /** A token over exactly this header and payload (the payload as JSON, or as an encoded string), signed by the trusted key. */
+  function mintRaw(header: Record<string, unknown>, payload: JWTPayload | string = claims()): string {
+    const b64 = (value: string): string => Buffer.from(value).toString('base64url');
+    const input = `${b64(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: trusted.kid, ...header }))}.${typeof payload === 'string' ? payload : b64(JSON.stringify(payload))}`;
+    const key = KeyObject.from(trusted.privateKey as unknown as webcrypto.CryptoKey);
+    return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+  }
+
+  it('gives the public reason for each rejection made while verifying the JWS', async () => {
+    const verifier = verifierFor();
+    const good = await mint();
+    const [header, payload, signature] = good.split('.') as [string, string, string];
+    const tampered = Buffer.from(signature, 'base64url');
+    tampered[0]! ^= 1;
+    expect(await reason(`${header}.${payload}.${tampered.toString('base64url')}`, verifier)).toBe('signature verification failed');
+    const forged = Buffer.from(JSON.stringify({ ...claims(), sub: 'admin' })).toString('base64url');
+    expect(await reason(`${header}.${forged}.${signature}`, verifier)).toBe('signature verification failed');
+    expect(await reason(mintRaw({ alg: 'none' }), verifier)).toBe('algorithm not allowed');
+    expect(await reason(`${mintRaw({ alg: 'none' }).split('.').slice(0, 2).join('.')}.`, verifier)).toBe('algorithm not allowed');
+    expect(await reason(mintRaw({ alg: 'HS256' }), verifier)).toBe('algorithm not allowed');
+    expect(await reason(mintRaw({}), verifierFor({ algorithms: ['ES256'] }))).toBe('algorithm not allowed');
+    // alg and kid that do not fit (an RSA alg naming the Ed25519 key): no key is found, none is misused.
+    expect(await reason(mintRaw({ alg: 'RS256' }), verifier)).toBe('no matching signing key');
+    expect(await reason(mintRaw({ crit: ['exp-ext'], 'exp-ext': true }), verifier)).toBe('unsupported token');
+    expect(await reason(mintRaw({ crit: 'exp-ext' }), verifier)).toBe('malformed token');
+    expect(await reason(mintRaw({}, { ...claims(), exp: 'tomorrow' as never }), verifier)).toBe('invalid "exp" claim');
+    expect(await reason(mintRaw({}, { ...claims(), aud: [] }), verifier)).toBe('unexpected audience');
+    expect(await reason(mintRaw({}, Buffer.from('[1]').toString('base64url')), verifier)).toBe('malformed token');
+    expect(await reason(mintRaw({}, Buffer.from('{"sub":').toString('base64url')), verifier)).toBe('malformed token');
+    expect(await reason(`${header}.${payload}.${signature}=`, verifier)).toBe('malformed token');
+    expect(await reason(`${header}.${payload}+.${signature}`, verifier)).toBe('malformed token');
+    expect(await reason(`${Buffer.from('{"alg":').toString('base64url')}.${payload}.${signature}`, verifier)).toBe('malformed token');
+    expect(await reason(`${good}.${signature}`, verifier)).toBe('malformed token');
+    await expect(verifier.verify(good)).resolves.toBeDefined();
   });
 
   it('refetches the JWKS for an unknown kid at most once per cooldown', async () => {

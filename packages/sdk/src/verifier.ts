@@ -1,4 +1,5 @@
-import { errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
+import { errors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { verifyAccessTokenJws, type JwsVerifyOptions } from './access-token-jws.js';
 import { fetchIssuerMetadata } from './discovery.js';
 import { parseEndpointUrl } from './endpoint-url.js';
 import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from './clock-tolerance.js';
@@ -85,8 +86,6 @@ export interface Verifier {
   close(): Promise<void>;
 }
 
-/** RFC 9068 §2.2: the claims every access token carries. */
-const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'jti', 'client_id'];
 /** Longer than any access token Gatehouse issues; rejects giant inputs before parsing them. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const DEFAULT_POLL_INTERVAL_MS = 5000;
@@ -198,13 +197,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   } = options;
   const closing = new AbortController();
   const list = new RevocationList({ graceSeconds: clockToleranceSeconds });
-  const verifyOptions: JWTVerifyOptions = {
-    algorithms: [...algorithms],
-    typ: 'at+jwt',
+  // What jose's jwtVerify was given: typ at+jwt and RFC 9068 §2.2's required claims are fixed in access-token-jws.ts.
+  const verifyOptions: JwsVerifyOptions = {
+    algorithms: new Set(algorithms),
     issuer,
-    audience: typeof audience === 'string' ? audience : [...audience],
-    clockTolerance: clockToleranceSeconds,
-    requiredClaims: REQUIRED_CLAIMS,
+    audiences: typeof audience === 'string' ? [audience] : [...audience],
+    clockToleranceSeconds,
   };
   let ready: Ready | undefined;
   let feed: RevocationFeed | undefined;
@@ -241,23 +239,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
-  async function verifySignature(token: string, getKey: JWTVerifyGetKey): Promise<JWTVerifyResult> {
-    try {
-      return await jwtVerify(token, getKey, verifyOptions);
-    } catch (error) {
-      // A token without `kid` when several keys could fit: try each (RFC 7515 §4.1.4 leaves kid optional).
-      if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw error;
-      for await (const key of error as AsyncIterable<CryptoKey>) {
-        try {
-          return await jwtVerify(token, key, verifyOptions);
-        } catch (inner) {
-          if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
-        }
-      }
-      throw new errors.JWSSignatureVerificationFailed();
-    }
-  }
-
   return {
     async verify(token: string): Promise<VerifiedToken> {
       if (closing.signal.aborted) throw new TypeError('verify() called after close()');
@@ -267,7 +248,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const { getKey, feed: revocationFeed } = ready ?? (await prepare());
       let claims: JWTPayload;
       try {
-        ({ payload: claims } = await verifySignature(token, getKey));
+        claims = await verifyAccessTokenJws(token, getKey, verifyOptions);
       } catch (error) {
         throw toVerificationError(error);
       }

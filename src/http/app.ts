@@ -178,9 +178,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
   };
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // One line per request; the path only, never the query (it may carry codes or tokens).
     request.log.info(`${request.method} ${request.url.split('?')[0]} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+    done();
   });
   registerSecurityHeaders(app, headers, { imageOrigins });
   registerClientAddressCheck(app, { trustProxy: config.trustProxy.trim() !== '' });

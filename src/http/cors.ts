@@ -7,9 +7,9 @@ import type { FastifyInstance } from 'fastify';
  */
 export function registerBackChannelCors(app: FastifyInstance, paths: readonly string[]): void {
   const open = new Set(paths);
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (open.has(request.url.split('?')[0]!)) reply.header('access-control-allow-origin', '*');
-    return payload;
+    done(null, payload);
   });
   for (const path of paths) {
     // The preflight for a request with Authorization or a JSON-free form post.

@@ -13,11 +13,13 @@ export function registerGracefulClose(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new AuthError('temporarily_unavailable', { description: 'The server is stopping. Try again shortly.', detail: 'request during shutdown', retryAfter: 1 });
+  // Callback-style hooks, as the others on every request: no promise per hook (issue 13).
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (closing) done(new AuthError('temporarily_unavailable', { description: 'The server is stopping. Try again shortly.', detail: 'request during shutdown', retryAfter: 1 }));
+    else done();
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closing && request.raw.httpVersionMajor < 2) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 }

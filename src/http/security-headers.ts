@@ -21,12 +21,13 @@ export function securityHeaders(options: { https: boolean; imageOrigins?: readon
 /** Sets {@link securityHeaders} on every response that goes through Fastify's hooks. */
 export function registerSecurityHeaders(app: FastifyInstance, headers: Readonly<Record<string, string>>, options: { imageOrigins?: readonly string[] } = {}): void {
   const imageOrigins = options.imageOrigins ?? [];
-  app.addHook('onSend', async (_request, reply, payload) => {
+  // Callback-style, as the other hooks on every request: no promise per hook (issue 13).
+  app.addHook('onSend', (_request, reply, payload, done) => {
     // A route may narrow or widen the CSP for its own response (the form_post page's form-action).
     const routePolicy = reply.getHeader('content-security-policy');
     reply.headers(headers);
     if (typeof routePolicy === 'string') reply.header('content-security-policy', withImageSources(routePolicy, imageOrigins));
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 }

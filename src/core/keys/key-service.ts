@@ -1,8 +1,8 @@
-import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '../ports.js';
-import type { SigningKey } from './compact-jws.js';
+import type { SigningKey, VerificationKey } from './compact-jws.js';
 import type { MasterKeyRing } from './sealed-box.js';
 
 export interface KeyServiceOptions {
@@ -42,6 +42,7 @@ interface LoadedKey {
   record: SigningKeyRecord;
   publicJwk: PublicJwk;
   privateKey: KeyObject;
+  publicKey: KeyObject;
 }
 
 /** The sealed private key is bound to its kid, so rows cannot be swapped. */
@@ -107,9 +108,17 @@ export class KeyService {
     return { keys: this.#keys.filter((k) => k.record.removeAfter === null || k.record.removeAfter > now).map((k) => k.publicJwk) };
   }
 
-  /** Public keys by kid, for local verification. */
+  /** A published public key by kid, as a JWK. */
   publicKey(kid: string): PublicJwk | undefined {
     return this.jwks().keys.find((k) => k.kid === kid);
+  }
+
+  /** A published key by kid, ready to verify with node:crypto (compact-jws.ts): what local verification uses. */
+  verificationKey(kid: string): VerificationKey | undefined {
+    const now = this.#clock.now();
+    const key = this.#keys.find((k) => k.record.kid === kid);
+    if (!key || (key.record.removeAfter !== null && key.record.removeAfter <= now)) return undefined;
+    return { alg: key.record.alg, publicKey: key.publicKey };
   }
 
   list(): KeyStatus[] {
@@ -210,8 +219,9 @@ export class KeyService {
       const cached = known.get(record.kid);
       if (cached) return { ...cached, record };
       const privateJwk = JSON.parse(this.#ring.open(record.sealedPrivateJwk, sealContext(record.kid))) as JsonWebKey;
-      // A KeyObject: tokens are signed with node:crypto (compact-jws.ts).
-      return { record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk, privateKey: createPrivateKey({ key: privateJwk, format: 'jwk' }) };
+      // KeyObjects: tokens are signed and verified with node:crypto (compact-jws.ts).
+      const privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
+      return { record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk, privateKey, publicKey: createPublicKey(privateKey) };
     });
     // Newest activation last, so the signing key is the last eligible one.
     this.#keys.sort((a, b) => a.record.activatesAt - b.record.activatesAt || a.record.createdAt - b.record.createdAt);

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { AuthError } from '../../core/errors.js';
 import type { NewUser, User, UserRepository } from '../../core/ports.js';
 import { inSequenceOrder, isUniqueViolation, type Engine } from './dialect.js';
+import { preparedQuery, type ArgumentOf } from './prepared-query.js';
 import type { Database, UsersTable } from './schema.js';
 import { insertRevocations } from './sql-revocation-repository.js';
 
@@ -34,6 +35,9 @@ export function userRow(user: NewUser): Selectable<UsersTable> {
 }
 
 export function createSqlUserRepository(db: Kysely<Database>, engine: Engine): UserRepository {
+  // Userinfo reads its user on every request; a login by email (prepared-query.ts).
+  const byId = preparedQuery(db, (arg: ArgumentOf<{ id: string }>) => db.selectFrom('users').selectAll().where('id', '=', arg('id')));
+  const byEmailKey = preparedQuery(db, (arg: ArgumentOf<{ emailKey: string }>) => db.selectFrom('users').selectAll().where('email_key', '=', arg('emailKey')));
   return {
     async insert(user: NewUser) {
       const row = userRow(user);
@@ -46,11 +50,11 @@ export function createSqlUserRepository(db: Kysely<Database>, engine: Engine): U
       return toUser(row);
     },
     async findById(id) {
-      const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await byId.first({ id });
       return row && toUser(row);
     },
     async findByEmailKey(emailKey) {
-      const row = await db.selectFrom('users').selectAll().where('email_key', '=', emailKey).executeTakeFirst();
+      const row = await byEmailKey.first({ emailKey });
       return row && toUser(row);
     },
     async list({ limit, offset }) {

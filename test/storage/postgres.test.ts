@@ -109,6 +109,27 @@ describe.runIf(runPostgres)('PostgreSQL adapter', () => {
     });
   });
 
+  describe('named statements', () => {
+    it('prepares a statement once per connection, and runs it again unprepared after a schema change invalidates its plan', async () => {
+      const schema = await createPostgresSchema();
+      const connection = connect(schema.url, { poolSize: 1 });
+      try {
+        await sql`create table probe (id text primary key, n integer)`.execute(connection.db);
+        await sql`insert into probe values ('a', 1)`.execute(connection.db);
+        const read = (id: string) => sql<Record<string, unknown>>`select * from probe where id = ${id}`.execute(connection.db);
+        expect((await read('a')).rows).toEqual([{ id: 'a', n: 1 }]);
+        const prepared = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(connection.db);
+        expect(prepared.rows).toEqual([{ name: expect.stringMatching(/^gatehouse_\d+$/) as unknown as string, statement: 'select * from probe where id = $1' }]);
+        // The same connection reuses it; a new column changes `select *`'s result type.
+        await sql`alter table probe add column extra text`.execute(connection.db);
+        expect((await read('a')).rows).toEqual([{ id: 'a', n: 1, extra: null }]);
+      } finally {
+        await connection.close();
+        await schema.drop();
+      }
+    });
+  });
+
   describe('revocation feed order', () => {
     // A revocation takes its cursor (seq) when written but becomes visible when it commits; if a later
     // cursor could commit first, a reader following the cursor would skip the earlier one for good.

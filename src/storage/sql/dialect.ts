@@ -161,22 +161,56 @@ function postgresPool(config: pgModule.PoolConfig, onConnectionError: (error: Er
  * instead of waiting out a deadline of their own.
  */
 function discardingTimedOutClients(pool: pgModule.Pool): PostgresPool {
+  const names = statementNames();
   return {
     async connect() {
       const client = await pool.connect();
       let timedOut: Error | undefined;
+      const run = (query: string | pgModule.QueryConfig, values?: unknown[]): Promise<unknown> =>
+        (client.query as (...a: unknown[]) => Promise<unknown>)(...(values === undefined ? [query] : [query, values])).catch((error: unknown) => {
+          if (error instanceof Error && error.message === 'Query read timeout') timedOut = error;
+          throw error;
+        });
       return {
-        query: ((...args: Parameters<pgModule.PoolClient['query']>) => {
-          if (timedOut) return Promise.reject(timedOut);
-          return (client.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
-            if (error instanceof Error && error.message === 'Query read timeout') timedOut = error;
+        query: (async (text: unknown, values?: unknown[]) => {
+          if (timedOut) throw timedOut;
+          const name = typeof text === 'string' && Array.isArray(values) && values.length > 0 ? names(text) : undefined;
+          if (name === undefined) return run(text as string, values);
+          try {
+            return await run({ name, text: text as string, values });
+          } catch (error) {
+            // A schema change by another node (a rolling upgrade's migration) invalidates the plan
+            // this connection prepared; the statement did not run, so it runs once more unprepared (in a
+            // transaction that retry fails too, the transaction being aborted: the caller sees the error).
+            if ((error as { code?: unknown }).code === '0A000' && /cached plan/.test(String((error as Error).message))) return run(text as string, values);
             throw error;
-          });
+          }
         }) as PostgresPoolClient['query'],
         release: (destroy?: boolean) => client.release(destroy === true || timedOut !== undefined),
       };
     },
     end: () => pool.end(),
+  };
+}
+
+/** Statements named per SQL text, at most this many (pg prepares each named one once per connection). */
+const MAX_NAMED_STATEMENTS = 500;
+
+/**
+ * Named statements on PostgreSQL: pg parses and plans a named statement once per connection and
+ * then only binds and executes it, where an unnamed one is parsed and planned on every run (issue
+ * 13). A name per SQL text with parameters (Kysely's texts are few and fixed; values are never in
+ * them), up to a bound past which texts run unnamed.
+ */
+function statementNames(): (text: string) => string | undefined {
+  const names = new Map<string, string>();
+  return (text) => {
+    let name = names.get(text);
+    if (name === undefined && names.size < MAX_NAMED_STATEMENTS) {
+      name = `gatehouse_${names.size}`;
+      names.set(text, name);
+    }
+    return name;
   };
 }
 

@@ -96,6 +96,8 @@ export function startWalCheckpointer(file: string, options: WalCheckpointerOptio
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: { file, driver, intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS },
+    // Plain CommonJS: none of the process's flags (a loader such as tsx, --input-type=module).
+    execArgv: [],
     // Its own small heap; it never keeps the process alive by itself.
     resourceLimits: { maxOldGenerationSizeMb: 16 },
     stdout: false,

@@ -89,6 +89,7 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
     poolTimeoutMs: config.databasePoolTimeout * 1000,
     // The driver's message and code only: never the connection string.
     onConnectionError: (error) => options.logger?.warn({ code: (error as { code?: unknown }).code, reason: error.message }, 'database connection lost'),
+    onCheckpointError: (error) => options.logger?.warn({ code: (error as { code?: unknown }).code, reason: error.message }, 'database checkpoint failed'),
   });
   try {
     await storage.migrate();

@@ -34,20 +34,25 @@ const NOT_DURABLE = ['sessions.insert', 'sessions.touch', 'throttle.attempt', 'u
 /** The traced lines between `begin NAME` and `end NAME` on stdout, per write (for failure messages). */
 const traced = new Map<string, string[]>();
 
-/** WAL fsyncs seen between `begin NAME` and `end NAME` on stdout, per write. */
+/**
+ * WAL fsyncs seen between `begin NAME` and `end NAME` on stdout, per write, on the thread that
+ * writes the markers (the one requests run on): the WAL checkpointer's thread fsyncs on its own.
+ */
 function walSyncsPerWrite(trace: string): Map<string, number> {
   const syncs = new Map<string, number>();
   let current: string | undefined;
+  let thread: string | undefined;
   for (const line of trace.split('\n')) {
-    const marker = /write\(1<[^>]*>, "(begin|end) ([\w.]+)\\n"/.exec(line);
+    const marker = /^(\d+) +write\(1<[^>]*>, "(begin|end) ([\w.]+)\\n"/.exec(line);
     if (current !== undefined) traced.get(current)?.push(line);
     if (marker) {
-      current = marker[1] === 'begin' ? marker[2] : undefined;
+      thread = marker[1];
+      current = marker[2] === 'begin' ? marker[3] : undefined;
       if (current !== undefined) {
         syncs.set(current, 0);
         traced.set(current, [line]);
       }
-    } else if (current !== undefined && /\b(fsync|fdatasync)\(\d+<[^>]*-wal>/.test(line)) {
+    } else if (current !== undefined && line.startsWith(`${thread} `) && /\b(fsync|fdatasync)\(\d+<[^>]*-wal>/.test(line)) {
       // Counted at the call: under load strace may split it (`<unfinished ...>`, then `<... fsync resumed>`);
       // the markers are written by the same thread, so the call has returned before the `end` marker.
       syncs.set(current, (syncs.get(current) ?? 0) + 1);

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type pgModule from 'pg';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
+import { DEFAULT_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 
 type Pg = typeof pgModule;
 let pgLoaded: Pg | undefined;
@@ -61,6 +62,10 @@ export interface ConnectOptions {
   poolTimeoutMs?: number;
   /** Told about connection failures that no query reports (a connection lost while idle or in use). */
   onConnectionError?: (error: Error) => void;
+  /** SQLite: told when a WAL checkpoint (run off the request thread) fails; the next one may succeed. */
+  onCheckpointError?: (error: Error) => void;
+  /** SQLite: how often the WAL is checkpointed, in milliseconds. Default 1000. */
+  checkpointIntervalMs?: number;
 }
 
 /** The readiness probe's own deadline: it answers within it, never queued behind busy requests. */
@@ -119,6 +124,9 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
   database.pragma('synchronous = NORMAL');
   database.pragma(`busy_timeout = ${Math.round(queryTimeoutMs)}`);
   database.pragma('foreign_keys = ON');
+  // Checkpoints (and their fsyncs) run on a worker thread, not in the commit that fills the WAL
+  // (README, "Durability"); the request connection checkpoints itself only past a fallback bound.
+  const checkpointer = file === ':memory:' ? undefined : sqliteCheckpointer(database, resolve(file), options);
   // Each SQL text prepared once (Kysely's driver would prepare it again for every query).
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
@@ -131,8 +139,24 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
     forMigrations: () => ({ db, release: async () => {} }),
     // An embedded file: nothing to wait for but the connection Kysely serialises queries on.
     ping: async () => void (await sql`select 1`.execute(db)),
-    close: () => db.destroy(),
+    async close() {
+      // First: the last connection to close checkpoints what is left and removes the WAL.
+      await checkpointer?.close();
+      await db.destroy();
+    },
   };
+}
+
+/** The WAL checkpointer of `database`; if it fails, the connection checkpoints itself again. */
+function sqliteCheckpointer(database: SQLite.Database, file: string, options: ConnectOptions): ReturnType<typeof startWalCheckpointer> {
+  database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  return startWalCheckpointer(file, {
+    intervalMs: options.checkpointIntervalMs,
+    onError: options.onCheckpointError,
+    onStopped: () => {
+      if (database.open) database.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+    },
+  });
 }
 
 /**

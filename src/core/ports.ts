@@ -164,12 +164,17 @@ export interface SigningKeyRepository {
 }
 
 /** An access token as recorded at issuance, so revoking what it hangs from can revoke it by jti. */
+/** The client of the tokens Gatehouse's own pages and SPAs get from POST /api/token: it has no row in the client store. */
+export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
+
 export interface IssuedTokenRecord {
   jti: string;
   subject: string;
   clientId: string;
   sessionId: string | null;
   familyId: string | null;
+  /** Epoch ms; the revocation time of a token found ended as it was recorded (its client deleted meanwhile). */
+  issuedAt: number;
   expiresAt: number;
 }
 

@@ -47,7 +47,7 @@ class MemoryStore implements RevocationRepository {
   }
 }
 
-const token = (jti: string, expiresAt: number, sessionId = 's1'): IssuedTokenRecord => ({ jti, subject: 'u1', clientId: 'gatehouse', sessionId, familyId: null, expiresAt });
+const token = (jti: string, expiresAt: number, sessionId = 's1'): IssuedTokenRecord => ({ jti, subject: 'u1', clientId: 'gatehouse', sessionId, familyId: null, issuedAt: 0, expiresAt });
 
 describe('RevocationService', () => {
   const services: RevocationService[] = [];

@@ -61,6 +61,29 @@ function stored(user: NewUser): User {
   return { ...user, name: user.name ?? null, emailVerified: user.emailVerified ?? false, updatedAt: user.createdAt, disabledAt: null };
 }
 
+function newClient(overrides: Partial<OAuthClient> = {}): OAuthClient {
+  return {
+  id: `client-${randomUUID()}`,
+  name: 'Zoë’s App',
+  type: 'confidential',
+  secretHash: 'a'.repeat(64),
+  redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb?x=1&y=2'],
+  postLogoutRedirectUris: ['https://app.example.com/'],
+  grantTypes: ['authorization_code', 'refresh_token'],
+  scopes: ['openid', 'profile', 'email', 'offline_access'],
+  tokenEndpointAuthMethod: 'client_secret_basic',
+  jwks: null,
+  firstParty: false,
+  requireMfa: false,
+  accessTokenLifetime: null,
+  idTokenSignedResponseAlg: 'RS256',
+  source: 'cli',
+  createdAt: T0,
+  updatedAt: T0,
+  ...overrides,
+  };
+}
+
 function newSession(userId: string, overrides: Partial<Session> = {}): Session {
   const idleTimeoutMs = 30 * MINUTE;
   const createdAt = overrides.createdAt ?? T0;
@@ -475,9 +498,9 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         for (const u of [user, other]) {
           await storage.consents.save({ userId: u.id, clientId: 'app', scope: 'openid', grantedAt: T0, updatedAt: T0 });
           await storage.identities.insert({ provider: 'google', subject: `sub-${u.id}`, userId: u.id, email: null, createdAt: T0, lastUsedAt: T0 });
-          await storage.revocations.recordIssued({ jti: `live-${u.id}`, subject: u.id, clientId: 'app', sessionId: null, familyId: null, expiresAt: T0 + HOUR });
+          await storage.revocations.recordIssued({ jti: `live-${u.id}`, subject: u.id, clientId: 'gatehouse', sessionId: null, familyId: null, issuedAt: T0, expiresAt: T0 + HOUR });
         }
-        await storage.revocations.recordIssued({ jti: `expired-${user.id}`, subject: user.id, clientId: 'app', sessionId: null, familyId: null, expiresAt: T0 - 1 });
+        await storage.revocations.recordIssued({ jti: `expired-${user.id}`, subject: user.id, clientId: 'gatehouse', sessionId: null, familyId: null, issuedAt: T0 - HOUR, expiresAt: T0 - 1 });
 
         expect(await storage.users.delete(user.id, T0)).toBe(true);
 
@@ -593,8 +616,13 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         clientId: 'gatehouse',
         sessionId: null,
         familyId: null,
+        issuedAt: T0,
         expiresAt: T0 + 10 * MINUTE,
         ...extra,
+      });
+      // The clients the tokens below are issued to ('gatehouse', the first-party client, has no row).
+      beforeEach(async () => {
+        for (const id of ['app', 'service']) await storage.clients.insert(newClient({ id }));
       });
       const jtis = async (cursor = 0, now = T0): Promise<string[]> => (await storage.revocations.listSince(cursor, now, 100)).map((e) => e.jti);
 
@@ -630,7 +658,7 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         expect(await jtis()).toEqual(['s1', 's2', 'app', 'other']);
       });
 
-      it('denylists a token recorded after its session or user ended (the revocation it raced), and not a client’s own token', async () => {
+      it('denylists a token recorded after its session or user ended (the revocation it raced), and not one of live ones', async () => {
         const user = newUser();
         await storage.users.insert(user);
         const ended = newSession(user.id, { revokedAt: T0 });
@@ -650,6 +678,27 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
         await storage.revocations.recordIssued(issued('of-disabled', { subject: user.id }));
         expect(await jtis()).toEqual(['from-ended', 'of-disabled']);
         expect(await storage.revocations.revokeIssued({ clientId: 'service' }, T0)).toBe(1);
+      });
+
+      it('denylists a token recorded as its client is deleted, whichever of the two commits first', async () => {
+        const user = newUser();
+        await storage.users.insert(user);
+        for (const id of ['doomed-service', 'doomed-app']) await storage.clients.insert(newClient({ id }));
+        // As ClientService.delete does it: the row first, then the client's tokens.
+        const deleteClient = async (id: string): Promise<void> => {
+          expect(await storage.clients.delete(id)).toBe(true);
+          await storage.revocations.revokeIssued({ clientId: id }, T0);
+        };
+        await Promise.all([
+          storage.revocations.recordIssued(issued('service-token', { subject: 'doomed-service', clientId: 'doomed-service' })),
+          storage.revocations.recordIssued(issued('user-token', { subject: user.id, clientId: 'doomed-app', familyId: 'family-1' })),
+          deleteClient('doomed-service'),
+          deleteClient('doomed-app'),
+        ]);
+        expect((await jtis()).sort()).toEqual(['service-token', 'user-token']);
+        // A token recorded after the deletion finished is denylisted as it is recorded.
+        await storage.revocations.recordIssued(issued('late', { subject: 'doomed-service', clientId: 'doomed-service' }));
+        expect(await jtis()).toContain('late');
       });
 
       it('deletes expired issued records and denylist entries', async () => {
@@ -839,27 +888,6 @@ export function storageContract(name: string, open: () => Promise<StorageHarness
     });
 
     describe('clients', () => {
-      const newClient = (overrides: Partial<OAuthClient> = {}): OAuthClient => ({
-        id: `client-${randomUUID()}`,
-        name: 'Zoë’s App',
-        type: 'confidential',
-        secretHash: 'a'.repeat(64),
-        redirectUris: ['https://app.example.com/callback', 'http://127.0.0.1:8080/cb?x=1&y=2'],
-        postLogoutRedirectUris: ['https://app.example.com/'],
-        grantTypes: ['authorization_code', 'refresh_token'],
-        scopes: ['openid', 'profile', 'email', 'offline_access'],
-        tokenEndpointAuthMethod: 'client_secret_basic',
-        jwks: null,
-        firstParty: false,
-        requireMfa: false,
-        accessTokenLifetime: null,
-        idTokenSignedResponseAlg: 'RS256',
-        source: 'cli',
-        createdAt: T0,
-        updatedAt: T0,
-        ...overrides,
-      });
-
       it('round-trips every field, with null jwks and secret, booleans, empty lists and numbers', async () => {
         const confidential = newClient({ firstParty: true, requireMfa: true, accessTokenLifetime: 300, createdAt: T0 + 1, updatedAt: T0 + 2 });
         const keyed = newClient({

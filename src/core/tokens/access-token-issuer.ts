@@ -92,6 +92,7 @@ export class AccessTokenIssuer {
       clientId: request.clientId,
       sessionId: request.sessionId ?? null,
       familyId: request.familyId ?? null,
+      issuedAt: now * 1000,
       expiresAt,
     });
     return { token, jti, expiresAt, expiresIn };

@@ -2,12 +2,10 @@ import { acrOf } from '../../core/mfa/assurance.js';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../../core/errors.js';
+import { FIRST_PARTY_CLIENT_ID } from '../../core/ports.js';
 import { spaceList } from '../../core/oauth/scopes.js';
 import { parseApiTokenRequest, type ApiTokenPolicy } from '../../core/tokens/api-token-request.js';
 import type { HttpContext } from '../context.js';
-
-/** The `client_id` of tokens minted for first-party callers from their session. */
-export const FIRST_PARTY_CLIENT_ID = 'gatehouse';
 
 /** Optional, as JSON or a form; no body at all is today's request. Repeated fields are judged by the core. */
 const TokenRequest = Type.Union([

@@ -1,5 +1,5 @@
-import type { Insertable, Kysely } from 'kysely';
-import type { RevocationRepository, RevocationScope } from '../../core/ports.js';
+import { sql, type Insertable, type Kysely } from 'kysely';
+import { FIRST_PARTY_CLIENT_ID, type RevocationRepository, type RevocationScope } from '../../core/ports.js';
 import { inSequenceOrder, isUnavailable, type Engine, type SqlConnection } from './dialect.js';
 import { preparedQuery, type ArgumentOf } from './prepared-query.js';
 import { writeBatches } from './write-batch.js';
@@ -29,13 +29,25 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
     many: async (rows) => void (await db.insertInto('issued_tokens').values(rows).execute()),
     retriesAlone: (error) => !isUnavailable(error),
   });
-  const endedSince = preparedQuery(db, (arg: ArgumentOf<{ jti: string }>) =>
+  // What the token hangs off that ended: its session or family revoked, its user disabled, or its
+  // client deleted (gone from the store; the first-party client never has a row).
+  const endedSince = preparedQuery(db, (arg: ArgumentOf<{ jti: string; issuedAt: number }>) =>
     db
       .selectFrom('issued_tokens')
       .leftJoin('sessions', 'sessions.id', 'issued_tokens.session_id')
       .leftJoin('users', 'users.id', 'issued_tokens.subject')
       .leftJoin('refresh_families', 'refresh_families.id', 'issued_tokens.family_id')
-      .select((s) => s.fn.coalesce('sessions.revoked_at', 'refresh_families.revoked_at', 'users.disabled_at').as('revoked_at'))
+      .leftJoin('oauth_clients', 'oauth_clients.id', 'issued_tokens.client_id')
+      .select((s) =>
+        s.fn
+          .coalesce(
+            'sessions.revoked_at',
+            'refresh_families.revoked_at',
+            'users.disabled_at',
+            sql<number | null>`case when ${sql.ref('oauth_clients.id')} is null and ${sql.ref('issued_tokens.client_id')} <> ${FIRST_PARTY_CLIENT_ID} then cast(${arg('issuedAt')} as bigint) end`,
+          )
+          .as('revoked_at'),
+      )
       .where('issued_tokens.jti', '=', arg('jti')),
   );
   return {
@@ -48,14 +60,12 @@ export function createSqlRevocationRepository(db: Kysely<Database>, engine: Engi
         family_id: token.familyId,
         expires_at: token.expiresAt,
       });
-      // A client's own token (client credentials) hangs off no session, family or user: nothing
-      // the check below reads can end it (revoking a client's tokens goes by client_id).
-      if (token.sessionId === null && token.familyId === null && token.subject === token.clientId) return;
-      // A token minted while its session, family or user was being revoked can be recorded after
-      // revokeIssued read issued_tokens: check for that now. Each statement reads what committed
-      // before it, so this check or revokeIssued always sees the other's write. Only the rare hit
-      // takes the feed's write lock; the common case is one indexed read.
-      const ended = await endedSince.first({ jti: token.jti });
+      // A token minted while its session, family, user or client was being revoked can be recorded
+      // after revokeIssued read issued_tokens: check for that now. Each statement reads what
+      // committed before it, so this check or revokeIssued always sees the other's write (a client
+      // is deleted before its tokens are revoked). Only the rare hit takes the feed's write lock; the
+      // common case is one indexed read.
+      const ended = await endedSince.first({ jti: token.jti, issuedAt: token.issuedAt });
       const revokedAt = ended?.revoked_at;
       if (revokedAt !== undefined && revokedAt !== null) await durably(() => revokeJti(token.jti, token.expiresAt, revokedAt));
     },

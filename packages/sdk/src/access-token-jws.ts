@@ -170,7 +170,8 @@ function parse(token: string, algorithms: ReadonlySet<string>): ParsedToken {
   if (!algorithms.has(alg) || spec === undefined) throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
   const payload = decodeStrict(encodedPayload, 'payload', errors.JWSInvalid);
   const signature = decodeStrict(encodedSignature, 'signature', errors.JWSInvalid);
-  // Stricter than jose: one encoding per signature (no spare trailing bits), so a token has one spelling.
+  // Stricter than jose: one base64url encoding per signature (no spare trailing bits). An ES* signature
+  // still has a second valid value (s and n - s); nothing keys on the token text (revocation goes by jti).
   if (signature.toString('base64url') !== encodedSignature) throw new errors.JWSInvalid('Failed to base64url decode the signature');
   return {
     header: header as CompactJWSHeaderParameters,

@@ -150,6 +150,13 @@ describe('KeyService on the SQLite signing key repository', () => {
     expect(() => service().current()).toThrow(TypeError);
   });
 
+  it('refuses to load a key stored under an algorithm that is not its own', async () => {
+    await loaded();
+    const [record] = await storage.signingKeys.list();
+    const mislabelled: SigningKeyRepository = { ...storage.signingKeys, list: async () => [{ ...record!, alg: 'ES256' }] };
+    await expect(service({ algorithm: 'ES256' }, { store: mislabelled }).load()).rejects.toThrow(`signing key ${record!.kid} is stored as ES256 but is a ed25519 key`);
+  });
+
   it('a second load() keeps the existing key instead of creating another', async () => {
     const keys = await loaded();
     const kid = keys.current().kid;

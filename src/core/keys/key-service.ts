@@ -48,6 +48,21 @@ interface LoadedKey {
 /** The sealed private key is bound to its kid, so rows cannot be swapped. */
 const sealContext = (kid: string): string => `gatehouse signing key ${kid}`;
 
+/** The key type each algorithm signs with (jose's importJWK refused a mismatch; node:crypto does not check). */
+const KEY_TYPES: Record<SigningAlgorithm, { type: string; curve?: string }> = {
+  EdDSA: { type: 'ed25519' },
+  ES256: { type: 'ec', curve: 'prime256v1' },
+  RS256: { type: 'rsa' },
+};
+
+/** A stored key whose `alg` column disagrees with its sealed key would sign tokens no one can verify. */
+function assertKeyFits(record: SigningKeyRecord, key: KeyObject): void {
+  const expected = KEY_TYPES[record.alg];
+  if (key.asymmetricKeyType !== expected.type || (expected.curve !== undefined && key.asymmetricKeyDetails?.namedCurve !== expected.curve)) {
+    throw new TypeError(`signing key ${record.kid} is stored as ${record.alg} but is a ${key.asymmetricKeyType ?? 'unknown'} key`);
+  }
+}
+
 async function createKeyPair(alg: SigningAlgorithm): Promise<{ publicJwk: JWK; privateJwk: JWK }> {
   const pair =
     alg === 'EdDSA'
@@ -221,6 +236,7 @@ export class KeyService {
       const privateJwk = JSON.parse(this.#ring.open(record.sealedPrivateJwk, sealContext(record.kid))) as JsonWebKey;
       // KeyObjects: tokens are signed and verified with node:crypto (compact-jws.ts).
       const privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
+      assertKeyFits(record, privateKey);
       return { record, publicJwk: JSON.parse(record.publicJwk) as PublicJwk, privateKey, publicKey: createPublicKey(privateKey) };
     });
     // Newest activation last, so the signing key is the last eligible one.

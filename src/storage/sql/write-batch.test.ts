@@ -54,6 +54,14 @@ describe('writeBatches', () => {
     expect(calls).toEqual([['many', [1, 2]]]);
   });
 
+  it('gives every caller the batch’s error when telling whose failure it is fails too', async () => {
+    const { write } = recorder({ failMany: true, retriesAlone: () => {
+      throw new Error('cannot tell');
+    } });
+    const outcomes = await Promise.allSettled([write(1), write(2)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('writes a full batch at once, past `max`', async () => {
     const { calls, write } = recorder({ max: 2 });
     await Promise.all([write(1), write(2), write(3)]);

@@ -28,7 +28,13 @@ export function writeBatches<T>(options: {
       await options.many(batch.map((entry) => entry.item));
       for (const entry of batch) entry.resolve();
     } catch (error) {
-      if (options.retriesAlone?.(error) === false) {
+      let alone: boolean;
+      try {
+        alone = options.retriesAlone?.(error) !== false;
+      } catch {
+        alone = false;
+      }
+      if (!alone) {
         for (const entry of batch) entry.reject(error);
         return;
       }

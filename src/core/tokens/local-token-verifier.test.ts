@@ -20,7 +20,10 @@ class MemorySigningKeys implements SigningKeyRepository {
   async insert(key: SigningKeyRecord): Promise<void> {
     this.keys.push({ ...key });
   }
-  async retire(): Promise<void> {}
+  async retire(kid: string, retiresAt: number, removeAfter: number): Promise<void> {
+    const key = this.keys.find((k) => k.kid === kid && k.retiresAt === null);
+    if (key) Object.assign(key, { retiresAt, removeAfter });
+  }
   async deleteRemoved(): Promise<number> {
     return 0;
   }
@@ -28,6 +31,7 @@ class MemorySigningKeys implements SigningKeyRepository {
 
 describe('LocalTokenVerifier', () => {
   let keys: KeyService;
+  let clock: ManualClock;
   let verifier: LocalTokenVerifier;
   const revoked = new Set<string>();
   const claims = { iss: ISSUER, sub: 'user-1', aud: 'https://api.example.com', client_id: 'app', jti: 'jti-1', iat: NOW, nbf: NOW, exp: NOW + 600 };
@@ -40,7 +44,7 @@ describe('LocalTokenVerifier', () => {
   };
 
   beforeEach(async () => {
-    const clock = new ManualClock(T0);
+    clock = new ManualClock(T0);
     keys = new KeyService(new MemorySigningKeys(), createMasterKeyRing([randomBytes(32)]), clock, { algorithm: 'EdDSA', rotationIntervalMs: 86_400_000, publishLeadMs: 60_000, retentionMs: 60_000 });
     await keys.load();
     revoked.clear();
@@ -80,5 +84,24 @@ describe('LocalTokenVerifier', () => {
     expect((await verifier.verifyIdTokenHint(idToken)).sub).toBe('user-1');
     await refused(verifier.verifyIdTokenHint(accessToken()), /./, 'invalid_request');
     await refused(verifier.verifyIdTokenHint(signJwt(keys.current(), 'JWT', { ...claims, iss: 'https://evil.example' })), /./, 'invalid_request');
+  });
+
+  it('checks a token’s signature once, but its time, revocation and key every time', async () => {
+    const token = accessToken();
+    const first = await verifier.verifyAccessToken(token);
+    expect(await verifier.verifyAccessToken(token)).toEqual(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    revoked.add('jti-1');
+    await refused(verifier.verifyAccessToken(token), /revoked/);
+    revoked.clear();
+    clock.advance(600_000);
+    await refused(verifier.verifyAccessToken(token), /expired/);
+  });
+
+  it('refuses a token it verified before once its key is unpublished (an immediate rotation)', async () => {
+    const token = accessToken();
+    await verifier.verifyAccessToken(token);
+    await keys.rotate({ immediate: true });
+    await refused(verifier.verifyAccessToken(token), /unknown or unpublished kid/);
   });
 });

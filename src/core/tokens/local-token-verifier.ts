@@ -1,6 +1,7 @@
 import { decodeProtectedHeader, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
+import { hashSecret } from '../secrets.js';
 import { verifyJwt } from '../keys/compact-jws.js';
 import type { KeyService } from '../keys/key-service.js';
 
@@ -13,6 +14,7 @@ export class LocalTokenVerifier {
   readonly #clock: Clock;
   readonly #issuer: string;
   readonly #isRevoked: (jti: string) => boolean;
+  readonly #verified = new Map<string, Verified>();
 
   constructor(keys: KeyService, clock: Clock, options: { issuer: string; isRevoked: (jti: string) => boolean }) {
     this.#keys = keys;
@@ -53,19 +55,36 @@ export class LocalTokenVerifier {
   }
 
   /**
-   * The checks jose's jwtVerify made here before (RFC 7519 §7.2, RFC 8725 §3.1): signature by a
-   * published key with that key's own algorithm (compact-jws.ts), `typ` when asked (compared as
-   * media types, RFC 7515 §4.1.9), `iss`, and times: `exp` passed and `nbf` not reached refused with
-   * no tolerance, each a number when present; `ignoreExpiry` skips the two time checks.
+   * The token's header and claims once its signature is checked. A token whose signature checked
+   * out before is not checked again while its key is published (an Ed25519 verification is most of
+   * an introspection's CPU, and resource servers introspect one token many times): the exact text
+   * is what was verified, so its SHA-256 finds the result. Everything else is checked every time.
    */
-  async #verify(token: string, options: { typ?: string; ignoreExpiry?: boolean }): Promise<JWTPayload> {
+  #signatureChecked(token: string): Verified {
+    const digest = hashSecret(token);
+    const cached = this.#verified.get(digest);
+    if (cached && this.#keys.verificationKey(cached.kid) !== undefined) return cached;
     let verified: { header: Record<string, unknown>; claims: Record<string, unknown> };
     try {
       verified = verifyJwt(token, (kid) => this.#keys.verificationKey(kid));
     } catch (error) {
       throw new AuthError('invalid_token', { detail: `token verification failed: ${(error as Error).message}`, cause: error });
     }
-    const { header, claims } = verified;
+    // Frozen through and through: every caller gets the same objects.
+    const entry: Verified = { kid: String(verified.header.kid), header: frozen(verified.header), claims: frozen(verified.claims) };
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(digest, entry);
+    return entry;
+  }
+
+  /**
+   * The checks jose's jwtVerify made here before (RFC 7519 §7.2, RFC 8725 §3.1): signature by a
+   * published key with that key's own algorithm (compact-jws.ts), `typ` when asked (compared as
+   * media types, RFC 7515 §4.1.9), `iss`, and times: `exp` passed and `nbf` not reached refused with
+   * no tolerance, each a number when present; `ignoreExpiry` skips the two time checks.
+   */
+  async #verify(token: string, options: { typ?: string; ignoreExpiry?: boolean }): Promise<JWTPayload> {
+    const { header, claims } = this.#signatureChecked(token);
     const fail = (why: string): never => {
       throw new AuthError('invalid_token', { detail: `token verification failed: ${why}` });
     };
@@ -81,6 +100,24 @@ export class LocalTokenVerifier {
     }
     return claims as JWTPayload;
   }
+}
+
+/** Tokens whose signature was checked, oldest first (about 150 bytes each). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+interface Verified {
+  kid: string;
+  header: Readonly<Record<string, unknown>>;
+  claims: Readonly<Record<string, unknown>>;
+}
+
+/** A parsed JSON value made read-only at every depth. */
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const member of Object.values(value)) frozen(member);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** `at+jwt` and `application/at+jwt` are one media type, case-insensitive (RFC 7515 §4.1.9). */

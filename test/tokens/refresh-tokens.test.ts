@@ -27,7 +27,9 @@ function refreshSuite(engine: string, env: () => Promise<{ env: Record<string, s
     beforeEach(async () => {
       const setup = await env();
       cleanup = setup.cleanup;
-      t = await startTestGatehouse(setup.env);
+      // The clients the tokens below are issued to exist (a deleted client's tokens are revoked as they are recorded).
+      const clients = ['app', 'other-app'].map((id) => ({ client_id: id, client_name: id, client_secret: `${id}-secret-of-the-refresh-token-test-suite-0123456789`, grant_types: ['client_credentials'] }));
+      t = await startTestGatehouse({ ...setup.env, GATEHOUSE_CLIENTS: JSON.stringify(clients) });
       userId = (await t.gatehouse.services.accounts.register({ email: 'rt@example.com', password: 'refresh token passphrase' }, { by: 'admin' })).id;
     });
     afterEach(async () => {

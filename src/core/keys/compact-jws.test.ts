@@ -109,3 +109,13 @@ describe('verifyJwt', () => {
     rejected(`${h}.${arrayClaims}.${signed}`, /claims is not a JSON object/);
   });
 });
+
+describe('verifyJwt on a hostile header', () => {
+  it('refuses an alg that is not a string (one with its own toString) as JwsRejected, not a TypeError', () => {
+    const ed = pairs.EdDSA();
+    const keyFor = (kid: string): VerificationKey | undefined => (kid === 'ed' ? { alg: 'EdDSA', publicKey: ed.publicKey } : undefined);
+    const [, claims, signature] = signJwt({ kid: 'ed', alg: 'EdDSA', privateKey: ed.privateKey }, 'JWT', { sub: 'u' }).split('.') as [string, string, string];
+    const header = Buffer.from(JSON.stringify({ alg: { toString: 1 }, kid: 'ed' })).toString('base64url');
+    expect(() => verifyJwt(`${header}.${claims}.${signature}`, keyFor)).toThrow(JwsRejected);
+  });
+});

@@ -77,7 +77,7 @@ export function verifyJwt(token: string, keyFor: (kid: string) => VerificationKe
   if (header.crit !== undefined) throw new JwsRejected('crit header parameter not understood');
   const key = typeof header.kid === 'string' ? keyFor(header.kid) : undefined;
   if (!key) throw new JwsRejected('unknown or unpublished kid');
-  if (header.alg !== key.alg) throw new JwsRejected(`alg ${String(header.alg)} is not its key's (${key.alg})`);
+  if (header.alg !== key.alg) throw new JwsRejected(`alg ${typeof header.alg === 'string' ? header.alg : typeof header.alg} is not its key's (${key.alg})`);
   const claimBytes = decodePart(encodedClaims, 'claims');
   const signature = decodePart(encodedSignature, 'signature');
   const data = Buffer.from(`${encodedHeader}.${encodedClaims}`);

@@ -352,6 +352,11 @@ describe('ClientService', () => {
       expect((await clients.list()).map((c) => c.id)).toEqual(['spa']);
     });
 
+    it('refuses the client_id of Gatehouse’s own tokens', async () => {
+      const error = await failure(clients.applyDeclared([{ ...web, client_id: 'gatehouse' }]));
+      expect(error.description).toBe('invalid declared clients: clients[0] (client_id "gatehouse"): client_id gatehouse is reserved for Gatehouse\'s own tokens');
+    });
+
     it('refuses a secret for a public or private_key_jwt client', async () => {
       const key = await exportJWK((await generateKeyPair('ES256', { extractable: true })).publicKey);
       const error = await failure(

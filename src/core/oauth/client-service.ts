@@ -1,7 +1,7 @@
 import { importJWK, type JWK } from 'jose';
 import type { Clock } from '../clock.js';
 import { AuthError } from '../errors.js';
-import type { ClientRepository, GrantType, OAuthClient, SigningAlgorithm, TokenEndpointAuthMethod } from '../ports.js';
+import { FIRST_PARTY_CLIENT_ID, type ClientRepository, type GrantType, type OAuthClient, type SigningAlgorithm, type TokenEndpointAuthMethod } from '../ports.js';
 import { generateId, generateSecret, hashSecret, safeEqual } from '../secrets.js';
 import { parseRegisteredRedirectUri } from './redirect-uri.js';
 
@@ -265,6 +265,9 @@ export class ClientService {
     const problems: Problem[] = [];
     if (typeof entry.client_id !== 'string' || !CLIENT_ID.test(entry.client_id)) {
       problems.push({ message: 'client_id must be 3–128 characters of letters, digits and . _ ~ -' });
+    } else if (entry.client_id === FIRST_PARTY_CLIENT_ID) {
+      // The client of Gatehouse's own /api/token tokens, which has no row (revocation relies on that).
+      problems.push({ message: `client_id ${FIRST_PARTY_CLIENT_ID} is reserved for Gatehouse's own tokens` });
     }
     const checked = await this.#check({
       name: entry.client_name,

@@ -190,6 +190,9 @@ function discardingTimedOutClients(pool: pgModule.Pool): PostgresPool {
     async connect() {
       const client = await pool.connect();
       let timedOut: Error | undefined;
+      // A named statement whose plan another node's migration invalidated stays broken on this
+      // connection: the connection is dropped when released, and the next one prepares afresh.
+      let stale = false;
       const run = (query: string | pgModule.QueryConfig, values?: unknown[]): Promise<unknown> =>
         (client.query as (...a: unknown[]) => Promise<unknown>)(...(values === undefined ? [query] : [query, values])).catch((error: unknown) => {
           if (error instanceof Error && error.message === 'Query read timeout') timedOut = error;
@@ -206,11 +209,13 @@ function discardingTimedOutClients(pool: pgModule.Pool): PostgresPool {
             // A schema change by another node (a rolling upgrade's migration) invalidates the plan
             // this connection prepared; the statement did not run, so it runs once more unprepared (in a
             // transaction that retry fails too, the transaction being aborted: the caller sees the error).
-            if ((error as { code?: unknown }).code === '0A000' && /cached plan/.test(String((error as Error).message))) return run(text as string, values);
-            throw error;
+            const { code, routine } = error as { code?: unknown; routine?: unknown };
+            if (code !== '0A000' || routine !== 'RevalidateCachedQuery') throw error;
+            stale = true;
+            return run(text as string, values);
           }
         }) as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy === true || timedOut !== undefined),
+        release: (destroy?: boolean) => client.release(destroy === true || timedOut !== undefined || stale),
       };
     },
     end: () => pool.end(),

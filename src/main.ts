@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import pino from 'pino';
-import pretty from 'pino-pretty';
+import type prettyModule from 'pino-pretty';
 import type { GatehouseConfig } from './config/schema.js';
 import { AccountService } from './core/accounts/account-service.js';
 import { Authenticator } from './core/accounts/authenticator.js';
 import { SignIn } from './core/accounts/sign-in.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { requireOnFirstUse } from './core/load-on-first-use.js';
 import { KeyService } from './core/keys/key-service.js';
 import { createMasterKeyRing, type MasterKeyRing } from './core/keys/sealed-box.js';
 import { resolveMasterKeys } from './config/master-key-file.js';
@@ -373,6 +374,9 @@ export async function createGatehouse(options: GatehouseOptions): Promise<Gateho
   };
 }
 
+/** pino-pretty, for development's human-readable lines: a production start does not load it. */
+const pretty = requireOnFirstUse<typeof prettyModule>('pino-pretty', import.meta.url);
+
 /**
  * Human-readable lines in development, JSON lines in production, written to `destination`
  * (standard output when omitted).
@@ -383,5 +387,5 @@ export function createLogger(config: Pick<GatehouseConfig, 'mode' | 'logLevel'>,
     redact: { paths: ['req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]'], censor: '[redacted]' },
   };
   if (config.mode === 'production') return destination ? pino(options, destination) : pino(options);
-  return pino(options, pretty({ ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss', singleLine: true, ...(destination ? { destination } : { sync: true }) }));
+  return pino(options, pretty()({ ignore: 'pid,hostname,reqId', translateTime: 'HH:MM:ss', singleLine: true, ...(destination ? { destination } : { sync: true }) }));
 }

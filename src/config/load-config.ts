@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Value } from '@sinclair/typebox/value';
+import { Value } from './typebox.js';
 import { describeProviderProblems } from './provider-problems.js';
 import { webAuthnRelyingParty } from './webauthn-relying-party.js';
 import { OPENID_SCOPES } from '../core/oauth/scopes.js';

@@ -1,4 +1,4 @@
-import { Value } from '@sinclair/typebox/value';
+import { Value } from './typebox.js';
 import { configSchema } from './schema.js';
 
 const providersSchema = configSchema.properties.providers;

@@ -1,4 +1,5 @@
-import { Type, type Static, type TInteger, type TSchema } from '@sinclair/typebox';
+import type { Static, TInteger, TSchema } from '@sinclair/typebox';
+import { Type } from './typebox.js';
 
 /**
  * The one configuration schema. Each property is a setting: its environment variable is

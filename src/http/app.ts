@@ -10,6 +10,7 @@ import { createCsrfGuard } from './csrf.js';
 import { registerErrorHandler } from './error-handler.js';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.js';
 import { registerGracefulClose } from './graceful-close.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { registerAccountPages } from './routes/account-pages.js';
 import { registerAccountEmailPages } from './routes/account-email-pages.js';
 import { registerAssets } from './routes/assets.js';
@@ -118,6 +119,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // removeAdditional must stay false: with `true` ajv silently strips the fields a schema refuses
     // with `additionalProperties: false` instead of failing validation (400 invalid_request).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true } },
+    // Each route's schemas compile when the route first runs, not all at start.
+    schemaController: lazySchemaCompilers(),
   });
 
   await app.register(cookie);

@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { MailTransport, OutgoingMail } from '../core/mail-ports.js';
+import { loadNodemailer } from './nodemailer.js';
 
 /** One entry of the development outbox's index.json. */
 export interface OutboxIndexEntry {
@@ -21,12 +22,14 @@ export interface OutboxIndexEntry {
  * client), listed in `index.json`, and `onSaved` is told the link it carries so the log can print it.
  */
 export function createFolderTransport(options: { dir: string; from: string; onSaved?: (entry: OutboxIndexEntry) => void }): MailTransport {
-  const composer = createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  // nodemailer composes the .eml; loaded with the first message.
+  let opened: Promise<Transporter> | undefined;
+  const composer = (): Promise<Transporter> => (opened ??= loadNodemailer().then(({ createTransport }) => createTransport({ streamTransport: true, buffer: true, newline: 'unix' })));
   const index = join(options.dir, 'index.json');
   return {
     description: `the development outbox ${options.dir}`,
     async send(mail: OutgoingMail) {
-      const info = await composer.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: `<${mail.id}@gatehouse.invalid>` });
+      const info = await (await composer()).sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: `<${mail.id}@gatehouse.invalid>` });
       mkdirSync(options.dir, { recursive: true, mode: 0o700 });
       const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.kind}-${mail.id}.eml`;
       writeFileSync(join(options.dir, file), info.message as Buffer, { mode: 0o600 });

@@ -1,5 +1,7 @@
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { MailSendError, type MailTransport, type OutgoingMail } from '../core/mail-ports.js';
+import { loadNodemailer } from './nodemailer.js';
 
 export interface SmtpTransportOptions {
   /** `smtps://user:pass@host:465` or `smtp://user:pass@host:587`. */
@@ -16,14 +18,14 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
 /**
  * Delivers through an SMTP server with a pool of connections (nodemailer). `smtps://` speaks TLS
  * from the start; `smtp://` must upgrade with STARTTLS unless the server is on this host. The
- * certificate is always checked.
+ * certificate is always checked. nodemailer and its pool are set up at the first send or check.
  */
 export function createSmtpTransport(options: SmtpTransportOptions): MailTransport {
   const url = new URL(options.url);
   const secure = url.protocol === 'smtps:';
   const loopback = LOOPBACK.has(url.hostname);
   const timeout = options.timeoutMs ?? 30_000;
-  const transporter = createTransport({
+  const settings: SMTPPool.Options = {
     pool: true,
     maxConnections: 3,
     host: url.hostname.replace(/^\[|\]$/g, ''),
@@ -39,13 +41,15 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
     socketTimeout: timeout,
     disableFileAccess: true,
     disableUrlAccess: true,
-  });
+  };
+  let opened: Promise<Transporter> | undefined;
+  const transporter = (): Promise<Transporter> => (opened ??= loadNodemailer().then(({ createTransport }) => createTransport(settings)));
   const description = `${url.protocol}//${url.hostname}:${url.port === '' ? (secure ? 465 : 587) : url.port}`;
   return {
     description,
     async send(mail: OutgoingMail) {
       try {
-        await transporter.sendMail({
+        await (await transporter()).sendMail({
           from: options.from,
           to: mail.to,
           subject: mail.subject,
@@ -60,13 +64,14 @@ export function createSmtpTransport(options: SmtpTransportOptions): MailTranspor
     },
     async verify() {
       try {
-        await transporter.verify();
+        await (await transporter()).verify();
       } catch (error) {
         throw toSendError(error);
       }
     },
     async close() {
-      transporter.close();
+      // Nothing to close when nothing was sent; a pool that failed to load has nothing open either.
+      if (opened) (await opened.catch(() => undefined))?.close();
     },
   };
 }

@@ -1,5 +1,6 @@
-import * as client from 'openid-client';
+import type * as oidc from 'openid-client';
 import { AuthError } from '../errors.js';
+import { loadOnFirstUse } from '../load-on-first-use.js';
 import type { OAuth2ProviderDefinition, OidcProviderDefinition, ProviderDefinition, UpstreamProfile } from './provider.js';
 
 /** What the callback received: its full URL, and for a form_post response the posted fields. */
@@ -23,6 +24,9 @@ export interface UpstreamChecks {
 
 const TIMEOUT_SECONDS = 10;
 
+/** openid-client, loaded at the first upstream sign-in or discovery: a start with no provider configured does not load it. */
+const openidClient = loadOnFirstUse('openid-client', () => import('openid-client'));
+
 /**
  * Gatehouse as a client of upstream providers, through openid-client v6 (a certified relying-party
  * library): discovery, PKCE S256, state and nonce, the RFC 9207 `iss` response parameter when the
@@ -31,7 +35,7 @@ const TIMEOUT_SECONDS = 10;
  */
 export class UpstreamClient {
   readonly #secretFor: (definition: ProviderDefinition) => Promise<string | undefined>;
-  readonly #configs = new Map<string, Promise<client.Configuration>>();
+  readonly #configs = new Map<string, Promise<oidc.Configuration>>();
   readonly #discoveredEndpoints = new Map<string, string>();
   readonly #fetch: typeof fetch | undefined;
 
@@ -61,6 +65,7 @@ export class UpstreamClient {
   /** The URL to send the browser to (RFC 6749 §4.1.1, OIDC Core §3.1.2.1, RFC 7636 §4.3). */
   async authorizationUrl(definition: ProviderDefinition, checks: UpstreamChecks & { codeChallenge: string; reauthenticate?: boolean }): Promise<string> {
     const config = await this.#configuration(definition);
+    const client = await openidClient();
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: checks.redirectUri,
       scope: definition.scopes.join(' '),
@@ -82,7 +87,9 @@ export class UpstreamClient {
    * unreachable) or `upstream_error` (anything that fails validation).
    */
   async signIn(definition: ProviderDefinition, response: UpstreamResponse, checks: UpstreamChecks): Promise<UpstreamProfile> {
+    let client: typeof oidc | undefined;
     try {
+      client = await openidClient();
       const config = await this.#configuration(definition, { fresh: true });
       const current = response.form
         ? new Request(response.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...response.form }).toString() })
@@ -98,15 +105,15 @@ export class UpstreamClient {
         },
         { redirect_uri: checks.redirectUri },
       );
-      if (definition.kind === 'oauth2') return await this.#oauth2Profile(definition, config, tokens.access_token);
-      const profile = await this.#oidcProfile(definition, config, tokens);
+      if (definition.kind === 'oauth2') return await this.#oauth2Profile(client, definition, config, tokens.access_token);
+      const profile = await this.#oidcProfile(client, definition, config, tokens);
       return profile.name === null ? { ...profile, name: postedName(response.form) } : profile;
     } catch (error) {
-      throw toAuthError(definition, error);
+      throw toAuthError(definition, error, client);
     }
   }
 
-  async #oidcProfile(definition: OidcProviderDefinition, config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<UpstreamProfile> {
+  async #oidcProfile(client: typeof oidc, definition: OidcProviderDefinition, config: oidc.Configuration, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): Promise<UpstreamProfile> {
     const idToken = tokens.claims();
     if (!idToken) throw new AuthError('upstream_error', { detail: 'no ID token' });
     let claims: Record<string, unknown> = { ...idToken };
@@ -128,7 +135,7 @@ export class UpstreamClient {
     };
   }
 
-  async #oauth2Profile(definition: OAuth2ProviderDefinition, config: client.Configuration, accessToken: string): Promise<UpstreamProfile> {
+  async #oauth2Profile(client: typeof oidc, definition: OAuth2ProviderDefinition, config: oidc.Configuration, accessToken: string): Promise<UpstreamProfile> {
     const read = async (url: string): Promise<unknown> => {
       // GitHub's API refuses requests without a User-Agent.
       const answer = await client.fetchProtectedResource(config, accessToken, new URL(url), 'GET', undefined, new Headers({ accept: 'application/json', 'user-agent': 'Gatehouse' }));
@@ -143,19 +150,25 @@ export class UpstreamClient {
     return mapped;
   }
 
-  #configuration(definition: ProviderDefinition, options: { fresh?: boolean } = {}): Promise<client.Configuration> {
+  #configuration(definition: ProviderDefinition, options: { fresh?: boolean } = {}): Promise<oidc.Configuration> {
     // Apple's client secret is a JWT made per request: rebuild the configuration around cached metadata.
     const cached = this.#configs.get(definition.id);
     if (cached && !(options.fresh && definition.clientAuth.method === 'apple_client_secret_jwt')) return cached;
-    const created = this.#create(definition, cached).catch((error: unknown) => {
-      this.#configs.delete(definition.id);
-      throw toAuthError(definition, error);
-    });
+    const created = (async () => {
+      let client: typeof oidc | undefined;
+      try {
+        client = await openidClient();
+        return await this.#create(client, definition, cached);
+      } catch (error) {
+        this.#configs.delete(definition.id);
+        throw toAuthError(definition, error, client);
+      }
+    })();
     this.#configs.set(definition.id, created);
     return created;
   }
 
-  async #create(definition: ProviderDefinition, previous: Promise<client.Configuration> | undefined): Promise<client.Configuration> {
+  async #create(client: typeof oidc, definition: ProviderDefinition, previous: Promise<oidc.Configuration> | undefined): Promise<oidc.Configuration> {
     const secret = await this.#secretFor(definition);
     const auth =
       definition.clientAuth.method === 'none'
@@ -164,7 +177,7 @@ export class UpstreamClient {
           ? client.ClientSecretBasic(secret!)
           : client.ClientSecretPost(secret!);
     const execute = definition.allowInsecureHttp ? [client.allowInsecureRequests] : [];
-    let config: client.Configuration;
+    let config: oidc.Configuration;
     if (definition.kind === 'oidc') {
       const metadata = previous ? (await previous).serverMetadata() : undefined;
       config = metadata
@@ -203,10 +216,13 @@ function postedName(form: Readonly<Record<string, string>> | undefined): string 
   }
 }
 
-/** Maps openid-client and network failures to our codes; the original text goes to `detail` only. */
-function toAuthError(definition: ProviderDefinition, error: unknown): AuthError {
+/**
+ * Maps openid-client and network failures to our codes; the original text goes to `detail` only.
+ * `client` is the loaded library (undefined when loading it failed: an `upstream_error`).
+ */
+function toAuthError(definition: ProviderDefinition, error: unknown, client: typeof oidc | undefined): AuthError {
   if (error instanceof AuthError) return error;
-  if (error instanceof client.AuthorizationResponseError) {
+  if (client && error instanceof client.AuthorizationResponseError) {
     if (error.error === 'access_denied') return new AuthError('access_denied', { description: `The sign-in with ${definition.name} was cancelled.`, detail: `upstream access_denied: ${error.error_description ?? ''}` });
     return new AuthError('upstream_error', { description: `${definition.name} refused the sign-in.`, detail: `upstream ${error.error}: ${error.error_description ?? ''}` });
   }

@@ -1,5 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { HOTP, Secret } from 'otpauth';
+import type * as OtpAuth from 'otpauth';
+import { requireOnFirstUse } from '../load-on-first-use.js';
+
+/** otpauth, loaded at the first authenticator-app code made or checked, not at start. */
+const otpauth = requireOnFirstUse<typeof OtpAuth>('otpauth', import.meta.url);
 
 export const TOTP_PERIOD_SECONDS = 30;
 export const TOTP_DIGITS = 6;
@@ -36,6 +40,7 @@ export function totpCode(secret: Buffer, step: number, options: { digits?: numbe
   if (!Number.isSafeInteger(digits) || digits < 6 || digits > 8) throw new TypeError('digits must be 6, 7 or 8');
   if (!ALGORITHMS.includes(algorithm)) throw new TypeError('algorithm must be SHA1, SHA256 or SHA512');
   // A copy: a Buffer may be a view into a larger shared pool, and otpauth reads the whole ArrayBuffer.
+  const { HOTP, Secret } = otpauth();
   const key = new Secret({ buffer: Uint8Array.from(secret).buffer });
   // RFC 6238 §4: TOTP is HOTP with the time step as the counter.
   return HOTP.generate({ secret: key, algorithm, digits, counter: step });
@@ -100,5 +105,5 @@ export function formatTotpSecret(secret: Buffer): string {
 
 /** RFC 4648 §6 base32 without padding (Key Uri Format: "padding specified in RFC 3548 section 2.2 is not required and should be omitted"). */
 function base32(secret: Buffer): string {
-  return new Secret({ buffer: Uint8Array.from(secret).buffer }).base32;
+  return new (otpauth().Secret)({ buffer: Uint8Array.from(secret).buffer }).base32;
 }

@@ -1,5 +1,9 @@
-import { dictionary } from '@zxcvbn-ts/language-common';
+import type * as zxcvbnCommon from '@zxcvbn-ts/language-common';
 import { AuthError } from '../errors.js';
+import { requireOnFirstUse } from '../load-on-first-use.js';
+
+/** The zxcvbn-ts word lists (several MiB), loaded at the first new password rather than at start. */
+const zxcvbnLists = requireOnFirstUse<typeof zxcvbnCommon>('@zxcvbn-ts/language-common', import.meta.url);
 
 export interface PasswordPolicy {
   /** Minimum length in Unicode code points after NFKC (NIST SP 800-63B: at least 8). */
@@ -12,7 +16,7 @@ let common: ReadonlySet<string> | undefined;
 
 /** The ~49,000 most common passwords (zxcvbn-ts common list), lower-cased. */
 function commonPasswords(): ReadonlySet<string> {
-  common ??= new Set(dictionary.passwords.map((p) => p.toLowerCase()));
+  common ??= new Set(zxcvbnLists().dictionary.passwords.map((p) => p.toLowerCase()));
   return common;
 }
 

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errorStatus, type AuthError } from '../../core/errors.js';
 import { loginPage } from '../../ui/pages/login-page.js';

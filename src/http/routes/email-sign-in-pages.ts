@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EmailSignInMethod } from '../../core/accounts/email-sign-in.js';
 import type { Principal } from '../../core/accounts/sign-in.js';

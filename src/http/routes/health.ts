@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance } from 'fastify';
 import type { HttpContext } from '../context.js';
 

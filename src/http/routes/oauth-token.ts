@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import type { AuthenticatedClient } from '../../core/oauth/client-authenticator.js';

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import { throttleAddress } from '../../core/throttle/throttle-address.js';

@@ -1,4 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAcr, withSecondFactor, type AuthMethodRef } from '../../core/mfa/assurance.js';
 import type { FactorSummary, PendingSignIn } from '../../core/mfa/multi-factor.js';

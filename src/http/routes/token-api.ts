@@ -1,5 +1,5 @@
 import { acrOf } from '../../core/mfa/assurance.js';
-import { Type } from '@sinclair/typebox';
+import { Type } from '../../config/typebox.js';
 import type { FastifyInstance } from 'fastify';
 import { AuthError } from '../../core/errors.js';
 import { FIRST_PARTY_CLIENT_ID } from '../../core/ports.js';

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type CreateTableBuilder, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import type { CreateTableBuilder, PostgresPool, PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from './kysely.js';
 import { createRequire } from 'node:module';
 import type pgModule from 'pg';
 import type { Database } from './schema.js';

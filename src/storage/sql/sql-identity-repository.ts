@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { sql } from './kysely.js';
 import { AuthError } from '../../core/errors.js';
 import type { FederatedIdentity, IdentityRepository } from '../../core/ports.js';
 import { isUniqueViolation, withUserLocked, type Engine } from './dialect.js';

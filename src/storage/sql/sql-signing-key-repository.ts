@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { sql } from './kysely.js';
 import type { SigningAlgorithm, SigningKeyRecord, SigningKeyRepository } from '../../core/ports.js';
 import type { Database, SigningKeysTable } from './schema.js';
 

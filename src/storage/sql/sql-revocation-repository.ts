@@ -1,4 +1,5 @@
-import { sql, type Insertable, type Kysely } from 'kysely';
+import type { Insertable, Kysely } from 'kysely';
+import { sql } from './kysely.js';
 import { FIRST_PARTY_CLIENT_ID, type RevocationRepository, type RevocationScope } from '../../core/ports.js';
 import { inSequenceOrder, isUnavailable, type Engine, type SqlConnection } from './dialect.js';
 import { preparedQuery, type ArgumentOf } from './prepared-query.js';

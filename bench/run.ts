@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createBaseline, type Baseline } from './lib/baseline.js';
 import { machineDescription } from './lib/cpu.js';
 import { markdownTable } from './lib/report.js';
 import type { BenchSettings, ScenarioResult } from './lib/types.js';
@@ -17,7 +18,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --postgres         also measure on PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres;
                      a private database bench_<random> is created there and dropped)
   --postgres-url U   the PostgreSQL server to use (implies --postgres)
-  --profile NAME     run scenario NAME once with Gatehouse under node --cpu-prof; profiles in bench/results/profiles`;
+  --profile NAME     run scenario NAME once with Gatehouse under node --cpu-prof; profiles in bench/results/profiles
+  --baseline REV     also measure Gatehouse as it was at git revision REV (a temporary worktree, same harness),
+                     next to the current checkout in every scenario, with current ÷ baseline ratios`;
 
 const RESULTS = 'bench/results';
 
@@ -32,6 +35,7 @@ function parseSettings(): BenchSettings {
       postgres: { type: 'boolean', default: false },
       'postgres-url': { type: 'string' },
       profile: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -58,6 +62,7 @@ function parseSettings(): BenchSettings {
     postgresUrl,
     only: profile ? [profile] : only,
     profile,
+    baseline: values.baseline,
   };
 }
 
@@ -79,10 +84,19 @@ try {
   process.stderr.write(`bench: ${(error as Error).message}\n${USAGE}\n`);
   process.exit(2);
 }
+let baseline: Baseline | undefined;
+try {
+  // Removed when the process exits, Ctrl-C included (see createBaseline).
+  baseline = settings.baseline === undefined ? undefined : createBaseline(settings.baseline, log);
+} catch (error) {
+  process.stderr.write(`bench: --baseline: ${(error as Error).message}\n`);
+  process.exit(2);
+}
 const machine = machineDescription();
 const meta = {
   date: new Date().toISOString(),
   commit: gitCommit(),
+  baseline: baseline ? { rev: baseline.rev, commit: baseline.commit } : undefined,
   node: process.version,
   ...machine,
   settings: { ...settings, postgresUrl: settings.postgresUrl ? new URL(settings.postgresUrl).host : undefined },
@@ -95,7 +109,7 @@ for (const scenario of selected) {
   const started = performance.now();
   let result: ScenarioResult;
   try {
-    result = await scenario.run({ settings, profiling: settings.profile === scenario.name, profileDir: `${RESULTS}/profiles`, log });
+    result = await scenario.run({ settings, profiling: settings.profile === scenario.name, profileDir: `${RESULTS}/profiles`, log, baseline });
   } catch (error) {
     // One scenario that cannot run (a server missing, PostgreSQL down) does not lose the others' results.
     failed = true;
@@ -104,16 +118,20 @@ for (const scenario of selected) {
   }
   results.push({ name: scenario.name, title: scenario.title, seconds: (performance.now() - started) / 1000, ...result });
 }
+baseline?.remove();
 
 if (settings.profile) {
   for (const path of results.flatMap((r) => r.profiles ?? [])) process.stdout.write(`${path}\n`);
   process.exit(failed ? 1 : 0);
 }
 const lines = [
-  `Gatehouse benchmark — ${meta.date}, commit ${meta.commit}, Node ${meta.node}, ${meta.cpuCount} × ${meta.cpuModel}`,
+  `Gatehouse benchmark — ${meta.date}, commit ${meta.commit}${baseline ? `, baseline ${baseline.short} (${baseline.rev})` : ''}, Node ${meta.node}, ${meta.cpuCount} × ${meta.cpuModel}`,
   '',
   `${settings.runs} runs, ${settings.duration} s per load measurement, ${settings.connections} connections (autocannon, 127.0.0.1), ${settings.warmup} s warm-up`,
 ];
+if (baseline) {
+  lines.push('', `Rows marked \`@ ${baseline.short}\` are Gatehouse at ${baseline.rev} (${baseline.commit}): its src/ and packages/ with this checkout's bench/, measured interleaved with the current checkout.`);
+}
 for (const result of results) {
   lines.push('', `### ${result.name}: ${result.title}`);
   for (const table of result.tables) lines.push('', markdownTable(table));

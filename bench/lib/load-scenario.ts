@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { baselineLabel, errorSummary, type Baseline } from './baseline.js';
 import { measureLoad, runAutocannon, type LoadRequest } from './load.js';
 import { sendOnce, type CheckedResponse } from './requests.js';
 import { startServer, type ServerProcess } from './server-process.js';
@@ -15,6 +16,10 @@ export interface LoadTarget {
   /** A file name in bench/servers/ (without `.ts`). */
   server: string;
   env?: Record<string, string>;
+  /** The checkout the server runs from (default the current one); a baseline twin's is the baseline's. */
+  cwd?: string;
+  /** On a baseline twin (see {@link withBaselineTwins}): the label of the subject it is the twin of. */
+  twinOf?: string;
   /** The request the load repeats, built from the server's ready line. */
   request(ready: Record<string, unknown>): LoadRequest;
   /**
@@ -38,6 +43,23 @@ export interface ProcessTarget {
 export type ScenarioTarget = LoadTarget | ProcessTarget;
 
 const isProcess = (target: ScenarioTarget): target is ProcessTarget => 'measure' in target;
+const isTwin = (target: ScenarioTarget): boolean => !isProcess(target) && target.twinOf !== undefined;
+
+/**
+ * With a baseline, each subject gets a twin run from the baseline's folder, labelled `… @ SHORT`, and
+ * the targets are ordered floors, then each subject after its baseline twin, then peers.
+ */
+export function withBaselineTwins(targets: ScenarioTarget[], baseline: Baseline | undefined): ScenarioTarget[] {
+  if (!baseline) return targets;
+  const subjects = targets.filter((target) => target.role === 'subject').flatMap((target): ScenarioTarget[] =>
+    isProcess(target) ? [target] : [{ ...target, label: baselineLabel(target.label, baseline), cwd: baseline.dir, twinOf: target.label }, target],
+  );
+  return [...targets.filter((target) => target.role === 'floor'), ...subjects, ...targets.filter((target) => target.role === 'peer')];
+}
+
+function serverOptions(target: LoadTarget, nodeFlags?: string[]): Parameters<typeof startServer>[1] {
+  return { ...(nodeFlags ? { nodeFlags } : {}), ...(target.env ? { env: target.env } : {}), ...(target.cwd ? { cwd: target.cwd } : {}) };
+}
 
 /** Sends the target's request once and applies its check (default: a 2xx answer). */
 export async function checkTarget(target: LoadTarget, server: ServerProcess): Promise<void> {
@@ -62,42 +84,71 @@ export interface TargetSummary {
   latencyP99Ms: number;
   failed: number;
   othersCpuMax: number;
+  /** A baseline twin's: the subject it is the twin of. */
+  twinOf?: string;
+  /** Why a baseline twin has no (or not every) measurement: it failed to start or to be measured. */
+  error?: string;
 }
 
 /**
  * Starts every server target, checks its request once (see {@link LoadTarget.check}) and warms it
  * up, then measures every target in turn (in the order given: floors, Gatehouse, peers; a process
  * target runs its measurement) once per run, and summarises medians, spreads and ratios.
+ * With `ctx.baseline`, each subject has a baseline twin (see {@link withBaselineTwins}); a twin that
+ * fails to start or to be measured is reported as failed and the others still run.
  * With `ctx.profiling`, runs the subjects once each under `--cpu-prof` instead.
  */
-export async function runLoadScenario(ctx: ScenarioContext, targets: ScenarioTarget[]): Promise<ScenarioResult> {
+export async function runLoadScenario(ctx: ScenarioContext, given: ScenarioTarget[]): Promise<ScenarioResult> {
   const { settings } = ctx;
+  const targets = withBaselineTwins(given, ctx.baseline);
   if (ctx.profiling) return profileSubjects(ctx, targets.filter((target): target is LoadTarget => !isProcess(target) && target.role === 'subject'));
   const servers = new Map<ScenarioTarget, ServerProcess>();
+  const errors = new Map<ScenarioTarget, string>();
   const measurements: LoadMeasurement[] = [];
+  /** A twin's failure is its row's; anyone else's fails the scenario. */
+  const failTwin = async (target: ScenarioTarget, error: unknown): Promise<void> => {
+    if (!isTwin(target)) throw error;
+    const summary = errorSummary(error);
+    ctx.log(`  ${target.label} FAILED: ${summary}`);
+    errors.set(target, summary);
+    await servers.get(target)?.stop();
+    servers.delete(target);
+  };
   try {
     for (const target of targets) {
       if (isProcess(target)) continue;
       ctx.log(`starting ${target.label}`);
-      const server = await startServer(target.server, target.env ? { env: target.env } : {});
-      servers.set(target, server);
-      await checkTarget(target, server);
-      if (settings.warmup > 0) await runAutocannon(server.url, target.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
+      try {
+        const server = await startServer(target.server, serverOptions(target));
+        servers.set(target, server);
+        await checkTarget(target, server);
+        if (settings.warmup > 0) await runAutocannon(server.url, target.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
+      } catch (error) {
+        await failTwin(target, error);
+      }
     }
     for (let run = 1; run <= settings.runs; run++) {
       for (const target of targets) {
+        if (errors.has(target)) continue;
         const server = servers.get(target);
         const options = { seconds: settings.duration, connections: settings.connections, target: target.label, run };
-        const measurement = isProcess(target) ? await target.measure(options) : await measureLoad(server!, target.request(server!.ready), options);
-        ctx.log(`  run ${run} ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s, ${formatNumber(measurement.requestsPerServerCore)} req/s per server core${failures(measurement) ? `, ${failures(measurement)} FAILED` : ''}`);
-        measurements.push(measurement);
+        try {
+          const measurement = isProcess(target) ? await target.measure(options) : await measureLoad(server!, target.request(server!.ready), options);
+          ctx.log(`  run ${run} ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s, ${formatNumber(measurement.requestsPerServerCore)} req/s per server core${failures(measurement) ? `, ${failures(measurement)} FAILED` : ''}`);
+          measurements.push(measurement);
+        } catch (error) {
+          await failTwin(target, error);
+        }
       }
     }
   } finally {
     for (const server of servers.values()) await server.stop();
   }
-  const summaries = targets.map((target) => summarise(target, measurements.filter((m) => m.target === target.label)));
-  const notes = summaries.filter((s) => s.failed > 0).map((s) => `${s.label}: ${s.failed} responses were not 2xx or failed; its numbers are not a clean measurement.`);
+  const summaries = targets.map((target) => summarise(target, measurements.filter((m) => m.target === target.label), errors.get(target)));
+  const notes = [
+    ...summaries.filter((s) => s.error !== undefined).map((s) => `${s.label}: **failed**: ${s.error}`),
+    ...summaries.filter((s) => s.failed > 0).map((s) => `${s.label}: ${s.failed} responses were not 2xx or failed; its numbers are not a clean measurement.`),
+  ];
   return { tables: [targetTable(summaries), ratioTable(summaries)], notes, raw: { summaries, measurements } };
 }
 
@@ -105,7 +156,7 @@ function failures(m: LoadMeasurement): number {
   return m.non2xx + m.errors + m.timeouts;
 }
 
-function summarise(target: ScenarioTarget, runs: LoadMeasurement[]): TargetSummary {
+function summarise(target: ScenarioTarget, runs: LoadMeasurement[], error: string | undefined): TargetSummary {
   const rps = runs.map((m) => m.requestsPerSecond);
   const perCore = runs.map((m) => m.requestsPerServerCore);
   return {
@@ -119,6 +170,8 @@ function summarise(target: ScenarioTarget, runs: LoadMeasurement[]): TargetSumma
     latencyP99Ms: median(runs.map((m) => m.latencyP99Ms)),
     failed: runs.reduce((sum, m) => sum + failures(m), 0),
     othersCpuMax: Math.max(...runs.map((m) => m.othersCpu)),
+    ...(!isProcess(target) && target.twinOf !== undefined ? { twinOf: target.twinOf } : {}),
+    ...(error !== undefined ? { error } : {}),
   };
 }
 
@@ -134,25 +187,37 @@ function targetTable(summaries: TargetSummary[]): Table {
       `${formatNumber(s.requestsPerServerCoreSpread.min)}–${formatNumber(s.requestsPerServerCoreSpread.max)}`,
       formatNumber(s.latencyP50Ms),
       formatNumber(s.latencyP99Ms),
-      s.failed > 0 ? `**${formatNumber(s.failed)}**` : '0',
+      s.error !== undefined ? `**failed: ${s.error}**` : s.failed > 0 ? `**${formatNumber(s.failed)}**` : '0',
       formatNumber(s.othersCpuMax, 2),
     ]),
   };
 }
 
-/** Each subject ÷ each floor and peer (and ÷ the first subject, e.g. PostgreSQL ÷ SQLite). */
+/**
+ * Each subject ÷ its baseline twin (with a baseline), then each subject ÷ each floor and peer (and ÷
+ * the first subject, e.g. PostgreSQL ÷ SQLite), then the same for the twins (÷ the first twin).
+ * A ratio with a failed twin is left out.
+ */
 function ratioTable(summaries: TargetSummary[]): Table {
-  const subjects = summaries.filter((s) => s.role === 'subject');
+  const subjects = summaries.filter((s) => s.role === 'subject' && s.twinOf === undefined);
+  const twins = summaries.filter((s) => s.role === 'subject' && s.twinOf !== undefined);
   const others = summaries.filter((s) => s.role !== 'subject');
   const rows: string[][] = [];
+  const ratio = (subject: TargetSummary, reference: TargetSummary): void => {
+    if (subject.error !== undefined || reference.error !== undefined) return;
+    rows.push([
+      `${subject.label} ÷ ${reference.label}`,
+      formatRatio(subject.requestsPerSecond / reference.requestsPerSecond),
+      formatRatio(subject.requestsPerServerCore / reference.requestsPerServerCore),
+    ]);
+  };
   for (const subject of subjects) {
-    const references = [...others, ...subjects.filter((s) => s !== subject && s === subjects[0])];
-    for (const reference of references) {
-      rows.push([
-        `${subject.label} ÷ ${reference.label}`,
-        formatRatio(subject.requestsPerSecond / reference.requestsPerSecond),
-        formatRatio(subject.requestsPerServerCore / reference.requestsPerServerCore),
-      ]);
+    const twin = twins.find((s) => s.twinOf === subject.label);
+    if (twin) ratio(subject, twin);
+  }
+  for (const group of [subjects, twins]) {
+    for (const subject of group) {
+      for (const reference of [...others, ...group.filter((s) => s !== subject && s === group[0])]) ratio(subject, reference);
     }
   }
   return { caption: 'ratios (of the medians)', header: ['ratio', 'req/s', 'req/s per server core'], rows };
@@ -160,22 +225,31 @@ function ratioTable(summaries: TargetSummary[]): Table {
 
 async function profileSubjects(ctx: ScenarioContext, subjects: LoadTarget[]): Promise<ScenarioResult> {
   const measurements: LoadMeasurement[] = [];
+  const failed: string[] = [];
+  const profileOne = async (target: LoadTarget, nodeFlags: string[]): Promise<void> => {
+    ctx.log(`profiling ${target.label}`);
+    const server = await startServer(target.server, serverOptions(target, nodeFlags));
+    try {
+      await checkTarget(target, server);
+      const measurement = await measureLoad(server, target.request(server.ready), { seconds: ctx.settings.duration, connections: ctx.settings.connections, target: target.label, run: 1 });
+      ctx.log(`  ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s under the profiler`);
+      measurements.push(measurement);
+    } finally {
+      // The profile is written when the process exits normally (the servers exit on SIGTERM).
+      await server.stop();
+    }
+  };
   const profiles = await withCpuProfiles(ctx, async (nodeFlags) => {
     for (const target of subjects) {
-      ctx.log(`profiling ${target.label}`);
-      const server = await startServer(target.server, { nodeFlags, ...(target.env ? { env: target.env } : {}) });
       try {
-        await checkTarget(target, server);
-        const measurement = await measureLoad(server, target.request(server.ready), { seconds: ctx.settings.duration, connections: ctx.settings.connections, target: target.label, run: 1 });
-        ctx.log(`  ${target.label}: ${formatNumber(measurement.requestsPerSecond)} req/s under the profiler`);
-        measurements.push(measurement);
-      } finally {
-        // The profile is written when the process exits normally (the servers exit on SIGTERM).
-        await server.stop();
+        await profileOne(target, nodeFlags);
+      } catch (error) {
+        if (!isTwin(target)) throw error;
+        failed.push(`${target.label}: **failed**: ${errorSummary(error)}`);
       }
     }
   });
-  return { tables: [], notes: profiles.map((path) => `CPU profile: ${path}`), raw: { measurements }, profiles };
+  return { tables: [], notes: [...failed, ...profiles.map((path) => `CPU profile: ${path}`)], raw: { measurements }, profiles };
 }
 
 /**

@@ -27,15 +27,17 @@ export function freePort(): Promise<number> {
 
 /**
  * Starts `bench/servers/NAME.ts` in its own Node process (node --import tsx, so the pid is the
- * server's and not a wrapper's) with `BENCH_PORT`, and waits for its one JSON ready line.
+ * server's and not a wrapper's) with `BENCH_PORT`, and waits for its one JSON ready line. `cwd` (default
+ * the current directory) is the checkout whose bench/servers/ and src/ run, e.g. a baseline's.
  */
 export async function startServer(
   name: string,
-  options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs?: number; cwd?: string } = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', `bench/servers/${name}.ts`], {
     env: { ...process.env, ...options.env, BENCH_PORT: String(port) },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr = tail(child);

@@ -1,3 +1,4 @@
+import type { Baseline } from './baseline.js';
 import type { CpuSample } from './cpu.js';
 
 /** Settings of one `npm run bench` invocation (from the command line). */
@@ -13,6 +14,8 @@ export interface BenchSettings {
   only: string[] | undefined;
   /** The scenario to profile, when `--profile` was given. */
   profile: string | undefined;
+  /** The git revision `--baseline` measures Gatehouse at too, or undefined. */
+  baseline: string | undefined;
 }
 
 /** What a scenario gets from the runner. */
@@ -24,6 +27,8 @@ export interface ScenarioContext {
   profileDir: string;
   /** A progress line on stderr (stdout carries the table). */
   log(message: string): void;
+  /** With `--baseline REV`: Gatehouse at REV, to measure next to each subject (see bench/lib/baseline.ts). */
+  baseline: Baseline | undefined;
 }
 
 /** A Markdown table: header cells and rows of cells. */

@@ -1,3 +1,4 @@
+import { baselineLabel, errorSummary } from '../lib/baseline.js';
 import { checkTarget, withCpuProfiles, type LoadTarget } from '../lib/load-scenario.js';
 import { measureLoad, measureLoadUnder, runAutocannon, type BackgroundLoad, type LoadRequest } from '../lib/load.js';
 import { gatehouseLogin, loginThrottleNote } from '../lib/login-requests.js';
@@ -36,32 +37,100 @@ export const loginStorm: Scenario = {
     if (ctx.profiling) return profileStorm(ctx);
     const { settings } = ctx;
     const load = { seconds: settings.duration, connections: settings.connections };
-    const runs: StormRun[] = [];
-    const server = await startGatehouse(ctx, []);
+    // With --baseline, the baseline's gatehouse-login first, then the current one, each measured in every run.
+    const variants: Variant[] = [
+      ...(ctx.baseline ? [{ label: baselineLabel('Gatehouse (SQLite)', ctx.baseline), cwd: ctx.baseline.dir, runs: [] }] : []),
+      { label: 'Gatehouse (SQLite)', runs: [] },
+    ];
+    const failTwin = async (variant: Variant, error: unknown): Promise<void> => {
+      if (!variant.cwd) throw error;
+      variant.error = errorSummary(error);
+      ctx.log(`  ${variant.label} FAILED: ${variant.error}`);
+      await variant.server?.stop();
+      delete variant.server;
+    };
     try {
-      if (settings.warmup > 0) {
-        await runAutocannon(server.url, sessionCheck.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
-        await runAutocannon(server.url, login.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
+      for (const variant of variants) {
+        try {
+          const server = await startGatehouse(ctx, [], variant);
+          variant.server = server;
+          if (settings.warmup > 0) {
+            await runAutocannon(server.url, sessionCheck.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
+            await runAutocannon(server.url, login.request(server.ready), { seconds: settings.warmup, connections: settings.connections });
+          }
+        } catch (error) {
+          await failTwin(variant, error);
+        }
       }
       for (let run = 1; run <= settings.runs; run++) {
-        const idle = await measureLoad(server, sessionCheck.request(server.ready), { ...load, target: 'session check idle', run });
-        const during = await storm(server, settings.connections, { ...load, run });
-        runs.push({ run, idle, storm: during.measurement, logins: during.background });
-        ctx.log(
-          `  run ${run}: session check p99 ${idle.latencyP99Ms} ms idle, ${during.measurement.latencyP99Ms} ms during ${formatNumber(during.background.requestsPerSecond)} logins/s` +
-            (failures(idle) + failures(during.measurement) + failures(during.background) > 0 ? ', with FAILED responses' : ''),
-        );
+        for (const variant of variants) {
+          const server = variant.server;
+          if (!server) continue;
+          try {
+            const idle = await measureLoad(server, sessionCheck.request(server.ready), { ...load, target: `${variant.cwd ? `${variant.label} ` : ''}session check idle`, run });
+            const during = await storm(server, settings.connections, { ...load, run }, variant.cwd ? `${variant.label} ` : '');
+            variant.runs.push({ run, idle, storm: during.measurement, logins: during.background });
+            ctx.log(
+              `  run ${run} ${variant.label}: session check p99 ${idle.latencyP99Ms} ms idle, ${during.measurement.latencyP99Ms} ms during ${formatNumber(during.background.requestsPerSecond)} logins/s` +
+                (failures(idle) + failures(during.measurement) + failures(during.background) > 0 ? ', with FAILED responses' : ''),
+            );
+          } catch (error) {
+            await failTwin(variant, error);
+          }
+        }
       }
     } finally {
-      await server.stop();
+      for (const variant of variants) await variant.server?.stop();
     }
-    return report(runs, server.ready);
+    return reportVariants(variants);
   },
 };
 
-async function startGatehouse(ctx: ScenarioContext, nodeFlags: string[]): Promise<ServerProcess> {
-  ctx.log('starting Gatehouse (gatehouse-login)');
-  const server = await startServer('gatehouse-login', { nodeFlags });
+/** One Gatehouse measured: the current checkout's, or (with `cwd`) the baseline's. */
+interface Variant {
+  label: string;
+  cwd?: string;
+  server?: ServerProcess;
+  runs: StormRun[];
+  /** Why a baseline variant failed to start or to be measured. */
+  error?: string;
+}
+
+/** One table per variant, captions labelled when there is a baseline, and current ÷ baseline of the medians. */
+function reportVariants(variants: Variant[]): ScenarioResult {
+  const current = variants[variants.length - 1]!;
+  const main = report(current.runs, current.server?.ready ?? {});
+  if (variants.length === 1) return main;
+  const twin = variants[0]!;
+  if (twin.error !== undefined && twin.runs.length === 0) {
+    return { ...main, notes: [`${twin.label}: **failed**: ${twin.error}`, ...main.notes], raw: { runs: current.runs, baseline: { label: twin.label, error: twin.error } } };
+  }
+  const before = report(twin.runs, twin.server?.ready ?? {});
+  const captioned = (label: string, result: ScenarioResult): ScenarioResult['tables'] => result.tables.map((table) => ({ ...table, caption: `${label}: ${table.caption}` }));
+  const med = (runs: StormRun[], pick: (r: StormRun) => number): number => median(runs.map(pick));
+  const pick = {
+    'idle req/s': (r: StormRun) => r.idle.requestsPerSecond,
+    'idle p99 ms': (r: StormRun) => r.idle.latencyP99Ms,
+    'storm req/s': (r: StormRun) => r.storm.requestsPerSecond,
+    'storm p99 ms': (r: StormRun) => r.storm.latencyP99Ms,
+    'logins/s': (r: StormRun) => r.logins.requestsPerSecond,
+    'login p99 ms': (r: StormRun) => r.logins.latencyP99Ms,
+  };
+  const comparison = {
+    caption: 'ratios (of the medians)',
+    header: ['ratio', ...Object.keys(pick)],
+    rows: [[`${current.label} ÷ ${twin.label}`, ...Object.values(pick).map((f) => formatRatio(med(current.runs, f) / med(twin.runs, f)))]],
+  };
+  return {
+    tables: [...captioned(twin.label, before), ...captioned(current.label, main), comparison],
+    notes: [...(twin.error !== undefined ? [`${twin.label}: **failed** after ${twin.runs.length} runs: ${twin.error}`] : []), ...main.notes, ...before.notes.slice(2).map((note) => `${twin.label}: ${note}`)],
+    raw: { runs: current.runs, baseline: { label: twin.label, runs: twin.runs } },
+  };
+}
+
+async function startGatehouse(ctx: ScenarioContext, nodeFlags: string[], variant?: { label: string; cwd?: string }): Promise<ServerProcess> {
+  ctx.log(`starting ${variant?.label ?? 'Gatehouse'} (gatehouse-login)`);
+  const server = await startServer('gatehouse-login', { nodeFlags, ...(variant?.cwd ? { cwd: variant.cwd } : {}) });
   try {
     await checkTarget(sessionCheck, server);
     await checkTarget(login, server);
@@ -73,8 +142,8 @@ async function startGatehouse(ctx: ScenarioContext, nodeFlags: string[]): Promis
 }
 
 /** Session checks measured inside a concurrent load of logins (its own autocannon) on the same server. */
-function storm(server: ServerProcess, connections: number, options: { seconds: number; connections: number; run: number }): ReturnType<typeof measureLoadUnder> {
-  return measureLoadUnder(server, sessionCheck.request(server.ready), { request: login.request(server.ready), connections, leadSeconds: LEAD_SECONDS }, { ...options, target: 'session check during logins' });
+function storm(server: ServerProcess, connections: number, options: { seconds: number; connections: number; run: number }, prefix = ''): ReturnType<typeof measureLoadUnder> {
+  return measureLoadUnder(server, sessionCheck.request(server.ready), { request: login.request(server.ready), connections, leadSeconds: LEAD_SECONDS }, { ...options, target: `${prefix}session check during logins` });
 }
 
 function report(runs: StormRun[], ready: Record<string, unknown>): ScenarioResult {

@@ -21,9 +21,15 @@ function recorder(options: { failMany?: boolean; failOne?: (item: number) => boo
 describe('writeBatches', () => {
   it('writes what is queued in one turn together, and a lone item alone', async () => {
     const { calls, write } = recorder();
-    await Promise.all([write(1), write(2), write(3)]);
-    await write(4);
-    expect(calls).toEqual([['many', [1, 2, 3]], ['one', 4]]);
+    await Promise.all([write(1), write(2), write(3), write(4)]);
+    await write(5);
+    expect(calls).toEqual([['many', [1, 2, 3, 4]], ['one', 5]]);
+  });
+
+  it('writes in batches of power-of-two sizes, so few statement texts are made', async () => {
+    const { calls, write } = recorder();
+    await Promise.all(Array.from({ length: 11 }, (_, i) => write(i)));
+    expect(calls).toEqual([['many', [0, 1, 2, 3, 4, 5, 6, 7]], ['many', [8, 9]], ['one', 10]]);
   });
 
   it('settles no caller before its item is written', async () => {
@@ -38,10 +44,10 @@ describe('writeBatches', () => {
 
   it('falls back to one write per item when the batch fails, so only a bad item’s caller fails', async () => {
     const { calls, write } = recorder({ failMany: true, failOne: (n) => n === 2 });
-    const outcomes = await Promise.allSettled([write(1), write(2), write(3)]);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const outcomes = await Promise.allSettled([write(1), write(2), write(3), write(4)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason).toEqual(new Error('item 2 refused'));
-    expect(calls).toEqual([['many', [1, 2, 3]], ['one', 1], ['one', 2], ['one', 3]]);
+    expect(calls).toEqual([['many', [1, 2, 3, 4]], ['one', 1], ['one', 2], ['one', 3], ['one', 4]]);
   });
 
   it('gives every caller the batch’s error when it is the database’s, without writing each again', async () => {

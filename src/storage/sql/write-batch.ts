@@ -5,7 +5,9 @@
  * When the batch fails, each item is written alone with `one`, so one bad item fails only its own
  * caller, unless `retriesAlone(error)` says the failure is the database's (down, timed out): then
  * every caller gets that error at once rather than waiting for it again. Writes wait at most for
- * the current turn to end (setImmediate), never for a timer.
+ * the current turn to end (setImmediate), never for a timer. Batches have a power-of-two size (what
+ * is queued goes out as, say, 8 + 2), so `many` sees a handful of sizes: each size is a statement
+ * text that the SQLite statement cache and PostgreSQL's named statements keep.
  */
 export function writeBatches<T>(options: {
   many(items: T[]): Promise<void>;
@@ -13,12 +15,19 @@ export function writeBatches<T>(options: {
   retriesAlone?(error: unknown): boolean;
   max?: number;
 }): (item: T) => Promise<void> {
-  const max = options.max ?? 100;
-  let queued: Array<{ item: T; resolve(): void; reject(error: unknown): void }> = [];
+  const max = options.max ?? 64;
+  type Entry = { item: T; resolve(): void; reject(error: unknown): void };
+  let queued: Entry[] = [];
   const flush = async (): Promise<void> => {
-    const batch = queued;
+    const all = queued;
     queued = [];
-    if (batch.length === 0) return;
+    for (let start = 0; start < all.length; ) {
+      const size = Math.min(max, 2 ** Math.floor(Math.log2(all.length - start)));
+      await write(all.slice(start, start + size));
+      start += size;
+    }
+  };
+  const write = async (batch: Entry[]): Promise<void> => {
     if (batch.length === 1) {
       const [only] = batch as [(typeof batch)[number]];
       await options.one(only.item).then(only.resolve, only.reject);

@@ -96,7 +96,8 @@ describe('SQLite storage checkpoints its WAL off the request connection', () => 
   it('checkpoints what the storage writes, and close() ends the checkpointer with the connection', async () => {
     const file = tempFile();
     const errors: Error[] = [];
-    const storage = openSqlStorage(file, { checkpointIntervalMs: 20, onCheckpointError: (error) => errors.push(error) });
+    // Started as soon as the WAL holds anything (the default waits for 4 MiB).
+    const storage = openSqlStorage(file, { checkpointIntervalMs: 20, checkpointerStartBytes: 1, onCheckpointError: (error) => errors.push(error) });
     await storage.migrate();
     // The migrations' pages reach the database file without the request connection checkpointing
     // (its autocheckpoint is only a fallback, thousands of pages away).
@@ -105,5 +106,20 @@ describe('SQLite storage checkpoints its WAL off the request connection', () => 
     // The last connection to close removes the WAL: the checkpointer's own connection is closed too.
     expect(existsSync(`${file}-wal`)).toBe(false);
     expect(errors).toEqual([]);
+  });
+
+  it('starts no checkpoint thread while the WAL stays under the start size', async () => {
+    const file = tempFile();
+    const storage = openSqlStorage(file, { checkpointIntervalMs: 20, checkpointerStartBytes: 64 * 1024 * 1024 });
+    await storage.migrate();
+    const walBytes = statSync(`${file}-wal`).size;
+    expect(walBytes).toBeGreaterThan(4096 * 10);
+    // Ten intervals later nothing was copied into the database file.
+    const before = statSync(file).size;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(statSync(file).size).toBe(before);
+    expect(before).toBeLessThan(walBytes);
+    await storage.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
   });
 });

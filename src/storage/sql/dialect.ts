@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type pgModule from 'pg';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
-import { DEFAULT_AUTOCHECKPOINT_PAGES, FALLBACK_AUTOCHECKPOINT_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
+import { checkpointOnceTheWalGrows } from './wal-checkpointer.js';
 
 type Pg = typeof pgModule;
 let pgLoaded: Pg | undefined;
@@ -67,7 +67,10 @@ export interface ConnectOptions {
   onCheckpointError?: (error: Error) => void;
   /** SQLite: how often the WAL is checkpointed, in milliseconds. Default 1000. */
   checkpointIntervalMs?: number;
+  /** SQLite: the WAL size, in bytes, at which the checkpoint thread starts (0: at once). Default 4 MiB (wal-checkpointer.ts). */
+  checkpointerStartBytes?: number;
 }
+
 
 /** The readiness probe's own deadline: it answers within it, never queued behind busy requests. */
 export const PING_TIMEOUT_MS = 2_000;
@@ -127,7 +130,7 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
   database.pragma('foreign_keys = ON');
   // Checkpoints (and their fsyncs) run on a worker thread, not in the commit that fills the WAL
   // (README, "Durability"); the request connection checkpoints itself only past a fallback bound.
-  const checkpointer = file === ':memory:' ? undefined : sqliteCheckpointer(database, resolve(file), options);
+  const checkpointer = file === ':memory:' ? undefined : checkpointOnceTheWalGrows(database, resolve(file), { intervalMs: options.checkpointIntervalMs, onError: options.onCheckpointError, startAtBytes: options.checkpointerStartBytes });
   // Each SQL text prepared once (Kysely's driver would prepare it again for every query).
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
   return {
@@ -146,18 +149,6 @@ export function connect(url: string, options: ConnectOptions = {}): SqlConnectio
       await db.destroy();
     },
   };
-}
-
-/** The WAL checkpointer of `database`; if it fails, the connection checkpoints itself again. */
-function sqliteCheckpointer(database: SQLite.Database, file: string, options: ConnectOptions): ReturnType<typeof startWalCheckpointer> {
-  database.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
-  return startWalCheckpointer(file, {
-    intervalMs: options.checkpointIntervalMs,
-    onError: options.onCheckpointError,
-    onStopped: () => {
-      if (database.open) database.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
-    },
-  });
 }
 
 /**

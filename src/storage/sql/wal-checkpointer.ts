@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -146,6 +147,56 @@ export function startWalCheckpointer(file: string, options: WalCheckpointerOptio
         clearTimeout(timer);
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * The checkpoint thread starts once the WAL first holds this much (SQLite's own autocheckpoint
+ * point, 1,000 pages): a server that writes little never pays for the thread's ~9 MiB and its
+ * start (cold start, issue 13), and until then the WAL is what it was before the thread existed.
+ */
+export const CHECKPOINTER_START_BYTES = DEFAULT_AUTOCHECKPOINT_PAGES * 4096;
+
+/**
+ * Checkpoints `connection`'s WAL off the request thread from the moment it reaches `startAtBytes`
+ * (a `stat` of the WAL each interval until then; 0 starts at once). The connection's own
+ * autocheckpoint becomes the fallback bound, and SQLite's default again if the thread fails.
+ */
+export function checkpointOnceTheWalGrows(
+  connection: { pragma(source: string): unknown; readonly open: boolean },
+  file: string,
+  options: WalCheckpointerOptions & { startAtBytes?: number } = {},
+): { close(): Promise<void> } {
+  connection.pragma(`wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  const startAt = options.startAtBytes ?? CHECKPOINTER_START_BYTES;
+  let checkpointer: WalCheckpointer | undefined;
+  const walSize = (): number => {
+    try {
+      return statSync(`${file}-wal`).size;
+    } catch {
+      return 0;
+    }
+  };
+  const watch = setInterval(() => {
+    if (walSize() >= startAt) start();
+  }, options.intervalMs ?? CHECKPOINT_INTERVAL_MS);
+  watch.unref();
+  const start = (): void => {
+    clearInterval(watch);
+    checkpointer = startWalCheckpointer(file, {
+      ...options,
+      onStopped: () => {
+        if (connection.open) connection.pragma(`wal_autocheckpoint = ${DEFAULT_AUTOCHECKPOINT_PAGES}`);
+        options.onStopped?.();
+      },
+    });
+  };
+  if (startAt <= 0) start();
+  return {
+    async close() {
+      clearInterval(watch);
+      await checkpointer?.close();
     },
   };
 }

@@ -110,19 +110,27 @@ describe.runIf(runPostgres)('PostgreSQL adapter', () => {
   });
 
   describe('named statements', () => {
-    it('prepares a statement once per connection, and runs it again unprepared after a schema change invalidates its plan', async () => {
+    it('prepares a statement once per connection, and keeps working (in a transaction too) after another node changes its result type', async () => {
       const schema = await createPostgresSchema();
       const connection = connect(schema.url, { poolSize: 1 });
       try {
         await sql`create table probe (id text primary key, n integer)`.execute(connection.db);
         await sql`insert into probe values ('a', 1)`.execute(connection.db);
-        const read = (id: string) => sql<Record<string, unknown>>`select * from probe where id = ${id}`.execute(connection.db);
-        expect((await read('a')).rows).toEqual([{ id: 'a', n: 1 }]);
+        const read = (db: typeof connection.db, id: string) => sql<Record<string, unknown>>`select * from probe where id = ${id}`.execute(db);
+        expect((await read(connection.db, 'a')).rows).toEqual([{ id: 'a', n: 1 }]);
         const prepared = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(connection.db);
         expect(prepared.rows).toEqual([{ name: expect.stringMatching(/^gatehouse_\d+$/) as unknown as string, statement: 'select * from probe where id = $1' }]);
-        // The same connection reuses it; a new column changes `select *`'s result type.
+        // A rolling upgrade's additive migration, run by another node.
         await sql`alter table probe add column extra text`.execute(connection.db);
-        expect((await read('a')).rows).toEqual([{ id: 'a', n: 1, extra: null }]);
+        // Outside a transaction the statement runs again unprepared, and its connection is dropped when released.
+        expect((await read(connection.db, 'a')).rows).toEqual([{ id: 'a', n: 1, extra: null }]);
+        expect((await read(connection.db, 'a')).rows).toEqual([{ id: 'a', n: 1, extra: null }]);
+        // In a transaction the failed named execution aborts the transaction. The first one may fail;
+        // later ones must not (the stale named statement must be deallocated or its connection dropped).
+        const inTransaction = () => connection.db.transaction().execute(async (trx) => (await read(trx, 'a')).rows);
+        await inTransaction().catch(() => undefined);
+        expect(await inTransaction()).toEqual([{ id: 'a', n: 1, extra: null }]);
+        expect(await inTransaction()).toEqual([{ id: 'a', n: 1, extra: null }]);
       } finally {
         await connection.close();
         await schema.drop();

@@ -24,12 +24,16 @@ describe('revocation feed limits', () => {
     await t.app.listen({ port, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${port}/revocations/stream`;
     const open: AbortController[] = [];
+    // The responses stay referenced: fetch closes the connection of a response whose unread body is
+    // garbage-collected, which would free a place behind the test's back.
+    const responses: Response[] = [];
     try {
       for (let i = 0; i < 4; i++) {
         const controller = new AbortController();
         const response = await fetch(url, { signal: controller.signal });
         expect(response.status).toBe(200);
         open.push(controller);
+        responses.push(response);
       }
       const refused = await fetch(url);
       expect(refused.status).toBe(429);
@@ -45,8 +49,10 @@ describe('revocation feed limits', () => {
         const controller = new AbortController();
         const response = await fetch(url, { signal: controller.signal });
         status = response.status;
-        if (status === 200) open.push(controller);
-        else controller.abort();
+        if (status === 200) {
+          open.push(controller);
+          responses.push(response);
+        } else controller.abort();
       }
       expect(status).toBe(200);
     } finally {
